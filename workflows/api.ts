@@ -111,6 +111,10 @@ export interface ClusterProfileWorkflowInput {
   schedule: ScheduleConfig;
   /** State carried across continue-as-new. */
   carried?: WorkflowStatus;
+  /** Carried across continue-as-new: a change arrived that the previous run had not synced yet. */
+  dirty?: boolean;
+  /** Syncs per run before continue-as-new (default 500; also on continueAsNewSuggested). Tests set it small. */
+  maxCyclesPerRun?: number;
 }
 
 /** Failure types raised by activities; the workflow keys its decisions on them. */

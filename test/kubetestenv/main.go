@@ -23,8 +23,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 	_ "time/tzdata" // upstream main imports it (CronJob time zones)
 
@@ -106,6 +108,17 @@ func main() {
 		TLSClientConfig: rest.TLSClientConfig{CAData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})}}
 
 	ctx, cancel := context.WithCancel(context.Background())
+	// The API server installs its own signal handler; this one only stops our garbage collector (whose
+	// watches would otherwise hold the server's shutdown open) and bounds the whole shutdown.
+	stopping := make(chan os.Signal, 1)
+	signal.Notify(stopping, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-stopping
+		cancel()
+		time.Sleep(20 * time.Second)
+		fmt.Fprintln(os.Stderr, "kubetestenv: shutdown took longer than 20s, exiting")
+		os.Exit(0)
+	}()
 	go func() {
 		waitReady(server, ca, token)
 		if os.Getenv("KTE_DISABLE_GC") == "" {
@@ -236,9 +249,10 @@ func freePort() int {
 }
 
 func writeKey(path string, k *ecdsa.PrivateKey) {
-	b, err := x509.MarshalPKCS8PrivateKey(k)
+	// SEC1 form: the service-account flags parse public keys out of "EC PRIVATE KEY" blocks, not PKCS#8.
+	b, err := x509.MarshalECPrivateKey(k)
 	must(err)
-	writePEM(path, "PRIVATE KEY", b)
+	writePEM(path, "EC PRIVATE KEY", b)
 }
 
 func writePEM(path, typ string, b []byte) {

@@ -1,0 +1,387 @@
+// Runs one client-go exec credential plugin (SPEC §2.2) the way client-go would, with the limits
+// client-go lacks: a timeout that kills the whole process group, a cap on stdout, and a redacted
+// stderr tail in errors. stdout carries the credential: it is never logged or quoted in an error.
+// Process spawning, killing and the clock are parameters, so every path is testable with fakes.
+import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { InvalidInputError } from '../errors.js';
+import {
+  EXEC_EXTENSION,
+  type ExecCredential,
+  type ExecCredentialApiVersion,
+  type ExecCredentialCluster,
+  type KubeconfigCluster,
+} from '../kube/types.js';
+import type { ExecInvocation } from './exec-merge.js';
+import { findExtension } from './extensions.js';
+
+export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+export const MAX_STDOUT_BYTES = 1024 * 1024;
+export const STDERR_TAIL_CHARS = 4096;
+/** Kept before redaction, so that a secret cut at the tail's edge is still recognised whole. */
+const STDERR_BUFFER_BYTES = 64 * 1024;
+
+/** The part of a ChildProcess we use; node:child_process's ChildProcess satisfies it. */
+export interface PluginProcess {
+  readonly pid?: number | undefined;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => PluginProcess;
+
+export interface ExecPluginDeps {
+  spawn?: SpawnFn;
+  /** ms since epoch; decides whether a returned credential is already expired, and measures duration. */
+  now?: () => number;
+  timeoutMs?: number;
+  maxStdoutBytes?: number;
+  /** Kills the plugin's process group (it is spawned as a group leader), so helpers it started die too. */
+  killProcessGroup?: (pid: number, signal: NodeJS.Signals) => void;
+}
+
+export interface ExecPluginRequest {
+  /** "ClusterProfile fleet/spoke-1". */
+  object: string;
+  /** "status.accessProviders[0]". */
+  providerField: string;
+  /** Provider name, as in the provider file. */
+  provider: string;
+  invocation: ExecInvocation;
+  apiVersion: ExecCredentialApiVersion;
+  /** Present exactly when the provider has provideClusterInfo. */
+  cluster?: ExecCredentialCluster;
+  installHint?: string;
+}
+
+export interface ExecPluginCredential {
+  token?: string;
+  /** PEM. */
+  clientCertificateData?: string;
+  /** PEM. */
+  clientKeyData?: string;
+  /** As returned by the plugin (RFC 3339). */
+  expirationTimestamp?: string;
+  expiresAtMs?: number;
+  durationMs: number;
+}
+
+/** A failure that may heal by itself (resource exhaustion, a slow identity provider): left retryable. */
+export class ExecPluginTransientError extends Error {
+  override readonly name = 'ExecPluginTransientError';
+}
+
+const TRANSIENT_SPAWN_CODES = new Set(['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM', 'EBUSY', 'ETXTBSY', 'EINTR']);
+
+/** `spec.cluster` of KUBERNETES_EXEC_INFO, from the access provider's cluster (client-go's ConfigToExecCluster). */
+export function execClusterInfo(
+  cluster: KubeconfigCluster | undefined,
+  object: string,
+  providerField: string,
+): ExecCredentialCluster {
+  const info: ExecCredentialCluster = { server: cluster?.server ?? '' };
+  if (cluster?.['tls-server-name']) info['tls-server-name'] = cluster['tls-server-name'];
+  if (cluster?.['insecure-skip-tls-verify']) info['insecure-skip-tls-verify'] = true;
+  if (cluster?.['certificate-authority-data']) info['certificate-authority-data'] = cluster['certificate-authority-data'];
+  if (cluster?.['proxy-url']) info['proxy-url'] = cluster['proxy-url'];
+  if (cluster?.['disable-compression']) info['disable-compression'] = true;
+  const ext = findExtension(cluster, EXEC_EXTENSION, object, providerField);
+  if (ext) info.config = structuredClone(ext.value);
+  return info;
+}
+
+/** The ExecCredential passed in KUBERNETES_EXEC_INFO: never interactive, cluster info only when configured. */
+export function execCredentialInput(apiVersion: ExecCredentialApiVersion, cluster?: ExecCredentialCluster): ExecCredential {
+  return { apiVersion, kind: 'ExecCredential', spec: cluster ? { cluster, interactive: false } : { interactive: false } };
+}
+
+export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps = {}): Promise<ExecPluginCredential> {
+  const spawn: SpawnFn = deps.spawn ?? nodeSpawn;
+  const now = deps.now ?? Date.now;
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+  const maxStdout = deps.maxStdoutBytes ?? MAX_STDOUT_BYTES;
+  const killGroup = deps.killProcessGroup ?? ((pid, signal) => process.kill(-pid, signal));
+  const { command, args } = req.invocation;
+  const what = `exec plugin "${req.provider}" (command "${command}")`;
+  const invalid = (reason: string) => new InvalidInputError(req.object, req.providerField, `${what} ${reason}`);
+  const transient = (reason: string) => new ExecPluginTransientError(`${req.object}: ${req.providerField}: ${what} ${reason}`);
+
+  const env = { ...req.invocation.env, KUBERNETES_EXEC_INFO: JSON.stringify(execCredentialInput(req.apiVersion, req.cluster)) };
+  const started = now();
+
+  const { stdout, stderr, exit } = await new Promise<{
+    stdout: Buffer;
+    stderr: StderrTail;
+    exit: { code: number | null; signal: NodeJS.Signals | null };
+  }>((resolve, reject) => {
+    const stdoutChunks: Buffer[] = [];
+    let stdoutBytes = 0;
+    const stderrTail = new StderrTail(STDERR_BUFFER_BYTES);
+    let settled = false;
+    let child: PluginProcess | undefined;
+    const timers: { kill?: NodeJS.Timeout } = {};
+
+    const kill = () => {
+      if (!child) return;
+      if (child.pid !== undefined && child.pid > 0) {
+        try {
+          killGroup(child.pid, 'SIGKILL');
+          return;
+        } catch {
+          // The group is gone or was never formed; fall through to the process itself.
+        }
+      }
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // Already exited.
+      }
+    };
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timers.kill);
+      kill();
+      child?.stdout?.destroy();
+      child?.stderr?.destroy();
+      reject(err);
+    };
+
+    try {
+      child = spawn(command, args, {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        shell: false,
+        detached: true,
+        windowsHide: true,
+      });
+    } catch (err) {
+      reject(spawnFailure(err, req, invalid, transient));
+      return;
+    }
+
+    timers.kill = setTimeout(
+      () => fail(transient(`did not finish within ${timeoutMs} ms and was killed${stderrSuffix(stderrTail)}`)),
+      timeoutMs,
+    );
+    child.stdout?.on('data', (chunk: Buffer | string) => {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      stdoutBytes += buf.length;
+      if (stdoutBytes > maxStdout) {
+        fail(invalid(`wrote more than ${maxStdout} bytes to stdout and was killed${stderrSuffix(stderrTail)}`));
+        return;
+      }
+      stdoutChunks.push(buf);
+    });
+    child.stderr?.on('data', (chunk: Buffer | string) => stderrTail.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    // Stream errors surface as 'close'/'error' on the child; unhandled they would crash the worker.
+    child.stdout?.on('error', () => undefined);
+    child.stderr?.on('error', () => undefined);
+    child.on('error', (err) => fail(spawnFailure(err, req, invalid, transient)));
+    child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timers.kill);
+      resolve({ stdout: Buffer.concat(stdoutChunks), stderr: stderrTail, exit: { code, signal } });
+    });
+  });
+
+  const durationMs = now() - started;
+  if (exit.code !== 0) {
+    if (exit.code === null) throw transient(`was killed by signal ${exit.signal ?? 'unknown'}${stderrSuffix(stderr)}`);
+    throw invalid(`exited with code ${exit.code}${stderrSuffix(stderr)}`);
+  }
+  try {
+    return { ...parseExecCredential(stdout.toString('utf8'), req.apiVersion, now()), durationMs };
+  } catch (err) {
+    if (err instanceof ExecOutputError) throw invalid(`${err.message}${stderrSuffix(stderr)}`);
+    throw err;
+  }
+}
+
+/** What is wrong with a plugin's stdout. Never quotes it. */
+export class ExecOutputError extends Error {
+  override readonly name = 'ExecOutputError';
+}
+
+/** Validates a plugin's stdout as client-go does, plus PEM parsing and an expiry in the future. */
+export function parseExecCredential(
+  stdout: string,
+  apiVersion: ExecCredentialApiVersion,
+  nowMs: number,
+): Omit<ExecPluginCredential, 'durationMs'> {
+  if (stdout.trim() === '') throw new ExecOutputError('printed nothing on stdout');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout);
+  } catch {
+    throw new ExecOutputError('did not print valid JSON on stdout');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ExecOutputError('did not print a JSON object');
+  const cred = doc as Record<string, unknown>;
+  if (cred.kind !== 'ExecCredential') throw new ExecOutputError(`returned kind ${quoteIfTame(cred.kind)}, expected "ExecCredential"`);
+  if (cred.apiVersion !== apiVersion) {
+    throw new ExecOutputError(`returned apiVersion ${quoteIfTame(cred.apiVersion)}, but is configured for "${apiVersion}"`);
+  }
+  const status = cred.status;
+  if (typeof status !== 'object' || status === null || Array.isArray(status)) throw new ExecOutputError('returned no status');
+  const s = status as Record<string, unknown>;
+
+  const token = optionalString(s.token, 'status.token');
+  const cert = optionalString(s.clientCertificateData, 'status.clientCertificateData');
+  const key = optionalString(s.clientKeyData, 'status.clientKeyData');
+  if (cert && !key) throw new ExecOutputError('returned a client certificate without its key (status.clientKeyData)');
+  if (key && !cert) throw new ExecOutputError('returned a client key without its certificate (status.clientCertificateData)');
+  if (!token && !cert) throw new ExecOutputError('returned neither a token nor a client certificate and key');
+
+  const out: Omit<ExecPluginCredential, 'durationMs'> = {};
+  if (token) out.token = token;
+  if (cert && key) {
+    checkKeyPair(cert, key);
+    out.clientCertificateData = cert;
+    out.clientKeyData = key;
+  }
+
+  const expiry = s.expirationTimestamp;
+  if (expiry !== undefined && expiry !== null) {
+    const ms = typeof expiry === 'string' ? parseRfc3339(expiry) : undefined;
+    if (ms === undefined) throw new ExecOutputError('returned a status.expirationTimestamp that is not an RFC 3339 time');
+    if (ms <= nowMs) throw new ExecOutputError(`returned a credential that expired at ${new Date(ms).toISOString()}`);
+    out.expirationTimestamp = expiry as string;
+    out.expiresAtMs = ms;
+  }
+  return out;
+}
+
+function checkKeyPair(certPem: string, keyPem: string): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new ExecOutputError('returned a status.clientCertificateData that is not a PEM certificate');
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    throw new ExecOutputError('returned a status.clientKeyData that is not a PEM private key');
+  }
+  if (!cert.checkPrivateKey(key)) throw new ExecOutputError('returned a client key that does not match its certificate');
+}
+
+const RFC3339_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseRfc3339(value: string): number | undefined {
+  const upper = value.toUpperCase();
+  if (!RFC3339_RE.test(upper)) return undefined;
+  const ms = Date.parse(upper);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new ExecOutputError(`returned a ${field} that is not a string`);
+  return value;
+}
+
+/** Echo the plugin's apiVersion/kind only when it is short and shaped like one; anything else might be a secret. */
+function quoteIfTame(value: unknown): string {
+  if (value === undefined || value === null) return 'none';
+  return typeof value === 'string' && value.length <= 64 && /^[A-Za-z0-9./-]*$/.test(value) && !looksSecret(value)
+    ? `"${value}"`
+    : 'an unexpected value';
+}
+
+function spawnFailure(
+  err: unknown,
+  req: ExecPluginRequest,
+  invalid: (reason: string) => Error,
+  transient: (reason: string) => Error,
+): Error {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && TRANSIENT_SPAWN_CODES.has(code)) return transient(`could not be started (${code})`);
+  if (code === 'ENOENT') return invalid(`could not be started: command not found${req.installHint ? ` (${req.installHint})` : ''}`);
+  if (code === 'EACCES') return invalid('could not be started: permission denied (is it executable?)');
+  return invalid(`could not be started${code ? ` (${code})` : ''}`);
+}
+
+function stderrSuffix(tail: StderrTail): string {
+  const text = tail.text();
+  return text ? `; stderr: ${text}` : '';
+}
+
+/** Keeps the last bytes of stderr, and renders them redacted and trimmed to STDERR_TAIL_CHARS. */
+class StderrTail {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private dropped = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    while (this.bytes > this.limit && this.chunks.length > 0) {
+      const first = this.chunks[0] as Buffer;
+      const excess = this.bytes - this.limit;
+      if (first.length <= excess) {
+        this.chunks.shift();
+        this.bytes -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(excess);
+        this.bytes -= excess;
+      }
+      this.dropped = true;
+    }
+  }
+
+  text(): string {
+    let text = redactSecrets(sanitize(Buffer.concat(this.chunks).toString('utf8'))).trim();
+    if (this.dropped) {
+      // The first line may be a fragment of something longer: too short to be recognised as a secret.
+      text = text.slice(text.indexOf('\n') + 1);
+    }
+    if (text.length > STDERR_TAIL_CHARS) {
+      text = text.slice(text.length - STDERR_TAIL_CHARS);
+      this.dropped = true;
+    }
+    return this.dropped ? `…${text}` : text;
+  }
+}
+
+/** Control characters (terminal escapes) out; newlines and tabs kept. */
+function sanitize(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    out += (c < 0x20 && ch !== '\n' && ch !== '\t') || c === 0x7f ? '?' : ch;
+  }
+  return out;
+}
+
+const REDACTED = '[REDACTED]';
+
+/** Heuristic, so it over-redacts: a long run of token characters that mixes letters and digits. */
+function looksSecret(run: string): boolean {
+  return run.length >= 40 || (run.length >= 20 && /[0-9]/.test(run) && /[A-Za-z]/.test(run));
+}
+
+/**
+ * Removes from free text anything that looks like a credential: PEM blocks, JWTs, bearer/basic
+ * values, the value after a token/password/secret/key-like name, and long base64/hex-like runs.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g, '[REDACTED PEM]')
+    .replace(/eyJ[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){0,2}/g, REDACTED)
+    .replace(/\b(bearer|basic)(\s+)[^\s"',;]+/gi, `$1$2${REDACTED}`)
+    .replace(
+      /((?:token|passw(?:or)?d|secret|key|credential|authorization)[A-Za-z0-9_-]*["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi,
+      `$1${REDACTED}`,
+    )
+    .replace(/[A-Za-z0-9+/_~=-]{20,}/g, (run) => (looksSecret(run) ? REDACTED : run));
+}

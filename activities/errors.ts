@@ -1,0 +1,60 @@
+// Errors raised by activities, and their translation into Temporal failures.
+// The workflow keys its decisions on the failure type (workflows/api.ts ErrorType), so every error a user
+// can fix must become non-retryable here; anything else stays retryable so that transient faults heal.
+// Messages end up in workflow history, Events and logs: they must never contain a credential.
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../workflows/api.js';
+
+/**
+ * The input (ClusterProfile, provider file, source Secret) is wrong; retrying cannot help.
+ * `object` names what is wrong ("ClusterProfile fleet/spoke-1", "provider file /etc/p.json"),
+ * `field` the path inside it, so that the message alone is enough to fix the problem.
+ */
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+  readonly object: string;
+  readonly field: string | undefined;
+  readonly reason: string;
+
+  constructor(object: string, field: string | undefined, reason: string) {
+    super(field ? `${object}: ${field}: ${reason}` : `${object}: ${reason}`);
+    this.object = object;
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+/** An object we would write or delete exists and is not ours (no managed-by label or a foreign owner). */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+  readonly object: string;
+
+  constructor(object: string, reason: string) {
+    super(`${object}: ${reason}`);
+    this.object = object;
+  }
+}
+
+/** The ClusterProfile with the workflow's uid no longer exists (deleted, or replaced by a namesake). */
+export class ProfileGoneError extends Error {
+  override readonly name = 'ProfileGoneError';
+  readonly object: string;
+
+  constructor(object: string, reason = 'no longer exists') {
+    super(`${object}: ${reason}`);
+    this.object = object;
+  }
+}
+
+/**
+ * Maps our errors onto non-retryable ApplicationFailures of the shared ErrorType; any other error is
+ * returned unchanged (Temporal treats it as retryable). No `cause` or details are attached: the
+ * original error may carry data we do not want in history.
+ */
+export function toApplicationFailure(err: unknown): Error {
+  if (err instanceof InvalidInputError) return ApplicationFailure.nonRetryable(err.message, ErrorType.InvalidInput);
+  if (err instanceof ConflictError) return ApplicationFailure.nonRetryable(err.message, ErrorType.Conflict);
+  if (err instanceof ProfileGoneError) return ApplicationFailure.nonRetryable(err.message, ErrorType.ProfileGone);
+  if (err instanceof Error) return err;
+  return new Error(typeof err === 'string' ? err : 'non-Error value thrown');
+}

@@ -1,0 +1,515 @@
+// The long-lived workflow behind one ClusterProfile (SPEC §3, §4). Deterministic: imports only
+// @temporalio/workflow, @temporalio/common and types. Credentials never pass through here: activities
+// resolve and write them and return metadata (fingerprint, expiry, what changed).
+//
+// Shape: message handlers only mutate state; the main loop asks decideNext() (phase.ts) what to do and
+// does it: sync (ensureFinalizer → syncCredentials → applySveltosCluster), wait (a durable timer until
+// 80% of the credential lifetime, the sync period, or the Degraded retry, cut short by any relevant
+// change), clean up and complete, or continue as new with the state carried over.
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  log,
+  makeContinueAsNewFunc,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import {
+  ErrorType,
+  NON_RETRYABLE_ERROR_TYPES,
+  SearchAttr,
+  deletionRequested,
+  profileChanged,
+  refreshUpdate,
+  resyncRequested,
+  statusQuery,
+  type ClusterProfileWorkflowInput,
+  type Phase,
+  type ProfileEvent,
+  type ProfileSnapshot,
+  type ReconcileActivities,
+  type SyncOutcome,
+  type WorkflowStatus,
+} from './api.js';
+import { decideNext, eventForSyncFailure, eventForSyncSuccess, EventReason, nextPhase, type PhaseEvent } from './phase.js';
+import { degradedRetryDelayMs, formatDuration, nextRefreshDelayMs } from './schedule.js';
+
+/** Syncs per run before continue-as-new, unless the input says otherwise (tests) or the server suggests it earlier. */
+export const DEFAULT_MAX_CYCLES_PER_RUN = 500;
+
+/** Transient failures (API 5xx/429, timeouts, plugin hiccups) retry with backoff, forever; wrong input does not. */
+export const ACTIVITY_RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '5m',
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
+/** Kubernetes reads and writes: finalizer, SveltosCluster, cleanup. */
+const kube = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1m', retry: ACTIVITY_RETRY });
+
+/** Credential resolution may run an exec plugin (up to its own timeout, 30 s by default) and then write the Secret. */
+const credentials = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '2m', retry: ACTIVITY_RETRY });
+
+/** Events are best effort: a few quick attempts, then the workflow moves on. */
+const events = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
+});
+
+interface State {
+  status: WorkflowStatus;
+  /** The latest ClusterProfile snapshot received (input or profileChanged). */
+  snapshot: ProfileSnapshot;
+  dirty: boolean;
+  /** Why the next sync happens, for logs. */
+  dirtyReason: string;
+  deleting: boolean;
+  /** The ClusterProfile with our uid no longer exists (no Events can be recorded on it). */
+  gone: boolean;
+  /** When the next sync is due; undefined = now. Mirrors status.nextRefreshAtMs. */
+  nextSyncAtMs: number | undefined;
+  /** Mutex: a sync (main loop or refresh update) or the cleanup is running. */
+  busy: boolean;
+  /** Bumped whenever a sync finishes; wakes the main loop so it re-plans after a refresh update. */
+  syncEpoch: number;
+  cyclesThisRun: number;
+  /** Search attribute values as last upserted (or given at start / continue-as-new), by name. */
+  searchAttributes: Map<string, string | number | null>;
+  /** Whether the Deleting event was recorded (at most once). */
+  deletingEventRecorded: boolean;
+}
+
+export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput): Promise<void> {
+  const { ref, schedule } = input;
+  const profile = `${ref.namespace}/${ref.name}`;
+  const maxCyclesPerRun = Math.max(1, input.maxCyclesPerRun ?? DEFAULT_MAX_CYCLES_PER_RUN);
+
+  const st: State = {
+    status: input.carried
+      ? { ...input.carried, ref, runCount: input.carried.runCount + 1 }
+      : { ref, phase: 'Pending', syncCount: 0, runCount: 1 },
+    snapshot: input.snapshot,
+    dirty: input.dirty ?? false,
+    dirtyReason: input.dirty ? 'change carried over from the previous run' : input.carried ? 'refresh' : 'initial sync',
+    deleting: input.snapshot.deleting,
+    gone: false,
+    nextSyncAtMs: input.carried?.nextRefreshAtMs,
+    busy: false,
+    syncEpoch: 0,
+    cyclesThisRun: 0,
+    searchAttributes: initialSearchAttributes(),
+    deletingEventRecorded: false,
+  };
+
+  function setPhase(event: PhaseEvent): Phase {
+    st.status.phase = nextPhase(st.status.phase, event);
+    return st.status.phase;
+  }
+
+  function requestDeletion(why: string): void {
+    if (!st.deleting) log.info('deletion requested', { profile, why });
+    st.deleting = true;
+    st.dirty = false;
+    setPhase({ type: 'deletionStarted' });
+  }
+
+  // ---- message handlers: state changes only ------------------------------------------------------
+
+  setHandler(
+    profileChanged,
+    (snapshot) => {
+      const previous = st.snapshot;
+      st.snapshot = snapshot;
+      if (snapshot.deleting) {
+        requestDeletion('ClusterProfile has a deletionTimestamp');
+      } else if (
+        !st.deleting &&
+        (snapshot.observedHash !== previous.observedHash || snapshot.generation !== previous.generation)
+      ) {
+        st.dirty = true;
+        st.dirtyReason = `profile changed (generation ${snapshot.generation}, resourceVersion ${snapshot.resourceVersion})`;
+      }
+    },
+    { description: 'The ClusterProfile changed: record the snapshot; resync if its hash or generation changed.' },
+  );
+
+  setHandler(
+    resyncRequested,
+    (request) => {
+      if (st.deleting) return;
+      st.dirty = true;
+      st.dirtyReason = `resync requested: ${request.reason} ${request.object}`;
+    },
+    { description: 'A source Secret or a managed object changed: resync promptly.' },
+  );
+
+  setHandler(deletionRequested, () => requestDeletion('deletionRequested signal'), {
+    description: 'The ClusterProfile is being deleted: stop refreshing, clean up, complete.',
+  });
+
+  setHandler(statusQuery, () => st.status, { description: 'Phase, last sync, credential expiry, next refresh, last error.' });
+
+  setHandler(
+    refreshUpdate,
+    async ({ reason }) => {
+      const outcome = await syncExclusive(`refresh update${reason ? `: ${reason}` : ''}`);
+      if (!outcome) {
+        throw ApplicationFailure.create({
+          message: `ClusterProfile ${profile} is being deleted; refresh cancelled`,
+          type: 'Deleting',
+          nonRetryable: true,
+        });
+      }
+      return outcome;
+    },
+    {
+      validator: (_request) => {
+        if (st.deleting || st.status.phase === 'Deleting' || st.status.phase === 'Deleted') {
+          throw new Error(`ClusterProfile ${profile} is being deleted; refresh rejected`);
+        }
+      },
+      description: 'Force a credential sync now and return its outcome.',
+    },
+  );
+
+  // ---- search attributes ---------------------------------------------------------------------------
+
+  function initialSearchAttributes(): Map<string, string | number | null> {
+    const info = workflowInfo().typedSearchAttributes;
+    const m = new Map<string, string | number | null>();
+    m.set(SearchAttr.namespace.name, info.get(SearchAttr.namespace) ?? null);
+    m.set(SearchAttr.name.name, info.get(SearchAttr.name) ?? null);
+    m.set(SearchAttr.phase.name, info.get(SearchAttr.phase) ?? null);
+    m.set(SearchAttr.provider.name, info.get(SearchAttr.provider) ?? null);
+    m.set(SearchAttr.credentialExpiry.name, info.get(SearchAttr.credentialExpiry)?.getTime() ?? null);
+    m.set(SearchAttr.observedHash.name, info.get(SearchAttr.observedHash) ?? null);
+    return m;
+  }
+
+  /** Upserts the attributes whose value differs from what was last upserted; nothing when none does. */
+  function upsertChangedSearchAttributes(): void {
+    const s = st.status;
+    const expiry = s.credentialExpiresAtMs;
+    const desired: Array<[SearchAttributeUpdatePair, string | number | null]> = [
+      [{ key: SearchAttr.namespace, value: ref.namespace }, ref.namespace],
+      [{ key: SearchAttr.name, value: ref.name }, ref.name],
+      [{ key: SearchAttr.phase, value: s.phase }, s.phase],
+      [{ key: SearchAttr.provider, value: s.provider ?? null }, s.provider ?? null],
+      [{ key: SearchAttr.credentialExpiry, value: expiry !== undefined ? new Date(expiry) : null }, expiry ?? null],
+      [{ key: SearchAttr.observedHash, value: s.observedHash ?? null }, s.observedHash ?? null],
+    ];
+    const updates: SearchAttributeUpdatePair[] = [];
+    for (const [pair, comparable] of desired) {
+      if ((st.searchAttributes.get(pair.key.name) ?? null) !== comparable) {
+        updates.push(pair);
+        st.searchAttributes.set(pair.key.name, comparable);
+      }
+    }
+    if (updates.length > 0) upsertSearchAttributes(updates);
+  }
+
+  // ---- activities ----------------------------------------------------------------------------------
+
+  async function recordEvent(event: ProfileEvent): Promise<void> {
+    if (st.gone) return;
+    try {
+      await events.recordEvent.executeWithOptions({ summary: `record ${event.type} event ${event.reason} on ${profile}` }, [
+        ref,
+        event,
+      ]);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      if (!(err instanceof ActivityFailure)) throw err;
+      log.warn('could not record event', { profile, reason: event.reason, error: failureOf(err).message });
+    }
+  }
+
+  /**
+   * One sync attempt. Returns its outcome; throws only cancellations (deletion) and workflow bugs. The
+   * caller holds the mutex.
+   */
+  async function syncOnce(trigger: string): Promise<SyncOutcome> {
+    const snapshot = st.snapshot;
+    const previousPhase = st.status.phase;
+    const previousError = st.status.lastError;
+    st.dirty = false;
+    st.cyclesThisRun++;
+    setPhase({ type: 'syncStarted' });
+    log.info('sync', { profile, trigger });
+    try {
+      const finalizer = await kube.ensureFinalizer.executeWithOptions({ summary: `ensure finalizer on ClusterProfile ${profile}` }, [ref]);
+      if (finalizer.gone || finalizer.deleting) {
+        st.gone = finalizer.gone;
+        requestDeletion(finalizer.gone ? 'ClusterProfile is gone' : 'ClusterProfile has a deletionTimestamp');
+        return { phase: st.status.phase, changed: false };
+      }
+      const cred = await credentials.syncCredentials.executeWithOptions({ summary: `refresh credentials for ${profile}` }, [ref]);
+      // The Secret now holds this credential, whatever happens next.
+      st.status = { ...st.status, provider: cred.provider, fingerprint: cred.fingerprint, credentialExpiresAtMs: cred.expiresAtMs };
+      const applied = await kube.applySveltosCluster.executeWithOptions({ summary: `apply SveltosCluster ${profile}` }, [ref]);
+
+      const nowMs = Date.now();
+      const nextAt = nowMs + nextRefreshDelayMs({ nowMs, expiresAtMs: cred.expiresAtMs, schedule });
+      const syncedBefore = st.status.lastSyncAtMs !== undefined;
+      const phase = setPhase({ type: 'syncSucceeded' });
+      st.nextSyncAtMs = nextAt;
+      st.status = {
+        ...st.status,
+        phase,
+        provider: cred.provider,
+        fingerprint: cred.fingerprint,
+        lastSyncAtMs: nowMs,
+        credentialExpiresAtMs: cred.expiresAtMs,
+        nextRefreshAtMs: nextAt,
+        lastError: undefined,
+        ...observed(snapshot),
+        syncCount: st.status.syncCount + 1,
+      };
+      st.syncEpoch++;
+      const event = eventForSyncSuccess({
+        previousPhase,
+        syncedBefore,
+        secretChanged: cred.secretChanged,
+        provider: cred.provider,
+        profile,
+        expiresAtMs: cred.expiresAtMs,
+      });
+      if (event) await recordEvent(event);
+      return {
+        phase,
+        fingerprint: cred.fingerprint,
+        expiresAtMs: cred.expiresAtMs,
+        nextRefreshAtMs: nextAt,
+        changed: cred.secretChanged || applied.changed,
+      };
+    } catch (err) {
+      if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+      const failure = failureOf(err);
+      if (failure.type === ErrorType.ProfileGone) {
+        st.gone = true;
+        requestDeletion(`ProfileGone: ${failure.message}`);
+        return { phase: st.status.phase, changed: false, error: failure.message };
+      }
+      // InvalidInput, Conflict, or another non-retryable type: Degraded until a relevant change or the
+      // sync period. Transient failures never get here (they retry inside the activity).
+      const nowMs = Date.now();
+      const nextAt = nowMs + degradedRetryDelayMs(schedule);
+      const phase = setPhase({ type: 'syncFailed' });
+      st.nextSyncAtMs = nextAt;
+      st.status = {
+        ...st.status,
+        phase,
+        nextRefreshAtMs: nextAt,
+        lastError: { reason: failure.type, message: failure.message, atMs: nowMs },
+        ...observed(snapshot),
+      };
+      st.syncEpoch++;
+      log.warn('sync failed', { profile, reason: failure.type, message: failure.message });
+      const event = eventForSyncFailure(previousError, failure.type, failure.message);
+      if (event) await recordEvent(event);
+      return {
+        phase,
+        fingerprint: st.status.fingerprint,
+        expiresAtMs: st.status.credentialExpiresAtMs,
+        nextRefreshAtMs: nextAt,
+        changed: false,
+        error: failure.message,
+      };
+    }
+  }
+
+  /**
+   * Runs a sync under the mutex, so that the main loop and refresh updates never sync at once, and cancels
+   * it if deletion is requested meanwhile (a sync stuck in transient retries must not block the cleanup).
+   * Returns undefined when deletion got in the way.
+   */
+  async function syncExclusive(trigger: string): Promise<SyncOutcome | undefined> {
+    for (;;) {
+      if (st.deleting) return undefined;
+      if (!st.busy) break;
+      await condition(() => !st.busy || st.deleting);
+    }
+    st.busy = true;
+    const work = new CancellationScope();
+    const watch = new CancellationScope();
+    const watching = watch.run(() => condition(() => st.deleting)).then(
+      () => work.cancel(),
+      () => undefined,
+    );
+    try {
+      return await work.run(() => syncOnce(trigger));
+    } catch (err) {
+      if (st.deleting && isCancellation(err)) {
+        log.info('sync cancelled for deletion', { profile, trigger });
+        return undefined;
+      }
+      throw err;
+    } finally {
+      watch.cancel();
+      await watching;
+      st.busy = false;
+    }
+  }
+
+  /** Deletion (SPEC §4): stop refreshing, delete the SveltosCluster and the Secret (if ours), remove the finalizer. */
+  async function cleanup(): Promise<void> {
+    // Wait for an in-flight sync; it is being cancelled. Take the mutex for good: nothing syncs after this.
+    while (st.busy) await condition(() => !st.busy);
+    st.busy = true;
+    setPhase({ type: 'deletionStarted' });
+    st.status.nextRefreshAtMs = undefined;
+    st.nextSyncAtMs = undefined;
+    upsertChangedSearchAttributes();
+    await CancellationScope.nonCancellable(async () => {
+      if (!st.gone && !st.deletingEventRecorded) {
+        st.deletingEventRecorded = true;
+        await recordEvent({
+          type: 'Normal',
+          reason: EventReason.Deleting,
+          message: `ClusterProfile ${profile} is being deleted: removing its SveltosCluster and kubeconfig Secret`,
+        });
+      }
+      for (;;) {
+        try {
+          const result = await kube.cleanup.executeWithOptions(
+            { summary: `delete SveltosCluster and kubeconfig Secret of ${profile}, then remove the finalizer` },
+            [ref],
+          );
+          log.info('cleanup done', { profile, ...result });
+          return;
+        } catch (err) {
+          if (!(err instanceof ActivityFailure)) throw err;
+          const failure = failureOf(err);
+          if (failure.type === ErrorType.ProfileGone) {
+            log.info('cleanup: ClusterProfile already gone', { profile });
+            return;
+          }
+          // A non-retryable failure (e.g. Conflict): cleanup must still finish eventually; retry after
+          // the sync period rather than in a hot loop.
+          const previous = st.status.lastError;
+          st.status.lastError = { reason: failure.type, message: failure.message, atMs: Date.now() };
+          const event = eventForSyncFailure(previous, failure.type, failure.message);
+          if (event) await recordEvent(event);
+          await sleep(degradedRetryDelayMs(schedule), {
+            summary: `cleanup of ${profile} failed (${failure.type}); retry after the sync period`,
+          });
+        }
+      }
+    });
+    setPhase({ type: 'cleanupCompleted' });
+    upsertChangedSearchAttributes();
+  }
+
+  function waitSummary(purpose: 'refresh' | 'degraded-retry', ms: number): string {
+    if (purpose === 'degraded-retry') {
+      return `${profile} is Degraded (${st.status.lastError?.reason ?? 'error'}): retry after the sync period (${formatDuration(ms)})`;
+    }
+    const expiry = st.status.credentialExpiresAtMs;
+    if (expiry !== undefined) {
+      return `sleep until 80% of credential lifetime for ${profile} (expires ${new Date(expiry).toISOString()}; ${formatDuration(ms)})`;
+    }
+    return `wait for the sync period for ${profile} (${formatDuration(ms)})`;
+  }
+
+  // ---- main loop -------------------------------------------------------------------------------------
+
+  let timerFired = false;
+  for (;;) {
+    const action = decideNext({
+      phase: st.status.phase,
+      deleting: st.deleting,
+      dirty: st.dirty,
+      nowMs: Date.now(),
+      nextSyncAtMs: st.nextSyncAtMs,
+      timerFired,
+      cyclesThisRun: st.cyclesThisRun,
+      maxCyclesPerRun,
+      continueAsNewSuggested: workflowInfo().continueAsNewSuggested,
+    });
+    timerFired = false;
+
+    switch (action.kind) {
+      case 'complete':
+        await condition(allHandlersFinished);
+        log.info('ClusterProfile cleaned up; workflow complete', { profile });
+        return;
+
+      case 'cleanup':
+        await cleanup();
+        break;
+
+      case 'sync': {
+        if (st.busy) {
+          // A refresh update is syncing right now: let it finish, then plan again with its result.
+          await condition(() => !st.busy || st.deleting);
+          break;
+        }
+        const trigger = st.dirty ? st.dirtyReason : st.status.lastSyncAtMs === undefined ? 'initial sync' : 'scheduled refresh';
+        await syncExclusive(trigger);
+        break;
+      }
+
+      case 'wait': {
+        upsertChangedSearchAttributes();
+        const epoch = st.syncEpoch;
+        const woken = await condition(
+          () => st.dirty || st.deleting || st.syncEpoch !== epoch || workflowInfo().continueAsNewSuggested,
+          action.ms,
+          { summary: waitSummary(action.purpose, action.ms) },
+        );
+        timerFired = !woken;
+        break;
+      }
+
+      case 'continueAsNew': {
+        // Let running handlers (a refresh update) finish; a signal that arrives while the
+        // continue-as-new task runs fails that task and is replayed into this state, so the input is
+        // built only now, from the state after all handlers ran.
+        await condition(allHandlersFinished);
+        if (st.deleting || st.busy) break;
+        upsertChangedSearchAttributes();
+        log.info('continue as new', { profile, cycles: st.cyclesThisRun, historyLength: workflowInfo().historyLength });
+        const next: ClusterProfileWorkflowInput = {
+          ref,
+          snapshot: st.snapshot,
+          schedule,
+          carried: { ...st.status, nextRefreshAtMs: st.nextSyncAtMs },
+          dirty: st.dirty,
+        };
+        if (input.maxCyclesPerRun !== undefined) next.maxCyclesPerRun = input.maxCyclesPerRun;
+        await makeContinueAsNewFunc<typeof clusterProfileWorkflow>({
+          typedSearchAttributes: workflowInfo().typedSearchAttributes,
+        })(next);
+        return;
+      }
+    }
+  }
+}
+
+function observed(snapshot: ProfileSnapshot): Pick<WorkflowStatus, 'observedGeneration' | 'observedResourceVersion' | 'observedHash'> {
+  return {
+    observedGeneration: snapshot.generation,
+    observedResourceVersion: snapshot.resourceVersion,
+    observedHash: snapshot.observedHash,
+  };
+}
+
+/** The failure type and message that an activity reported (its ApplicationFailure, if any). */
+function failureOf(err: ActivityFailure): { type: string; message: string } {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) {
+    return { type: cause.type ?? 'Error', message: cause.message };
+  }
+  if (cause) return { type: cause.name, message: cause.message };
+  return { type: 'ActivityFailure', message: err.message };
+}

@@ -1,0 +1,60 @@
+// Refresh schedule (SPEC §3), pure and deterministic: the workflow passes in workflow time.
+import type { ScheduleConfig } from './api.js';
+
+/** Refresh when this fraction of the remaining credential lifetime has passed. */
+export const REFRESH_FRACTION = 0.8;
+
+export interface RefreshDelayInput {
+  /** Workflow time when the credential was obtained (ms since epoch). */
+  nowMs: number;
+  /** Absolute credential expiry (ms since epoch), when the credential source states one. */
+  expiresAtMs?: number;
+  schedule: ScheduleConfig;
+}
+
+/**
+ * Delay until the next credential refresh.
+ * - With an expiry: `max(minRefreshMs, 0.8 × (expiresAtMs − nowMs))`; an expiry in the past (or right now)
+ *   gives the floor, so a source that hands out already-expired credentials is not polled in a hot loop.
+ * - Without an expiry (secretreader, certificate-only plugins): the sync period.
+ * Never less than 1 ms (a timer must have a positive duration); fractions are rounded down.
+ */
+export function nextRefreshDelayMs({ nowMs, expiresAtMs, schedule }: RefreshDelayInput): number {
+  const floor = Math.max(1, schedule.minRefreshMs);
+  if (expiresAtMs === undefined || !Number.isFinite(expiresAtMs)) {
+    return Math.max(1, schedule.syncPeriodMs);
+  }
+  return Math.max(floor, Math.floor(REFRESH_FRACTION * (expiresAtMs - nowMs)));
+}
+
+/** Absolute time of the next refresh, for the status query and the timer. */
+export function nextRefreshAtMs(input: RefreshDelayInput): number {
+  return input.nowMs + nextRefreshDelayMs(input);
+}
+
+/**
+ * How long a Degraded profile (invalid input, conflict) waits before it tries again on its own: the sync
+ * period. A relevant change (profileChanged with a new hash/generation, resyncRequested, refresh update)
+ * ends the wait earlier.
+ */
+export function degradedRetryDelayMs(schedule: ScheduleConfig): number {
+  return Math.max(1, schedule.syncPeriodMs);
+}
+
+/** "10m", "48m", "1h30m", "2d": for timer summaries. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  let s = Math.round(ms / 1000);
+  const d = Math.floor(s / 86_400);
+  s -= d * 86_400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const parts: string[] = [];
+  if (d) parts.push(`${d}d`);
+  if (h) parts.push(`${h}h`);
+  if (m) parts.push(`${m}m`);
+  if (s && !d) parts.push(`${s}s`);
+  return parts.join('') || '0s';
+}
