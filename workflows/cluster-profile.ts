@@ -66,6 +66,13 @@ const events = proxyActivities<ReconcileActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
 });
 
+interface SyncTrigger {
+  /** For logs. */
+  reason: string;
+  /** The refresh timer (or the Degraded retry timer) fired; nothing changed. */
+  scheduled: boolean;
+}
+
 interface State {
   status: WorkflowStatus;
   /** The latest ClusterProfile snapshot received (input or profileChanged). */
@@ -162,7 +169,7 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
   setHandler(
     refreshUpdate,
     async ({ reason }) => {
-      const outcome = await syncExclusive(`refresh update${reason ? `: ${reason}` : ''}`);
+      const outcome = await syncExclusive({ reason: `refresh update${reason ? `: ${reason}` : ''}`, scheduled: false });
       if (!outcome) {
         throw ApplicationFailure.create({
           message: `ClusterProfile ${profile} is being deleted; refresh cancelled`,
@@ -238,14 +245,15 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
    * One sync attempt. Returns its outcome; throws only cancellations (deletion) and workflow bugs. The
    * caller holds the mutex.
    */
-  async function syncOnce(trigger: string): Promise<SyncOutcome> {
+  async function syncOnce(trigger: SyncTrigger): Promise<SyncOutcome> {
     const snapshot = st.snapshot;
     const previousPhase = st.status.phase;
     const previousError = st.status.lastError;
     st.dirty = false;
     st.cyclesThisRun++;
     setPhase({ type: 'syncStarted' });
-    log.info('sync', { profile, trigger });
+    const previousExpiry = st.status.credentialExpiresAtMs;
+    log.info('sync', { profile, trigger: trigger.reason });
     try {
       const finalizer = await kube.ensureFinalizer.executeWithOptions({ summary: `ensure finalizer on ClusterProfile ${profile}` }, [ref]);
       if (finalizer.gone || finalizer.deleting) {
@@ -280,6 +288,7 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
         previousPhase,
         syncedBefore,
         secretChanged: cred.secretChanged,
+        routineRotation: trigger.scheduled && previousExpiry !== undefined && cred.expiresAtMs !== undefined,
         provider: cred.provider,
         profile,
         expiresAtMs: cred.expiresAtMs,
@@ -333,7 +342,7 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
    * it if deletion is requested meanwhile (a sync stuck in transient retries must not block the cleanup).
    * Returns undefined when deletion got in the way.
    */
-  async function syncExclusive(trigger: string): Promise<SyncOutcome | undefined> {
+  async function syncExclusive(trigger: SyncTrigger): Promise<SyncOutcome | undefined> {
     for (;;) {
       if (st.deleting) return undefined;
       if (!st.busy) break;
@@ -350,7 +359,7 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
       return await work.run(() => syncOnce(trigger));
     } catch (err) {
       if (st.deleting && isCancellation(err)) {
-        log.info('sync cancelled for deletion', { profile, trigger });
+        log.info('sync cancelled for deletion', { profile, trigger: trigger.reason });
         return undefined;
       }
       throw err;
@@ -454,7 +463,11 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
           await condition(() => !st.busy || st.deleting);
           break;
         }
-        const trigger = st.dirty ? st.dirtyReason : st.status.lastSyncAtMs === undefined ? 'initial sync' : 'scheduled refresh';
+        const trigger: SyncTrigger = st.dirty
+          ? { reason: st.dirtyReason, scheduled: false }
+          : st.status.lastSyncAtMs === undefined
+            ? { reason: 'initial sync', scheduled: false }
+            : { reason: st.status.phase === 'Degraded' ? 'Degraded retry' : 'scheduled refresh', scheduled: true };
         await syncExclusive(trigger);
         break;
       }

@@ -110,13 +110,18 @@ export interface SyncSuccessFacts {
   /** Some earlier sync (in any run) succeeded. */
   syncedBefore: boolean;
   secretChanged: boolean;
+  /** A scheduled refresh of a credential that states an expiry: new content is the expected rotation. */
+  routineRotation: boolean;
   provider: string;
   /** "namespace/name" of the ClusterProfile. */
   profile: string;
   expiresAtMs?: number;
 }
 
-/** First sync → Synced; leaving Degraded → Recovered; new credential content → CredentialsRefreshed. */
+/**
+ * First sync → Synced; leaving Degraded → Recovered; new credential content → CredentialsRefreshed, except
+ * for the routine rotation of an expiring token on its 80% timer (that would be an Event every cycle).
+ */
 export function eventForSyncSuccess(f: SyncSuccessFacts): ProfileEvent | undefined {
   const expiry = f.expiresAtMs !== undefined ? `, expires ${new Date(f.expiresAtMs).toISOString()}` : '';
   if (!f.syncedBefore) {
@@ -133,7 +138,7 @@ export function eventForSyncSuccess(f: SyncSuccessFacts): ProfileEvent | undefin
       message: `${f.profile} is in sync again (access provider ${f.provider}${expiry})`,
     };
   }
-  if (f.secretChanged) {
+  if (f.secretChanged && !f.routineRotation) {
     return {
       type: 'Normal',
       reason: EventReason.CredentialsRefreshed,

@@ -1,7 +1,14 @@
 // Installs the upstream CRDs into the local API server and waits until they are actually served.
 import { readFile } from 'node:fs/promises';
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import {
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  loadYaml,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { waitFor } from './processes.js';
 
 const FIELD_MANAGER = 'clusterinventory-stack';
@@ -14,7 +21,8 @@ export async function installCrds(kubeconfigPath: string, files: string[]): Prom
   const custom = kc.makeApiClient(CustomObjectsApi);
   const crds: V1CustomResourceDefinition[] = [];
   for (const file of files) {
-    const crd = parse(await readFile(file, 'utf8')) as V1CustomResourceDefinition;
+    // loadYaml builds the typed model: plain YAML would lose fields the serializer renames (`default` → `_default`).
+    const crd = loadYaml<V1CustomResourceDefinition>(await readFile(file, 'utf8'));
     await objects.patch(crd, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     crds.push(crd);
   }

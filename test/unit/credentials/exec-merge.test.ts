@@ -1,0 +1,203 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildExecInvocation,
+  isDeniedProfileEnvName,
+  mergeEnv,
+} from '../../../activities/credentials/exec-merge.js';
+import type { ProviderConfig } from '../../../activities/credentials/provider-file.js';
+import { InvalidInputError } from '../../../activities/errors.js';
+import {
+  ADDITIONAL_ARGS_EXTENSION,
+  ADDITIONAL_ENVS_EXTENSION,
+  type KubeconfigCluster,
+} from '../../../activities/kube/types.js';
+import { execProvider, providerFile, thrown } from './fixtures.js';
+
+const OBJ = 'ClusterProfile fleet/spoke-1';
+const FIELD = 'status.accessProviders[0]';
+const BASE = { PATH: '/usr/bin:/bin', HOME: '/home/controller', AWS_SECRET_ACCESS_KEY: 'inherited', KUBECONFIG: '/x' };
+
+function config(args: string, env: string): ProviderConfig {
+  const file = providerFile(
+    execProvider('aks', { command: 'kubelogin', args: ['get-token', '--login', 'workloadidentity'], env: [{ name: 'AZURE_CLIENT_ID', value: 'default-id' }] }, { args, env }),
+  );
+  const p = file.providers[0];
+  assert.ok(p);
+  return p;
+}
+
+function cluster(extra: { args?: unknown; envs?: unknown }): KubeconfigCluster {
+  const extensions = [];
+  if ('args' in extra) extensions.push({ name: ADDITIONAL_ARGS_EXTENSION, extension: extra.args });
+  if ('envs' in extra) extensions.push({ name: ADDITIONAL_ENVS_EXTENSION, extension: extra.envs });
+  return { server: 'https://a.example:443', extensions };
+}
+
+const profileA = cluster({ args: ['--tenant-id', 'T-A'], envs: { AZURE_CLIENT_ID: 'id-A', AZURE_AUTHORITY_HOST: 'https://login.example/' } });
+const profileB = cluster({ args: ['--tenant-id', 'T-B'] });
+
+describe('KEP-5339 args', () => {
+  test('Ignore: the profile args are ignored (even malformed ones)', () => {
+    const inv = buildExecInvocation(config('Ignore', 'Ignore'), profileA, OBJ, FIELD, BASE);
+    assert.deepEqual(inv.args, ['get-token', '--login', 'workloadidentity']);
+    const malformed = buildExecInvocation(config('Ignore', 'Ignore'), cluster({ args: { not: 'a list' } }), OBJ, FIELD, BASE);
+    assert.deepEqual(malformed.args, ['get-token', '--login', 'workloadidentity']);
+  });
+
+  test('Append: profile args come after the file args', () => {
+    const inv = buildExecInvocation(config('Append', 'Ignore'), profileA, OBJ, FIELD, BASE);
+    assert.equal(inv.command, 'kubelogin');
+    assert.deepEqual(inv.args, ['get-token', '--login', 'workloadidentity', '--tenant-id', 'T-A']);
+  });
+
+  test('Append without the extension leaves the file args', () => {
+    const inv = buildExecInvocation(config('Append', 'Ignore'), { server: 'https://x:1' }, OBJ, FIELD, BASE);
+    assert.deepEqual(inv.args, ['get-token', '--login', 'workloadidentity']);
+  });
+
+  test('Append: the extension must be a list of strings', () => {
+    const notList = thrown(() => buildExecInvocation(config('Append', 'Ignore'), cluster({ args: { a: 'b' } }), OBJ, FIELD, BASE));
+    assert.ok(notList instanceof InvalidInputError);
+    assert.equal(notList.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ARGS_EXTENSION}]`);
+    assert.match(notList.message, /list of strings/);
+    const notString = thrown(() => buildExecInvocation(config('Append', 'Ignore'), cluster({ args: ['ok', 42] }), OBJ, FIELD, BASE));
+    assert.ok(notString instanceof InvalidInputError);
+    assert.equal(notString.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ARGS_EXTENSION}][1]`);
+  });
+});
+
+describe('KEP-5339 env', () => {
+  test('Ignore: only PATH, HOME and the file env', () => {
+    const inv = buildExecInvocation(config('Ignore', 'Ignore'), profileA, OBJ, FIELD, BASE);
+    assert.deepEqual(inv.env, { AZURE_CLIENT_ID: 'default-id', HOME: '/home/controller', PATH: '/usr/bin:/bin' });
+  });
+
+  test('AppendIfNotExists: profile vars are added, the file wins on a clash', () => {
+    const inv = buildExecInvocation(config('Ignore', 'AppendIfNotExists'), profileA, OBJ, FIELD, BASE);
+    assert.equal(inv.env.AZURE_CLIENT_ID, 'default-id');
+    assert.equal(inv.env.AZURE_AUTHORITY_HOST, 'https://login.example/');
+  });
+
+  test('Replace: the profile wins on a clash', () => {
+    const inv = buildExecInvocation(config('Ignore', 'Replace'), profileA, OBJ, FIELD, BASE);
+    assert.equal(inv.env.AZURE_CLIENT_ID, 'id-A');
+    assert.equal(inv.env.AZURE_AUTHORITY_HOST, 'https://login.example/');
+  });
+
+  test('nothing else from the controller environment reaches the plugin', () => {
+    const inv = buildExecInvocation(config('Append', 'Replace'), profileA, OBJ, FIELD, BASE);
+    assert.equal(inv.env.AWS_SECRET_ACCESS_KEY, undefined);
+    assert.equal(inv.env.KUBECONFIG, undefined);
+    assert.deepEqual(Object.keys(inv.env), ['AZURE_AUTHORITY_HOST', 'AZURE_CLIENT_ID', 'HOME', 'PATH']);
+  });
+
+  test('the file env may override HOME; a missing base PATH is simply absent', () => {
+    const env = mergeEnv({ HOME: '/h' }, [{ name: 'HOME', value: '/plugin-home' }], undefined, 'Ignore');
+    assert.deepEqual(env, { HOME: '/plugin-home' });
+  });
+
+  test('env is built deterministically: sorted keys, independent of the profile map order', () => {
+    const a = buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { Z_VAR: '1', A_VAR: '2', M_VAR: '3' } }), OBJ, FIELD, BASE);
+    const b = buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { M_VAR: '3', A_VAR: '2', Z_VAR: '1' } }), OBJ, FIELD, BASE);
+    assert.equal(JSON.stringify(a.env), JSON.stringify(b.env));
+    const keys = Object.keys(a.env);
+    assert.deepEqual(keys, [...keys].sort());
+  });
+
+  test('the extension must be a map of strings', () => {
+    const list = thrown(() => buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: ['A=1'] }), OBJ, FIELD, BASE));
+    assert.ok(list instanceof InvalidInputError);
+    assert.equal(list.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ENVS_EXTENSION}]`);
+    const num = thrown(() => buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { PORT: 8080 } }), OBJ, FIELD, BASE));
+    assert.ok(num instanceof InvalidInputError);
+    assert.equal(num.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ENVS_EXTENSION}].PORT`);
+  });
+
+  test('a repeated extension name is an error', () => {
+    const c: KubeconfigCluster = {
+      server: 'https://x:1',
+      extensions: [
+        { name: ADDITIONAL_ARGS_EXTENSION, extension: ['a'] },
+        { name: ADDITIONAL_ARGS_EXTENSION, extension: ['b'] },
+      ],
+    };
+    const err = thrown(() => buildExecInvocation(config('Append', 'Ignore'), c, OBJ, FIELD, BASE));
+    assert.ok(err instanceof InvalidInputError);
+    assert.match(err.message, /2 times/);
+  });
+});
+
+describe('profile env denylist', () => {
+  const denied = [
+    'KUBERNETES_EXEC_INFO',
+    'PATH',
+    'HOME',
+    'NODE_OPTIONS',
+    'LD_PRELOAD',
+    'LD_LIBRARY_PATH',
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'ALL_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'no_proxy',
+  ];
+  for (const name of denied) {
+    for (const policy of ['AppendIfNotExists', 'Replace']) {
+      test(`${name} under ${policy} is an error naming the variable`, () => {
+        const err = thrown(() => buildExecInvocation(config('Ignore', policy), cluster({ envs: { OK_VAR: '1', [name]: 'evil' } }), OBJ, FIELD, BASE));
+        assert.ok(err instanceof InvalidInputError);
+        assert.ok(err.message.includes(name));
+        assert.equal(err.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ENVS_EXTENSION}].${name}`);
+        assert.ok(!err.message.includes('evil'), 'the value is not echoed');
+      });
+    }
+  }
+
+  test('a denied variable is harmless when the policy ignores profile env', () => {
+    const inv = buildExecInvocation(config('Ignore', 'Ignore'), cluster({ envs: { LD_PRELOAD: '/evil.so' } }), OBJ, FIELD, BASE);
+    assert.equal(inv.env.LD_PRELOAD, undefined);
+  });
+
+  test('look-alikes are allowed', () => {
+    for (const name of ['LDAP_URL', 'PROXY_MODE', 'MY_PROXY_HOST', 'HOMEPAGE', 'PATHS', 'NODE_NAME']) {
+      assert.equal(isDeniedProfileEnvName(name), false, name);
+    }
+    const inv = buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { LDAP_URL: 'ldap://x' } }), OBJ, FIELD, BASE);
+    assert.equal(inv.env.LDAP_URL, 'ldap://x');
+  });
+});
+
+describe('no leaks between profiles', () => {
+  for (const [args, env] of [
+    ['Append', 'Replace'],
+    ['Append', 'AppendIfNotExists'],
+  ] as const) {
+    test(`the same loaded provider used for profile A then B (${args}/${env})`, () => {
+      const shared = config(args, env);
+      const before = JSON.stringify(shared);
+      const a = buildExecInvocation(shared, profileA, OBJ, FIELD, BASE);
+      const b = buildExecInvocation(shared, profileB, 'ClusterProfile fleet/spoke-2', FIELD, BASE);
+      assert.deepEqual(a.args, ['get-token', '--login', 'workloadidentity', '--tenant-id', 'T-A']);
+      assert.deepEqual(b.args, ['get-token', '--login', 'workloadidentity', '--tenant-id', 'T-B']);
+      assert.equal(b.env.AZURE_AUTHORITY_HOST, undefined, "A's env must not reach B");
+      assert.equal(b.env.AZURE_CLIENT_ID, 'default-id');
+      assert.equal(JSON.stringify(shared), before, 'the provider config is unchanged');
+      // And A again gives exactly A's result: nothing accumulated.
+      assert.deepEqual(buildExecInvocation(shared, profileA, OBJ, FIELD, BASE), a);
+    });
+  }
+
+  test('the returned args and env are fresh objects', () => {
+    const shared = config('Append', 'Replace');
+    const a = buildExecInvocation(shared, profileA, OBJ, FIELD, BASE);
+    assert.notEqual(a.args, shared.execConfig.args);
+    (a.args as string[]).push('--mutated');
+    (a.env as Record<string, string>).INJECTED = '1';
+    const again = buildExecInvocation(shared, profileB, OBJ, FIELD, BASE);
+    assert.ok(!again.args.includes('--mutated'));
+    assert.equal(again.env.INJECTED, undefined);
+  });
+});

@@ -1,0 +1,148 @@
+// A recording, scriptable implementation of ReconcileActivities for workflow tests. Runs in the worker
+// (not in the workflow sandbox). Times are server (workflow) time, so that on the time-skipping server
+// "expires in 1 h" means one hour of skipped time, not of wall time.
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  ErrorType,
+  type ApplyResult,
+  type CleanupResult,
+  type CredentialSyncResult,
+  type FinalizerResult,
+  type ProfileEvent,
+  type ProfileRef,
+  type ReconcileActivities,
+} from '../../workflows/api.js';
+
+export type ActivityName = keyof ReconcileActivities;
+
+export interface RecordedCall {
+  name: ActivityName;
+  /** Server time when the call started. */
+  atMs: number;
+  ref: ProfileRef;
+  event?: ProfileEvent;
+}
+
+/** A gate that activities can wait on; open() lets them through. */
+export class Gate {
+  private release!: () => void;
+  readonly opened: Promise<void> = new Promise((resolve) => (this.release = resolve));
+  open(): void {
+    this.release();
+  }
+}
+
+export interface MockOptions {
+  /** Server time source, e.g. `() => env.currentTimeMs()`. */
+  now: () => Promise<number>;
+  /** Credential lifetime; undefined = the credential states no expiry. */
+  credentialTtlMs?: number;
+  provider?: string;
+}
+
+export class MockReconcileActivities {
+  readonly calls: RecordedCall[] = [];
+  credentialTtlMs: number | undefined;
+  provider: string;
+  /** Make syncCredentials fail with this (e.g. ApplicationFailure.nonRetryable(msg, 'InvalidInput')). */
+  syncFailure: (() => Error) | undefined;
+  /** Checked by ensureFinalizer. */
+  finalizer: FinalizerResult = { gone: false, deleting: false };
+  /** cleanup throws a retryable error this many times before it succeeds. */
+  cleanupTransientFailures = 0;
+  /** Awaited inside syncCredentials / cleanup before they return. */
+  syncGate: Gate | undefined;
+  cleanupGate: Gate | undefined;
+  /** Runs inside syncCredentials (n = 1-based call number) before it returns. */
+  onSync: ((n: number) => Promise<void>) | undefined;
+  /** Highest number of syncCredentials calls running at once. */
+  maxConcurrentSyncs = 0;
+  private runningSyncs = 0;
+  private tokenSerial = 0;
+  private readonly now: () => Promise<number>;
+
+  constructor(options: MockOptions) {
+    this.now = options.now;
+    this.credentialTtlMs = options.credentialTtlMs;
+    this.provider = options.provider ?? 'mock-provider';
+  }
+
+  count(name: ActivityName): number {
+    return this.calls.filter((c) => c.name === name).length;
+  }
+
+  times(name: ActivityName): number[] {
+    return this.calls.filter((c) => c.name === name).map((c) => c.atMs);
+  }
+
+  events(): ProfileEvent[] {
+    return this.calls.flatMap((c) => (c.event ? [c.event] : []));
+  }
+
+  private async record(name: ActivityName, ref: ProfileRef, event?: ProfileEvent): Promise<number> {
+    const atMs = await this.now();
+    this.calls.push(event ? { name, atMs, ref, event } : { name, atMs, ref });
+    return atMs;
+  }
+
+  readonly activities: ReconcileActivities = {
+    ensureFinalizer: async (ref: ProfileRef): Promise<FinalizerResult> => {
+      await this.record('ensureFinalizer', ref);
+      return { ...this.finalizer };
+    },
+
+    syncCredentials: async (ref: ProfileRef): Promise<CredentialSyncResult> => {
+      const atMs = await this.record('syncCredentials', ref);
+      const n = this.count('syncCredentials');
+      this.runningSyncs++;
+      this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.runningSyncs);
+      try {
+        if (this.syncGate) await this.syncGate.opened;
+        if (this.onSync) await this.onSync(n);
+        if (this.syncFailure) throw this.syncFailure();
+        if (this.credentialTtlMs === undefined) {
+          // A static credential: same content every time, so only the first write changes the Secret.
+          return { provider: this.provider, fingerprint: 'fp-static', secretChanged: n === 1, server: 'https://spoke.example:6443' };
+        }
+        this.tokenSerial++;
+        return {
+          provider: this.provider,
+          fingerprint: `fp-${this.tokenSerial}`,
+          expiresAtMs: atMs + this.credentialTtlMs,
+          secretChanged: true,
+          server: 'https://spoke.example:6443',
+        };
+      } finally {
+        this.runningSyncs--;
+      }
+    },
+
+    applySveltosCluster: async (ref: ProfileRef): Promise<ApplyResult> => {
+      await this.record('applySveltosCluster', ref);
+      return { changed: this.count('applySveltosCluster') === 1 };
+    },
+
+    cleanup: async (ref: ProfileRef): Promise<CleanupResult> => {
+      await this.record('cleanup', ref);
+      if (this.cleanupGate) await this.cleanupGate.opened;
+      if (this.cleanupTransientFailures > 0) {
+        this.cleanupTransientFailures--;
+        throw new Error('apiserver: 503 Service Unavailable');
+      }
+      return { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] };
+    },
+
+    recordEvent: async (ref: ProfileRef, event: ProfileEvent): Promise<void> => {
+      await this.record('recordEvent', ref, event);
+    },
+  };
+}
+
+/** The failure an activity throws for a wrong provider configuration. */
+export function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, ErrorType.InvalidInput);
+}
+
+export function profileGone(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, ErrorType.ProfileGone);
+}
