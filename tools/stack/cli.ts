@@ -11,6 +11,7 @@ import { envFile, stackDir, stateFile } from './paths.js';
 import { log } from './run.js';
 import { registerSearchAttributes, temporalReady } from './temporal.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../workflows/api.js';
+import { ensureTestServer } from '../test-server/ensure.js';
 
 const NAMESPACE = 'default';
 
@@ -69,10 +70,12 @@ async function up(): Promise<void> {
   const needKube = !isOurs(prev?.kube);
   const needTemporal = !isOurs(prev?.temporal);
   // Build both before starting anything: the builds dominate a cold `up`.
-  const [kubeBin, temporalBin, crdFiles] = await Promise.all([
+  const [kubeBin, temporalBin, crdFiles, testServer] = await Promise.all([
     needKube ? ensureKubetestenv() : Promise.resolve(prev!.kube!.binary),
     ensureTemporalCli(),
     ensureCrdFiles(),
+    // Not started here: tests start their own time-skipping servers; this resolves its jars from Maven.
+    ensureTestServer(),
   ]);
 
   if (needKube) {
@@ -129,6 +132,7 @@ async function up(): Promise<void> {
       `export TEMPORAL_NAMESPACE=${NAMESPACE}`,
       `export TEMPORAL_UI_URL=${uiUrl}`,
       `export TEMPORAL_CLI_PATH=${temporalBin}`,
+      `export TEMPORAL_TEST_SERVER_PATH=${testServer}`,
       '',
     ].join('\n'),
   );

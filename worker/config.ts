@@ -1,0 +1,138 @@
+// Command-line configuration for `clusterinventory run | worker | watcher`. Flag names keep the Go
+// controller's where they exist. Parsing is pure: errors name the flag and never exit by themselves.
+import { parseArgs } from 'node:util';
+import { DEFAULT_SCHEDULE, DEFAULT_TASK_QUEUE, type ScheduleConfig } from '../workflows/api.js';
+import { parseDuration } from './duration.js';
+
+export type Mode = 'run' | 'worker' | 'watcher';
+
+export interface AppConfig {
+  mode: Mode;
+  providerFile?: string;
+  schedule: ScheduleConfig;
+  kubeApiQps: number;
+  kubeApiBurst: number;
+  healthAddr: { host: string; port: number } | undefined;
+  taskQueue: string;
+  /** Empty: every namespace. */
+  namespaces: string[];
+  /** Source namespaces the secret reader may read beyond the profile's own; ['*'] = any. */
+  secretReaderNamespaces: string[];
+  execTimeoutMs: number;
+  relistPeriodMs: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const options = {
+  'clusterprofile-provider-file': { type: 'string' },
+  'sync-period': { type: 'string', default: '10m' },
+  'min-refresh-interval': { type: 'string', default: '1m' },
+  'kube-api-qps': { type: 'string', default: '20' },
+  'kube-api-burst': { type: 'string', default: '30' },
+  'health-addr': { type: 'string', default: ':9440' },
+  'task-queue': { type: 'string', default: DEFAULT_TASK_QUEUE },
+  namespaces: { type: 'string', default: '' },
+  'secret-reader-namespaces': { type: 'string', default: '' },
+  'exec-timeout': { type: 'string', default: '30s' },
+  'relist-period': { type: 'string', default: '5m' },
+  'log-level': { type: 'string', default: 'info' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export const USAGE = `usage: clusterinventory <run|worker|watcher> [flags]
+
+  run       watcher + worker in one process (the simple install)
+  worker    Temporal worker: runs the workflows and the activities
+  watcher   watches ClusterProfiles and signals their workflows
+
+flags:
+  --clusterprofile-provider-file PATH  exec-plugin providers (JSON); optional
+  --sync-period DURATION               refresh period when credentials do not expire (default 10m)
+  --min-refresh-interval DURATION      floor between two refreshes of expiring credentials (default 1m)
+  --kube-api-qps N                     Kubernetes client QPS (default 20)
+  --kube-api-burst N                   Kubernetes client burst (default 30)
+  --health-addr [HOST]:PORT            /healthz and /readyz; "0" disables (default :9440)
+  --task-queue NAME                    Temporal task queue (default ${DEFAULT_TASK_QUEUE})
+  --namespaces a,b                     ClusterProfile namespaces to watch (default all)
+  --secret-reader-namespaces a,b|*     source Secret namespaces allowed beyond the profile's own (default none)
+  --exec-timeout DURATION              exec credential plugin timeout (default 30s)
+  --relist-period DURATION             watcher safety-net relist period (default 5m)
+  --log-level LEVEL                    trace|debug|info|warn|error (default info)
+
+Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*,
+TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (envconfig). Kubernetes: KUBECONFIG or in-cluster.`;
+
+function duration(flag: string, value: string, minMs: number): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new ConfigError(`--${flag}=${value}: not a duration (examples: 30s, 10m, 1h30m)`);
+  if (ms < minMs) throw new ConfigError(`--${flag}=${value}: must be at least ${minMs} ms`);
+  return ms;
+}
+
+function positiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`--${flag}=${value}: must be a positive number`);
+  return n;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function hostPort(value: string): { host: string; port: number } | undefined {
+  if (value === '0' || value === '') return undefined;
+  const m = /^(.*):(\d+)$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 0 || port > 65535) throw new ConfigError(`--health-addr=${value}: expected [HOST]:PORT, e.g. :9440`);
+  return { host: m[1] || '0.0.0.0', port };
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+export function parseConfig(argv: string[]): AppConfig | 'help' {
+  const [mode, ...rest] = argv;
+  if (mode === undefined || mode === '--help' || mode === '-h' || mode === 'help') return 'help';
+  if (mode !== 'run' && mode !== 'worker' && mode !== 'watcher') throw new ConfigError(`unknown command "${mode}"\n\n${USAGE}`);
+  let values;
+  try {
+    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) return 'help';
+  const logLevel = values['log-level'];
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`--log-level=${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const taskQueue = values['task-queue'].trim();
+  if (!taskQueue) throw new ConfigError('--task-queue: must not be empty');
+  const secretReaderNamespaces = list(values['secret-reader-namespaces']);
+  if (secretReaderNamespaces.includes('*') && secretReaderNamespaces.length > 1) {
+    throw new ConfigError('--secret-reader-namespaces: "*" cannot be combined with namespace names');
+  }
+  const schedule: ScheduleConfig = {
+    syncPeriodMs: duration('sync-period', values['sync-period'], 1000),
+    minRefreshMs: duration('min-refresh-interval', values['min-refresh-interval'], 1000),
+  };
+  return {
+    mode,
+    ...(values['clusterprofile-provider-file'] ? { providerFile: values['clusterprofile-provider-file'] } : {}),
+    schedule: { ...DEFAULT_SCHEDULE, ...schedule },
+    kubeApiQps: positiveNumber('kube-api-qps', values['kube-api-qps']),
+    kubeApiBurst: Math.floor(positiveNumber('kube-api-burst', values['kube-api-burst'])),
+    healthAddr: hostPort(values['health-addr']),
+    taskQueue,
+    namespaces: list(values.namespaces),
+    secretReaderNamespaces,
+    execTimeoutMs: duration('exec-timeout', values['exec-timeout'], 100),
+    relistPeriodMs: duration('relist-period', values['relist-period'], 1000),
+    logLevel: logLevel as AppConfig['logLevel'],
+  };
+}
