@@ -42,6 +42,8 @@ export interface ExecPluginDeps {
   maxStdoutBytes?: number;
   /** Kills the plugin's process group (it is spawned as a group leader), so helpers it started die too. */
   killProcessGroup?: (pid: number, signal: NodeJS.Signals) => void;
+  /** Activity cancellation: kills the plugin, like the timeout does. */
+  signal?: AbortSignal;
 }
 
 export interface ExecPluginRequest {
@@ -110,6 +112,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
   const invalid = (reason: string) => new InvalidInputError(req.object, req.providerField, `${what} ${reason}`);
   const transient = (reason: string) => new ExecPluginTransientError(`${req.object}: ${req.providerField}: ${what} ${reason}`);
 
+  if (deps.signal?.aborted) throw transient('was not started: the activity was cancelled');
   const env = { ...req.invocation.env, KUBERNETES_EXEC_INFO: JSON.stringify(execCredentialInput(req.apiVersion, req.cluster)) };
   const started = now();
 
@@ -141,10 +144,12 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
         // Already exited.
       }
     };
+    const onAbort = () => fail(transient(`was killed: the activity was cancelled${stderrSuffix(stderrTail)}`));
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timers.kill);
+      deps.signal?.removeEventListener('abort', onAbort);
       kill();
       child?.stdout?.destroy();
       child?.stderr?.destroy();
@@ -168,6 +173,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
       () => fail(transient(`did not finish within ${timeoutMs} ms and was killed${stderrSuffix(stderrTail)}`)),
       timeoutMs,
     );
+    deps.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout?.on('data', (chunk: Buffer | string) => {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       stdoutBytes += buf.length;
@@ -186,6 +192,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
       if (settled) return;
       settled = true;
       clearTimeout(timers.kill);
+      deps.signal?.removeEventListener('abort', onAbort);
       resolve({ stdout: Buffer.concat(stdoutChunks), stderr: stderrTail, exit: { code, signal } });
     });
   });
@@ -288,12 +295,17 @@ function optionalString(value: unknown, field: string): string | undefined {
   return value;
 }
 
-/** Echo the plugin's apiVersion/kind only when it is short and shaped like one; anything else might be a secret. */
+/**
+ * Echo the plugin's apiVersion/kind only when it is shaped like one (group/version, or a bare
+ * version; a kind of letters only); anything else might be a credential printed in the wrong place.
+ */
 function quoteIfTame(value: unknown): string {
   if (value === undefined || value === null) return 'none';
-  return typeof value === 'string' && value.length <= 64 && /^[A-Za-z0-9./-]*$/.test(value) && !looksSecret(value)
-    ? `"${value}"`
-    : 'an unexpected value';
+  const tame =
+    typeof value === 'string' &&
+    value.length <= 100 &&
+    (/^([a-z0-9-]+(\.[a-z0-9-]+)+\/)?v[0-9]+((alpha|beta)[0-9]+)?$/.test(value) || /^[A-Za-z]{1,63}$/.test(value));
+  return tame ? `"${value}"` : 'an unexpected value';
 }
 
 function spawnFailure(

@@ -23,6 +23,8 @@ export interface ResolveDeps {
   /** Where PATH and HOME for plugins come from (normally process.env). */
   baseEnv: BaseEnv;
   killProcessGroup?: (pid: number, signal: NodeJS.Signals) => void;
+  /** Activity cancellation (Context.current().cancellationSignal): stops a running plugin. */
+  signal?: AbortSignal;
 }
 
 export interface ResolvedKubeconfig {
@@ -85,6 +87,7 @@ export async function resolveKubeconfig(profile: ClusterProfile, deps: ResolveDe
       timeoutMs: deps.execTimeoutMs,
       ...(deps.spawn ? { spawn: deps.spawn } : {}),
       ...(deps.killProcessGroup ? { killProcessGroup: deps.killProcessGroup } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     },
   );
   const kubeconfig = buildKubeconfig({

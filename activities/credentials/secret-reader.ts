@@ -2,7 +2,7 @@
 // ClusterProfile points at. Two holes of the Go controller are closed here: a profile author could
 // name any Secret in the cluster (so reads are confined to the profile's namespace unless configured
 // otherwise), and the copied kubeconfig could make sveltoscluster-manager run binaries or read files
-// (so it is parsed, such users and clusters are refused, and only the selected context is written).
+// (so it is parsed and such users and clusters are refused; a valid one is copied byte for byte).
 import { parse, YAMLParseError } from 'yaml';
 import { InvalidInputError } from '../errors.js';
 import { EXEC_EXTENSION, type KubeconfigCluster, type V1Secret } from '../kube/types.js';
@@ -24,7 +24,7 @@ export interface SecretReaderRef {
 }
 
 export interface SecretReaderResult {
-  /** Normalized kubeconfig: one cluster, user and context. Never log it. */
+  /** The validated kubeconfig: the source bytes, or the selected context alone with an override. Never log it. */
   kubeconfig: string;
   server: string;
   source: { namespace: string; name: string; key: string };
@@ -124,7 +124,8 @@ export async function readSecretReaderKubeconfig(input: ReadSecretReaderInput): 
 }
 
 /**
- * Parses and validates a kubeconfig, then renders only its selected context with static credentials.
+ * Parses and validates a kubeconfig. A valid one is returned as it is; with a context override, only
+ * that context is rendered, with static credentials.
  * Every user and cluster in the file is checked, not only the selected ones: a file that carries an
  * exec user is refused outright rather than trimmed, so that its owner learns about it.
  */
@@ -173,6 +174,9 @@ export function normalizeSourceKubeconfig(
   const ctx: { cluster: string; user: string; namespace?: string } = { cluster: clusterName, user: userName };
   if (typeof context.namespace === 'string' && context.namespace !== '') ctx.namespace = context.namespace;
 
+  // Parity with the Go controller (and least surprise): a valid source is copied byte for byte. Only an
+  // explicit `context` in the extension makes us render the selected context as a new kubeconfig.
+  if (contextOverride === undefined) return { kubeconfig: text, server: staticC.server };
   const kubeconfig = renderKubeconfig({
     apiVersion: 'v1',
     kind: 'Config',
@@ -187,7 +191,7 @@ export function normalizeSourceKubeconfig(
 function parseYaml(text: string, object: string, at: string): unknown {
   try {
     // YAML 1.1 like client-go's decoder; no aliases (nothing legitimate needs them, and they can explode).
-    return parse(text, { version: '1.1', uniqueKeys: true, maxAliasCount: 0, logLevel: 'silent', prettyErrors: false });
+    return parse(text, { version: '1.1', uniqueKeys: true, maxAliasCount: 0, logLevel: 'error', prettyErrors: false });
   } catch (err) {
     // The library's message quotes the offending source line, which may be a credential.
     if (err instanceof YAMLParseError) {

@@ -8,10 +8,10 @@ import { execProvider, profile, providerFile, thrown } from './fixtures.js';
 
 const ap = (name: string, server = `https://${name}.example:6443`): AccessProvider => ({ name, cluster: { server } });
 
-describe('chooseProvider', () => {
+void describe('chooseProvider', () => {
   const file = providerFile(execProvider('gke'), execProvider('aks'), execProvider('eks'));
 
-  test('the first provider in provider-file order wins, whatever the profile order', () => {
+  void test('the first provider in provider-file order wins, whatever the profile order', () => {
     const choice = chooseProvider(profile({ accessProviders: [ap('eks'), ap('aks'), ap('unknown')] }), file);
     assert.equal(choice.kind, 'exec');
     assert.equal(choice.provider.name, 'aks');
@@ -19,31 +19,31 @@ describe('chooseProvider', () => {
     assert.ok(choice.kind === 'exec' && choice.config === file.providers[1]);
   });
 
-  test('kubeconfig-secretreader uses the built-in path before any file provider', () => {
+  void test('kubeconfig-secretreader uses the built-in path before any file provider', () => {
     const choice = chooseProvider(profile({ accessProviders: [ap('gke'), ap('kubeconfig-secretreader')] }), file);
     assert.equal(choice.kind, 'secret-reader');
     assert.equal(choice.provider.name, 'kubeconfig-secretreader');
     assert.equal(choice.field, 'status.accessProviders[1]');
   });
 
-  test('kubeconfig-secretreader works without a provider file', () => {
+  void test('kubeconfig-secretreader works without a provider file', () => {
     const choice = chooseProvider(profile({ credentialProviders: [ap('kubeconfig-secretreader')] }), NO_PROVIDER_FILE);
     assert.equal(choice.kind, 'secret-reader');
     assert.equal(choice.field, 'status.credentialProviders[0]');
   });
 
-  test('deprecated credentialProviders are used when accessProviders lacks the name', () => {
+  void test('deprecated credentialProviders are used when accessProviders lacks the name', () => {
     const choice = chooseProvider(profile({ accessProviders: [ap('other')], credentialProviders: [ap('x'), ap('eks')] }), file);
     assert.equal(choice.provider.name, 'eks');
     assert.equal(choice.field, 'status.credentialProviders[1]');
   });
 
-  test('a credentialProviders entry earlier in file order still beats a later accessProviders one', () => {
+  void test('a credentialProviders entry earlier in file order still beats a later accessProviders one', () => {
     const choice = chooseProvider(profile({ accessProviders: [ap('eks')], credentialProviders: [ap('gke')] }), file);
     assert.equal(choice.provider.name, 'gke');
   });
 
-  test('on equal name, accessProviders wins over credentialProviders', () => {
+  void test('on equal name, accessProviders wins over credentialProviders', () => {
     const p = profile({
       accessProviders: [ap('aks', 'https://new.example:443')],
       credentialProviders: [ap('aks', 'https://old.example:443')],
@@ -57,7 +57,7 @@ describe('chooseProvider', () => {
     );
   });
 
-  test('carried providers: accessProviders first, then unshadowed credentialProviders', () => {
+  void test('carried providers: accessProviders first, then unshadowed credentialProviders', () => {
     const carried = carriedAccessProviders(profile({ accessProviders: [ap('a'), ap('b')], credentialProviders: [ap('b'), ap('c')] }));
     assert.deepEqual(
       carried.map((c) => [c.provider.name, c.field]),
@@ -69,7 +69,7 @@ describe('chooseProvider', () => {
     );
   });
 
-  test('no match: "no supported access provider" naming the profile and the providers it carries', () => {
+  void test('no match: "no supported access provider" naming the profile and the providers it carries', () => {
     const err = thrown(() =>
       chooseProvider(profile({ name: 'spoke-9', namespace: 'team-a', accessProviders: [ap('open-cluster-management')], credentialProviders: [ap('legacy')] }), file),
     );
@@ -80,7 +80,7 @@ describe('chooseProvider', () => {
     assert.ok(err.message.includes('"gke"'), 'also says what is supported');
   });
 
-  test('a profile without any provider gets the same error', () => {
+  void test('a profile without any provider gets the same error', () => {
     const err = thrown(() => chooseProvider(profile({}), NO_PROVIDER_FILE));
     assert.ok(err instanceof InvalidInputError);
     assert.match(err.message, /no supported access provider.*carries none/);

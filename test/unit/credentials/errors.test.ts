@@ -4,8 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ConflictError, InvalidInputError, ProfileGoneError, toApplicationFailure } from '../../../activities/errors.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../../../workflows/api.js';
 
-describe('errors', () => {
-  test('InvalidInputError names the object and the field', () => {
+void describe('errors', () => {
+  void test('InvalidInputError names the object and the field', () => {
     const field = 'status.accessProviders[0].cluster.extensions[client.authentication.k8s.io/exec].key';
     const err = new InvalidInputError('ClusterProfile fleet/spoke-1', field, 'is required');
     assert.ok(err.message.includes('ClusterProfile fleet/spoke-1'));
@@ -15,7 +15,7 @@ describe('errors', () => {
     assert.equal(err.field, field);
   });
 
-  test('InvalidInputError without a field still names the object', () => {
+  void test('InvalidInputError without a field still names the object', () => {
     const err = new InvalidInputError('provider file /p.json', undefined, 'cannot be read');
     assert.equal(err.message, 'provider file /p.json: cannot be read');
   });
@@ -26,7 +26,7 @@ describe('errors', () => {
     ['ProfileGoneError', new ProfileGoneError('ClusterProfile a/b'), ErrorType.ProfileGone],
   ];
   for (const [name, err, type] of cases) {
-    test(`${name} becomes a non-retryable ApplicationFailure of type ${type}`, () => {
+    void test(`${name} becomes a non-retryable ApplicationFailure of type ${type}`, () => {
       const failure = toApplicationFailure(err);
       assert.ok(failure instanceof ApplicationFailure);
       assert.equal(failure.nonRetryable, true);
@@ -37,14 +37,14 @@ describe('errors', () => {
     });
   }
 
-  test('other errors are returned unchanged, so they stay retryable', () => {
+  void test('other errors are returned unchanged, so they stay retryable', () => {
     const err = new Error('connect ECONNREFUSED');
     assert.equal(toApplicationFailure(err), err);
     const retryable = ApplicationFailure.retryable('x', 'Y');
     assert.equal(toApplicationFailure(retryable), retryable);
   });
 
-  test('a thrown non-Error becomes an Error', () => {
+  void test('a thrown non-Error becomes an Error', () => {
     const failure = toApplicationFailure('boom');
     assert.ok(failure instanceof Error);
     assert.equal(failure.message, 'boom');

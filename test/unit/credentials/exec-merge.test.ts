@@ -37,26 +37,26 @@ function cluster(extra: { args?: unknown; envs?: unknown }): KubeconfigCluster {
 const profileA = cluster({ args: ['--tenant-id', 'T-A'], envs: { AZURE_CLIENT_ID: 'id-A', AZURE_AUTHORITY_HOST: 'https://login.example/' } });
 const profileB = cluster({ args: ['--tenant-id', 'T-B'] });
 
-describe('KEP-5339 args', () => {
-  test('Ignore: the profile args are ignored (even malformed ones)', () => {
+void describe('KEP-5339 args', () => {
+  void test('Ignore: the profile args are ignored (even malformed ones)', () => {
     const inv = buildExecInvocation(config('Ignore', 'Ignore'), profileA, OBJ, FIELD, BASE);
     assert.deepEqual(inv.args, ['get-token', '--login', 'workloadidentity']);
     const malformed = buildExecInvocation(config('Ignore', 'Ignore'), cluster({ args: { not: 'a list' } }), OBJ, FIELD, BASE);
     assert.deepEqual(malformed.args, ['get-token', '--login', 'workloadidentity']);
   });
 
-  test('Append: profile args come after the file args', () => {
+  void test('Append: profile args come after the file args', () => {
     const inv = buildExecInvocation(config('Append', 'Ignore'), profileA, OBJ, FIELD, BASE);
     assert.equal(inv.command, 'kubelogin');
     assert.deepEqual(inv.args, ['get-token', '--login', 'workloadidentity', '--tenant-id', 'T-A']);
   });
 
-  test('Append without the extension leaves the file args', () => {
+  void test('Append without the extension leaves the file args', () => {
     const inv = buildExecInvocation(config('Append', 'Ignore'), { server: 'https://x:1' }, OBJ, FIELD, BASE);
     assert.deepEqual(inv.args, ['get-token', '--login', 'workloadidentity']);
   });
 
-  test('Append: the extension must be a list of strings', () => {
+  void test('Append: the extension must be a list of strings', () => {
     const notList = thrown(() => buildExecInvocation(config('Append', 'Ignore'), cluster({ args: { a: 'b' } }), OBJ, FIELD, BASE));
     assert.ok(notList instanceof InvalidInputError);
     assert.equal(notList.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ARGS_EXTENSION}]`);
@@ -67,37 +67,37 @@ describe('KEP-5339 args', () => {
   });
 });
 
-describe('KEP-5339 env', () => {
-  test('Ignore: only PATH, HOME and the file env', () => {
+void describe('KEP-5339 env', () => {
+  void test('Ignore: only PATH, HOME and the file env', () => {
     const inv = buildExecInvocation(config('Ignore', 'Ignore'), profileA, OBJ, FIELD, BASE);
     assert.deepEqual(inv.env, { AZURE_CLIENT_ID: 'default-id', HOME: '/home/controller', PATH: '/usr/bin:/bin' });
   });
 
-  test('AppendIfNotExists: profile vars are added, the file wins on a clash', () => {
+  void test('AppendIfNotExists: profile vars are added, the file wins on a clash', () => {
     const inv = buildExecInvocation(config('Ignore', 'AppendIfNotExists'), profileA, OBJ, FIELD, BASE);
     assert.equal(inv.env.AZURE_CLIENT_ID, 'default-id');
     assert.equal(inv.env.AZURE_AUTHORITY_HOST, 'https://login.example/');
   });
 
-  test('Replace: the profile wins on a clash', () => {
+  void test('Replace: the profile wins on a clash', () => {
     const inv = buildExecInvocation(config('Ignore', 'Replace'), profileA, OBJ, FIELD, BASE);
     assert.equal(inv.env.AZURE_CLIENT_ID, 'id-A');
     assert.equal(inv.env.AZURE_AUTHORITY_HOST, 'https://login.example/');
   });
 
-  test('nothing else from the controller environment reaches the plugin', () => {
+  void test('nothing else from the controller environment reaches the plugin', () => {
     const inv = buildExecInvocation(config('Append', 'Replace'), profileA, OBJ, FIELD, BASE);
     assert.equal(inv.env.AWS_SECRET_ACCESS_KEY, undefined);
     assert.equal(inv.env.KUBECONFIG, undefined);
     assert.deepEqual(Object.keys(inv.env), ['AZURE_AUTHORITY_HOST', 'AZURE_CLIENT_ID', 'HOME', 'PATH']);
   });
 
-  test('the file env may override HOME; a missing base PATH is simply absent', () => {
+  void test('the file env may override HOME; a missing base PATH is simply absent', () => {
     const env = mergeEnv({ HOME: '/h' }, [{ name: 'HOME', value: '/plugin-home' }], undefined, 'Ignore');
     assert.deepEqual(env, { HOME: '/plugin-home' });
   });
 
-  test('env is built deterministically: sorted keys, independent of the profile map order', () => {
+  void test('env is built deterministically: sorted keys, independent of the profile map order', () => {
     const a = buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { Z_VAR: '1', A_VAR: '2', M_VAR: '3' } }), OBJ, FIELD, BASE);
     const b = buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { M_VAR: '3', A_VAR: '2', Z_VAR: '1' } }), OBJ, FIELD, BASE);
     assert.equal(JSON.stringify(a.env), JSON.stringify(b.env));
@@ -105,7 +105,7 @@ describe('KEP-5339 env', () => {
     assert.deepEqual(keys, [...keys].sort());
   });
 
-  test('the extension must be a map of strings', () => {
+  void test('the extension must be a map of strings', () => {
     const list = thrown(() => buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: ['A=1'] }), OBJ, FIELD, BASE));
     assert.ok(list instanceof InvalidInputError);
     assert.equal(list.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ENVS_EXTENSION}]`);
@@ -114,7 +114,7 @@ describe('KEP-5339 env', () => {
     assert.equal(num.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ENVS_EXTENSION}].PORT`);
   });
 
-  test('a repeated extension name is an error', () => {
+  void test('a repeated extension name is an error', () => {
     const c: KubeconfigCluster = {
       server: 'https://x:1',
       extensions: [
@@ -128,7 +128,7 @@ describe('KEP-5339 env', () => {
   });
 });
 
-describe('profile env denylist', () => {
+void describe('profile env denylist', () => {
   const denied = [
     'KUBERNETES_EXEC_INFO',
     'PATH',
@@ -146,7 +146,7 @@ describe('profile env denylist', () => {
   ];
   for (const name of denied) {
     for (const policy of ['AppendIfNotExists', 'Replace']) {
-      test(`${name} under ${policy} is an error naming the variable`, () => {
+      void test(`${name} under ${policy} is an error naming the variable`, () => {
         const err = thrown(() => buildExecInvocation(config('Ignore', policy), cluster({ envs: { OK_VAR: '1', [name]: 'evil' } }), OBJ, FIELD, BASE));
         assert.ok(err instanceof InvalidInputError);
         assert.ok(err.message.includes(name));
@@ -156,12 +156,12 @@ describe('profile env denylist', () => {
     }
   }
 
-  test('a denied variable is harmless when the policy ignores profile env', () => {
+  void test('a denied variable is harmless when the policy ignores profile env', () => {
     const inv = buildExecInvocation(config('Ignore', 'Ignore'), cluster({ envs: { LD_PRELOAD: '/evil.so' } }), OBJ, FIELD, BASE);
     assert.equal(inv.env.LD_PRELOAD, undefined);
   });
 
-  test('look-alikes are allowed', () => {
+  void test('look-alikes are allowed', () => {
     for (const name of ['LDAP_URL', 'PROXY_MODE', 'MY_PROXY_HOST', 'HOMEPAGE', 'PATHS', 'NODE_NAME']) {
       assert.equal(isDeniedProfileEnvName(name), false, name);
     }
@@ -170,12 +170,12 @@ describe('profile env denylist', () => {
   });
 });
 
-describe('no leaks between profiles', () => {
+void describe('no leaks between profiles', () => {
   for (const [args, env] of [
     ['Append', 'Replace'],
     ['Append', 'AppendIfNotExists'],
   ] as const) {
-    test(`the same loaded provider used for profile A then B (${args}/${env})`, () => {
+    void test(`the same loaded provider used for profile A then B (${args}/${env})`, () => {
       const shared = config(args, env);
       const before = JSON.stringify(shared);
       const a = buildExecInvocation(shared, profileA, OBJ, FIELD, BASE);
@@ -190,7 +190,7 @@ describe('no leaks between profiles', () => {
     });
   }
 
-  test('the returned args and env are fresh objects', () => {
+  void test('the returned args and env are fresh objects', () => {
     const shared = config('Append', 'Replace');
     const a = buildExecInvocation(shared, profileA, OBJ, FIELD, BASE);
     assert.notEqual(a.args, shared.execConfig.args);

@@ -23,8 +23,8 @@ function build(credentials: Parameters<typeof buildKubeconfig>[0]['credentials']
   return buildKubeconfig({ name: 'spoke-1', cluster: c, credentials, object: OBJ, providerField: field });
 }
 
-describe('buildKubeconfig', () => {
-  test('token only', () => {
+void describe('buildKubeconfig', () => {
+  void test('token only', () => {
     const k = parse(build({ token: JWT_TOKEN })) as Parsed;
     assert.equal(k.apiVersion, 'v1');
     assert.equal(k.kind, 'Config');
@@ -37,7 +37,7 @@ describe('buildKubeconfig', () => {
     assert.equal(k['current-context'], k.contexts[0]?.name);
   });
 
-  test('client certificate and key only: PEM becomes base64 *-data', () => {
+  void test('client certificate and key only: PEM becomes base64 *-data', () => {
     const k = parse(build({ clientCertificateData: CLIENT_CERT, clientKeyData: CLIENT_KEY })) as Parsed;
     const user = k.users[0]?.user ?? {};
     assert.equal(user.token, undefined);
@@ -45,12 +45,12 @@ describe('buildKubeconfig', () => {
     assert.equal(Buffer.from(String(user['client-key-data']), 'base64').toString(), CLIENT_KEY);
   });
 
-  test('token and certificate together', () => {
+  void test('token and certificate together', () => {
     const k = parse(build({ token: JWT_TOKEN, clientCertificateData: CLIENT_CERT, clientKeyData: CLIENT_KEY })) as Parsed;
     assert.deepEqual(Object.keys(k.users[0]?.user ?? {}).sort(), ['client-certificate-data', 'client-key-data', 'token']);
   });
 
-  test('half a key pair or no credential is an error that does not quote it', () => {
+  void test('half a key pair or no credential is an error that does not quote it', () => {
     for (const creds of [{ clientCertificateData: CLIENT_CERT }, { clientKeyData: CLIENT_KEY }, {}]) {
       const err = thrown(() => build(creds));
       assert.ok(err instanceof InvalidInputError);
@@ -58,7 +58,7 @@ describe('buildKubeconfig', () => {
     }
   });
 
-  test('all static cluster keys are carried as given; file paths and extensions are not', () => {
+  void test('all static cluster keys are carried as given; file paths and extensions are not', () => {
     const k = parse(
       build(
         { token: JWT_TOKEN },
@@ -82,7 +82,7 @@ describe('buildKubeconfig', () => {
     assert.equal(insecure.clusters[0]?.cluster['insecure-skip-tls-verify'], true);
   });
 
-  test('an empty server is an error naming status.accessProviders[i].cluster.server', () => {
+  void test('an empty server is an error naming status.accessProviders[i].cluster.server', () => {
     for (const server of ['', '   ']) {
       const err = thrown(() => build({ token: JWT_TOKEN }, { server }, 'status.accessProviders[2]'));
       assert.ok(err instanceof InvalidInputError);
@@ -96,7 +96,7 @@ describe('buildKubeconfig', () => {
     assert.equal(missing.field, 'status.credentialProviders[0].cluster');
   });
 
-  test('bad cluster values are errors naming the field', () => {
+  void test('bad cluster values are errors naming the field', () => {
     const cases: [KubeconfigCluster, string][] = [
       [{ server: 'not a url' }, 'server'],
       [{ server: 'ftp://x' }, 'server'],
@@ -114,7 +114,7 @@ describe('buildKubeconfig', () => {
     }
   });
 
-  test('rendering is deterministic', () => {
+  void test('rendering is deterministic', () => {
     const a = build({ token: JWT_TOKEN, clientCertificateData: CLIENT_CERT, clientKeyData: CLIENT_KEY });
     const b = build({ clientKeyData: CLIENT_KEY, clientCertificateData: CLIENT_CERT, token: JWT_TOKEN });
     assert.equal(a, b);
@@ -122,15 +122,15 @@ describe('buildKubeconfig', () => {
     assert.notEqual(fingerprint(a), fingerprint(build({ token: JWT_TOKEN })));
   });
 
-  test('long values are not folded across lines', () => {
+  void test('long values are not folded across lines', () => {
     const text = build({ clientCertificateData: CLIENT_CERT, clientKeyData: CLIENT_KEY });
     const b64 = Buffer.from(CLIENT_CERT).toString('base64');
     assert.ok(text.includes(b64));
   });
 });
 
-describe('fingerprint', () => {
-  test('is the first 16 hex characters of sha256, for strings and bytes alike', () => {
+void describe('fingerprint', () => {
+  void test('is the first 16 hex characters of sha256, for strings and bytes alike', () => {
     const text = build({ token: JWT_TOKEN });
     const fp = fingerprint(text);
     assert.match(fp, /^[0-9a-f]{16}$/);

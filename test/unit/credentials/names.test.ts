@@ -12,18 +12,18 @@ import { InvalidInputError } from '../../../activities/errors.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, secretNameFor } from '../../../activities/kube/types.js';
 import { profile, thrown } from './fixtures.js';
 
-describe('derived names', () => {
-  test('secretNameFor appends -sveltos-kubeconfig', () => {
+void describe('derived names', () => {
+  void test('secretNameFor appends -sveltos-kubeconfig', () => {
     assert.equal(secretNameFor('my-cluster'), 'my-cluster-sveltos-kubeconfig');
   });
 
-  test('the longest profile name whose Secret name fits is accepted', () => {
+  void test('the longest profile name whose Secret name fits is accepted', () => {
     const suffix = secretNameFor('').length;
     const name = 'a'.repeat(253 - suffix);
     assert.equal(validateSecretName(profile({ name })).length, 253);
   });
 
-  test('one character more is a clear error naming the profile and metadata.name', () => {
+  void test('one character more is a clear error naming the profile and metadata.name', () => {
     const suffix = secretNameFor('').length;
     const name = 'a'.repeat(254 - suffix);
     const err = thrown(() => validateSecretName(profile({ name, namespace: 'fleet' })));
@@ -34,12 +34,12 @@ describe('derived names', () => {
     assert.ok(err.message.includes('253'));
   });
 
-  test('labels are copied with managed-by added', () => {
+  void test('labels are copied with managed-by added', () => {
     const labels = validateLabels(profile({ labels: { env: 'prod', 'example.com/tier': 'gold', empty: '' } }));
     assert.deepEqual(labels, { env: 'prod', 'example.com/tier': 'gold', empty: '', [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
   });
 
-  test('a label value of 63 characters is fine, 64 is an error naming the label', () => {
+  void test('a label value of 63 characters is fine, 64 is an error naming the label', () => {
     validateLabels(profile({ labels: { ok: 'v'.repeat(63) } }));
     const err = thrown(() => validateLabels(profile({ labels: { region: 'v'.repeat(64) } })));
     assert.ok(err instanceof InvalidInputError);
@@ -48,7 +48,7 @@ describe('derived names', () => {
     assert.ok(err.message.includes('63'));
   });
 
-  test('label values with invalid syntax are an error', () => {
+  void test('label values with invalid syntax are an error', () => {
     for (const value of ['-starts-with-dash', 'ends.', 'has space', 'slash/inside']) {
       const err = thrown(() => validateLabels(profile({ labels: { k: value } })));
       assert.ok(err instanceof InvalidInputError, value);
@@ -56,13 +56,13 @@ describe('derived names', () => {
     }
   });
 
-  test('label keys are checked too', () => {
+  void test('label keys are checked too', () => {
     for (const key of ['Bad_Prefix/x', `${'p'.repeat(254)}/x`, `x/${'n'.repeat(64)}`, '/x', 'a/b/c']) {
       assert.ok(thrown(() => validateLabels(profile({ labels: { [key]: 'v' } }))) instanceof InvalidInputError, key);
     }
   });
 
-  test('validateDerivedNames returns every derived name', () => {
+  void test('validateDerivedNames returns every derived name', () => {
     const names = validateDerivedNames(profile({ name: 'c1', labels: { a: 'b' } }));
     assert.equal(names.secretName, 'c1-sveltos-kubeconfig');
     assert.equal(names.sveltosClusterName, 'c1');
@@ -70,7 +70,7 @@ describe('derived names', () => {
     assert.ok(thrown(() => validateDerivedNames(profile({ name: 'Upper' }))) instanceof InvalidInputError);
   });
 
-  test('syntax helpers', () => {
+  void test('syntax helpers', () => {
     assert.ok(isDnsSubdomain('a.b-c.d'));
     assert.ok(!isDnsSubdomain('A'));
     assert.ok(!isDnsSubdomain(''));

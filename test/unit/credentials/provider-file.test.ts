@@ -25,8 +25,8 @@ function withProvider(index: number, provider: Record<string, unknown>): unknown
   return { providers };
 }
 
-describe('provider file', () => {
-  test('a complete file is parsed, defaults are filled in, order is kept', () => {
+void describe('provider file', () => {
+  void test('a complete file is parsed, defaults are filled in, order is kept', () => {
     const file = parseProviderFile(
       JSON.stringify({
         providers: [
@@ -77,7 +77,7 @@ describe('provider file', () => {
     assert.equal(gke?.profileSourcedEnvVarsPolicy, 'Ignore');
   });
 
-  test('the loaded structure is deeply frozen: mutation throws', () => {
+  void test('the loaded structure is deeply frozen: mutation throws', () => {
     const file = parseProviderFile(
       JSON.stringify({ providers: [execProvider('p', { args: ['a'], env: [{ name: 'X', value: '1' }] })] }),
       PATH,
@@ -94,7 +94,7 @@ describe('provider file', () => {
     assert.ok(Object.isFrozen(NO_PROVIDER_FILE.providers));
   });
 
-  test('an empty provider list is valid', () => {
+  void test('an empty provider list is valid', () => {
     assert.equal(parseProviderFile('{"providers":[]}', PATH).providers.length, 0);
   });
 
@@ -130,7 +130,7 @@ describe('provider file', () => {
     ['unknown provider key', withProvider(0, { ...execProvider('first'), profileSourcedCliArgsPolicy: 'Append' }), 'providers[0].profileSourcedCliArgsPolicy'],
   ];
   for (const [name, doc, field, reason] of invalid) {
-    test(`invalid: ${name} → error naming ${field}`, () => {
+    void test(`invalid: ${name} → error naming ${field}`, () => {
       const err = fileError(doc);
       assert.equal(err.field, field);
       assert.ok(err.message.includes(field));
@@ -138,13 +138,13 @@ describe('provider file', () => {
     });
   }
 
-  test('an env value of the wrong type is reported without echoing values', () => {
+  void test('an env value of the wrong type is reported without echoing values', () => {
     const err = fileError(withProvider(0, execProvider('first', { env: [{ name: 'CLIENT_SECRET', value: { s: 'hunter2-secret' } }] })));
     assert.equal(err.field, 'providers[0].execConfig.env[0].value');
     assert.ok(!err.message.includes('hunter2'));
   });
 
-  test('invalid JSON names the file but never quotes its content', () => {
+  void test('invalid JSON names the file but never quotes its content', () => {
     const text = '{"providers":[{"name":"p","execConfig":{"env":[{"name":"S","value":"hunter2-secret"}] oops';
     const err = thrown(() => parseProviderFile(text, PATH));
     assert.ok(err instanceof InvalidInputError);
@@ -153,7 +153,7 @@ describe('provider file', () => {
     assert.ok(!err.message.includes('hunter2'));
   });
 
-  test('loadProviderFile reads through the injected reader', async () => {
+  void test('loadProviderFile reads through the injected reader', async () => {
     const reads: string[] = [];
     const file = await loadProviderFile(PATH, (path) => {
       reads.push(path);
@@ -163,7 +163,7 @@ describe('provider file', () => {
     assert.equal(file.providers[0]?.name, 'p');
   });
 
-  test('an unreadable file is an error naming it', async () => {
+  void test('an unreadable file is an error naming it', async () => {
     const err = await rejection(
       loadProviderFile(PATH, () => Promise.reject(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }))),
     );
@@ -172,7 +172,7 @@ describe('provider file', () => {
     assert.ok(err.message.includes('ENOENT'));
   });
 
-  test('validation errors from loadProviderFile name the file and field', async () => {
+  void test('validation errors from loadProviderFile name the file and field', async () => {
     const err = await rejection(
       loadProviderFile(PATH, () => Promise.resolve(JSON.stringify(withProvider(1, execProvider('second', {}, { args: 'Nope' }))))),
     );

@@ -1,0 +1,239 @@
+// End-to-end fixture: the real app (`clusterinventory run`, watcher + worker) in this process, against
+// the local stack, confined to a fresh Kubernetes namespace and a fresh task queue per fixture.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { WorkflowHandle } from '@temporalio/client';
+import { startApp, type RunningApp } from '../../cli/app.js';
+import { parseConfig, type AppConfig } from '../../worker/config.js';
+import { createLogger } from '../../worker/logger.js';
+import { CLUSTER_PROFILE, FINALIZER, SVELTOS_CLUSTER, secretNameFor, type AccessProvider, type ClusterProfile, type SveltosCluster } from '../../activities/kube/types.js';
+import { statusQuery, workflowIdFor, type WorkflowStatus } from '../../workflows/api.js';
+import { eventually, kubeConfig, stackEnv, uniqueName } from './stack.js';
+
+export interface E2EOptions {
+  /** Provider file contents (written to a temp file and passed with --clusterprofile-provider-file). */
+  providers?: unknown;
+  /** Extra CLI flags. */
+  flags?: string[];
+}
+
+const CP = { group: CLUSTER_PROFILE.group, version: CLUSTER_PROFILE.version, plural: CLUSTER_PROFILE.plural };
+const SC = { group: SVELTOS_CLUSTER.group, version: SVELTOS_CLUSTER.version, plural: SVELTOS_CLUSTER.plural };
+const TEST_MANAGER = 'e2e-test';
+const apply = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const merge = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** A syntactically valid kubeconfig for a fictitious spoke; the token is a recognisable marker. */
+export function spokeKubeconfig(token: string, server = 'https://spoke.example:6443'): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: spoke',
+    '  cluster:',
+    `    server: ${server}`,
+    'users:',
+    '- name: spoke-admin',
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    '- name: spoke',
+    '  context: {cluster: spoke, user: spoke-admin}',
+    'current-context: spoke',
+    '',
+  ].join('\n');
+}
+
+export function isNotFound(e: unknown): boolean {
+  return (e as { code?: number }).code === 404;
+}
+
+export class E2E {
+  readonly namespace = uniqueName('e2e');
+  readonly taskQueue = uniqueName('e2e-tq');
+  readonly kc: KubeConfig = kubeConfig();
+  readonly core = this.kc.makeApiClient(CoreV1Api);
+  readonly custom = this.kc.makeApiClient(CustomObjectsApi);
+  /** Every log line the app wrote, for assertions (and the credential leak test). */
+  readonly logs: string[] = [];
+  app!: RunningApp;
+  config!: AppConfig;
+
+  async start(opts: E2EOptions = {}): Promise<this> {
+    stackEnv();
+    await this.core.createNamespace({ body: { metadata: { name: this.namespace } } });
+    const flags = ['--namespaces', this.namespace, '--task-queue', this.taskQueue, '--health-addr', '127.0.0.1:0', '--relist-period', '30s', '--log-level', 'debug'];
+    if (opts.providers !== undefined) {
+      const dir = await mkdtemp(join(tmpdir(), 'ci-providers-'));
+      const file = join(dir, 'providers.json');
+      await writeFile(file, JSON.stringify(opts.providers));
+      flags.push('--clusterprofile-provider-file', file);
+    }
+    this.config = parseConfig(['run', ...flags, ...(opts.flags ?? [])]) as AppConfig;
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => this.logs.push(...chunk.toString().split('\n').filter(Boolean)));
+    this.app = await startApp(this.config, { kubeConfig: this.kc, logger: createLogger('debug', sink) });
+    await this.app.watcher?.ready;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.app?.stop();
+  }
+
+  async createSecret(name: string, data: Record<string, string>, labels?: Record<string, string>, namespace = this.namespace): Promise<V1Secret> {
+    return this.core.createNamespacedSecret({ namespace, body: { metadata: { name, namespace, ...(labels ? { labels } : {}) }, stringData: data } });
+  }
+
+  async updateSecret(name: string, data: Record<string, string>, namespace = this.namespace): Promise<void> {
+    await this.core.patchNamespacedSecret({ name, namespace, body: { stringData: data } }, merge());
+  }
+
+  async getSecret(name: string, namespace = this.namespace): Promise<V1Secret | undefined> {
+    try {
+      return await this.core.readNamespacedSecret({ name, namespace });
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  managedKubeconfig(secret: V1Secret | undefined): string | undefined {
+    const b64 = secret?.data?.kubeconfig;
+    return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+  }
+
+  /** Creates the ClusterProfile, then sets its status through the status subresource, as a cluster manager would. */
+  async createProfile(
+    name: string,
+    providers: AccessProvider[],
+    opts: { labels?: Record<string, string>; displayName?: string; finalizers?: string[] } = {},
+  ): Promise<ClusterProfile> {
+    const created = (await this.custom.createNamespacedCustomObject({
+      ...CP,
+      namespace: this.namespace,
+      body: {
+        apiVersion: CLUSTER_PROFILE.apiVersion,
+        kind: 'ClusterProfile',
+        metadata: { name, namespace: this.namespace, labels: opts.labels ?? {}, ...(opts.finalizers ? { finalizers: opts.finalizers } : {}) },
+        spec: { clusterManager: { name: 'e2e' }, ...(opts.displayName !== undefined ? { displayName: opts.displayName } : {}) },
+      },
+    })) as ClusterProfile;
+    await this.setProviders(name, providers);
+    return created;
+  }
+
+  async setProviders(name: string, providers: AccessProvider[]): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        ...CP,
+        namespace: this.namespace,
+        name,
+        body: { apiVersion: CLUSTER_PROFILE.apiVersion, kind: 'ClusterProfile', metadata: { name, namespace: this.namespace }, status: { accessProviders: providers } },
+        fieldManager: TEST_MANAGER,
+        force: true,
+      },
+      apply(),
+    );
+  }
+
+  async patchProfile(name: string, body: object): Promise<void> {
+    await this.custom.patchNamespacedCustomObject({ ...CP, namespace: this.namespace, name, body }, merge());
+  }
+
+  async getProfile(name: string): Promise<ClusterProfile | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ ...CP, namespace: this.namespace, name })) as ClusterProfile;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async deleteProfile(name: string): Promise<void> {
+    await this.custom.deleteNamespacedCustomObject({ ...CP, namespace: this.namespace, name });
+  }
+
+  async getSveltosCluster(name: string): Promise<SveltosCluster | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ ...SC, namespace: this.namespace, name })) as SveltosCluster;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async patchSveltosCluster(name: string, body: object): Promise<void> {
+    await this.custom.patchNamespacedCustomObject({ ...SC, namespace: this.namespace, name, body }, merge());
+  }
+
+  workflow(profile: ClusterProfile): WorkflowHandle {
+    return this.app.temporal.client.workflow.getHandle(
+      workflowIdFor({ namespace: profile.metadata!.namespace!, name: profile.metadata!.name!, uid: profile.metadata!.uid! }),
+    );
+  }
+
+  async status(profile: ClusterProfile): Promise<WorkflowStatus> {
+    return this.workflow(profile).query(statusQuery);
+  }
+
+  /** Waits until the workflow reports the phase (and returns its status). */
+  async waitForPhase(profile: ClusterProfile, phase: WorkflowStatus['phase'], timeoutMs = 60_000): Promise<WorkflowStatus> {
+    return eventually(
+      `workflow of ${profile.metadata!.name} in phase ${phase}`,
+      async () => {
+        const s = await this.status(profile);
+        return s.phase === phase ? s : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  async waitForSync(name: string, timeoutMs = 60_000): Promise<{ secret: V1Secret; sveltosCluster: SveltosCluster }> {
+    return eventually(
+      `Secret and SveltosCluster for ${this.namespace}/${name}`,
+      async () => {
+        const [secret, sveltosCluster] = await Promise.all([this.getSecret(secretNameFor(name)), this.getSveltosCluster(name)]);
+        return secret && sveltosCluster ? { secret, sveltosCluster } : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  async waitForGone(name: string, timeoutMs = 60_000): Promise<void> {
+    await eventually(
+      `cleanup of ${this.namespace}/${name}`,
+      async () => {
+        const [secret, sc, cp] = await Promise.all([this.getSecret(secretNameFor(name)), this.getSveltosCluster(name), this.getProfile(name)]);
+        return !secret && !sc && (!cp || !(cp.metadata?.finalizers ?? []).includes(FINALIZER)) ? true : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Kubernetes Events recorded on a ClusterProfile. */
+  async events(name: string): Promise<Array<{ type?: string; reason?: string; message?: string }>> {
+    const list = await this.core.listNamespacedEvent({ namespace: this.namespace, fieldSelector: `involvedObject.name=${name},involvedObject.kind=ClusterProfile` });
+    return list.items.map((e) => ({ type: e.type, reason: e.reason, message: e.message }));
+  }
+}
+
+export function secretReaderProvider(secretName: string, key = 'kubeconfig', namespace?: string): AccessProvider {
+  return {
+    name: 'kubeconfig-secretreader',
+    cluster: {
+      server: 'https://ignored.example:6443',
+      extensions: [{ name: 'client.authentication.k8s.io/exec', extension: { name: secretName, key, ...(namespace ? { namespace } : {}) } }],
+    },
+  };
+}
