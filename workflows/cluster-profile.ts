@@ -253,7 +253,8 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
     st.cyclesThisRun++;
     setPhase({ type: 'syncStarted' });
     const previousExpiry = st.status.credentialExpiresAtMs;
-    log.info('sync', { profile, trigger: trigger.reason });
+    if (trigger.scheduled) log.debug('sync', { profile, trigger: trigger.reason });
+    else log.info('sync', { profile, trigger: trigger.reason });
     try {
       const finalizer = await kube.ensureFinalizer.executeWithOptions({ summary: `ensure finalizer on ClusterProfile ${profile}` }, [ref]);
       if (finalizer.gone || finalizer.deleting) {

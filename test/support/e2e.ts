@@ -13,6 +13,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { startApp, type RunningApp } from '../../cli/app.js';
 import { parseConfig, type AppConfig } from '../../worker/config.js';
 import { createLogger } from '../../worker/logger.js';
@@ -52,6 +53,48 @@ export function spokeKubeconfig(token: string, server = 'https://spoke.example:6
     'current-context: spoke',
     '',
   ].join('\n');
+}
+
+/** One activity execution in a workflow run's history, by its ActivityTaskScheduled event. */
+export interface ActivityExecution {
+  type: string;
+  /** Attempt of the last try that started (from ActivityTaskStarted, written when the try ended); undefined while the first try runs. */
+  attempt?: number;
+  outcome: 'completed' | 'failed' | 'timedOut' | 'canceled' | 'open';
+  /** For failed executions: whether the ApplicationFailure was non-retryable. */
+  nonRetryable?: boolean;
+}
+
+/** The activity executions recorded in a history, in schedule order. */
+export function activityExecutions(history: History): ActivityExecution[] {
+  const byScheduled = new Map<string, ActivityExecution>();
+  for (const e of history.events ?? []) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      byScheduled.set(String(e.eventId), { type: scheduled.activityType?.name ?? '', outcome: 'open' });
+      continue;
+    }
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) {
+      const a = byScheduled.get(String(started.scheduledEventId));
+      if (a && typeof started.attempt === 'number') a.attempt = started.attempt;
+      continue;
+    }
+    const ended =
+      (e.activityTaskCompletedEventAttributes && (['completed', e.activityTaskCompletedEventAttributes] as const)) ||
+      (e.activityTaskFailedEventAttributes && (['failed', e.activityTaskFailedEventAttributes] as const)) ||
+      (e.activityTaskTimedOutEventAttributes && (['timedOut', e.activityTaskTimedOutEventAttributes] as const)) ||
+      (e.activityTaskCanceledEventAttributes && (['canceled', e.activityTaskCanceledEventAttributes] as const));
+    if (ended) {
+      const a = byScheduled.get(String(ended[1].scheduledEventId));
+      if (!a) continue;
+      a.outcome = ended[0];
+      if (e.activityTaskFailedEventAttributes) {
+        a.nonRetryable = e.activityTaskFailedEventAttributes.failure?.applicationFailureInfo?.nonRetryable === true;
+      }
+    }
+  }
+  return [...byScheduled.values()];
 }
 
 export function isNotFound(e: unknown): boolean {
@@ -179,7 +222,7 @@ export class E2E {
 
   workflow(profile: ClusterProfile): WorkflowHandle {
     return this.app.temporal.client.workflow.getHandle(
-      workflowIdFor({ namespace: profile.metadata!.namespace!, name: profile.metadata!.name!, uid: profile.metadata!.uid! }),
+      workflowIdFor({ namespace: profile.metadata.namespace!, name: profile.metadata.name!, uid: profile.metadata.uid! }),
     );
   }
 
@@ -190,7 +233,7 @@ export class E2E {
   /** Waits until the workflow reports the phase (and returns its status). */
   async waitForPhase(profile: ClusterProfile, phase: WorkflowStatus['phase'], timeoutMs = 60_000): Promise<WorkflowStatus> {
     return eventually(
-      `workflow of ${profile.metadata!.name} in phase ${phase}`,
+      `workflow of ${profile.metadata.name} in phase ${phase}`,
       async () => {
         const s = await this.status(profile);
         return s.phase === phase ? s : undefined;
@@ -219,6 +262,47 @@ export class E2E {
       },
       timeoutMs,
     );
+  }
+
+  /** Activity executions of the workflow's current run, from its history. */
+  async activities(profile: ClusterProfile): Promise<ActivityExecution[]> {
+    return activityExecutions(await this.workflow(profile).fetchHistory());
+  }
+
+  /**
+   * Every workflow execution (every run, open or closed) on this fixture's task queue, with its full
+   * history. Visibility is eventually consistent: `expectAtLeast` waits until that many runs are listed.
+   */
+  async workflowHistories(expectAtLeast = 0, timeoutMs = 60_000): Promise<Array<{ workflowId: string; runId: string; history: History }>> {
+    const client = this.app.temporal.client;
+    const executions = await eventually(
+      `${expectAtLeast} workflow runs listed on task queue ${this.taskQueue}`,
+      async () => {
+        const found: Array<{ workflowId: string; runId: string }> = [];
+        for await (const wf of client.workflow.list({ query: `TaskQueue = '${this.taskQueue}'` })) {
+          found.push({ workflowId: wf.workflowId, runId: wf.runId });
+        }
+        return found.length >= expectAtLeast ? found : undefined;
+      },
+      timeoutMs,
+    );
+    return Promise.all(
+      executions.map(async ({ workflowId, runId }) => ({
+        workflowId,
+        runId,
+        history: await client.workflow.getHandle(workflowId, runId).fetchHistory(),
+      })),
+    );
+  }
+
+  /** Every Kubernetes Event in the fixture's namespace. */
+  async allEvents(): Promise<Array<{ type?: string; reason?: string; message?: string; involvedObject?: string }>> {
+    const list = await this.core.listNamespacedEvent({ namespace: this.namespace });
+    return list.items.map((e) => ({ type: e.type, reason: e.reason, message: e.message, involvedObject: `${e.involvedObject.kind}/${e.involvedObject.name}` }));
+  }
+
+  async deleteSecret(name: string, namespace = this.namespace): Promise<void> {
+    await this.core.deleteNamespacedSecret({ name, namespace });
   }
 
   /** Kubernetes Events recorded on a ClusterProfile. */

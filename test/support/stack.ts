@@ -56,5 +56,5 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${what} did not happen within ${timeoutMs / 1000} s${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`${what} did not happen within ${timeoutMs / 1000} s${last instanceof Error ? `: ${last.message}` : ''}`);
 }

@@ -46,6 +46,8 @@ export class MockReconcileActivities {
   provider: string;
   /** Make syncCredentials fail with this (e.g. ApplicationFailure.nonRetryable(msg, 'InvalidInput')). */
   syncFailure: (() => Error) | undefined;
+  /** Make applySveltosCluster fail with this (e.g. a Conflict). */
+  applyFailure: (() => Error) | undefined;
   /** Checked by ensureFinalizer. */
   finalizer: FinalizerResult = { gone: false, deleting: false };
   /** cleanup throws a retryable error this many times before it succeeds. */
@@ -119,6 +121,7 @@ export class MockReconcileActivities {
 
     applySveltosCluster: async (ref: ProfileRef): Promise<ApplyResult> => {
       await this.record('applySveltosCluster', ref);
+      if (this.applyFailure) throw this.applyFailure();
       return { changed: this.count('applySveltosCluster') === 1 };
     },
 
@@ -141,6 +144,10 @@ export class MockReconcileActivities {
 /** The failure an activity throws for a wrong provider configuration. */
 export function invalidInput(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, ErrorType.InvalidInput);
+}
+
+export function conflict(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, ErrorType.Conflict);
 }
 
 export function profileGone(message: string): ApplicationFailure {

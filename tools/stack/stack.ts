@@ -111,7 +111,7 @@ export async function up(): Promise<void> {
   const temporalAddress = `127.0.0.1:${ports.temporal}`;
   const uiUrl = `http://127.0.0.1:${ports.temporalUi}`;
   await Promise.all([
-    waitFor('kube-apiserver /readyz', 180_000, async () => (existsSync(join(kubeDir, 'ready')) ? true : undefined), state.kube),
+    waitFor('kube-apiserver /readyz', 180_000, () => Promise.resolve(existsSync(join(kubeDir, 'ready')) ? true : undefined), state.kube),
     waitFor('Temporal frontend', 120_000, async () => ((await temporalReady(temporalAddress, NAMESPACE)) ? true : undefined), state.temporal),
   ]);
   await waitFor('Temporal Web UI', 60_000, async () => ((await fetch(uiUrl)).ok ? true : undefined), state.temporal);

@@ -11,11 +11,19 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The wrapper script; `<path> <port>` runs the server, `<path> --ensure` resolves the classpath. */
-export const TEST_SERVER_WRAPPER = join(dirname(fileURLToPath(import.meta.url)), 'temporal-test-server');
+export const TEST_SERVER_WRAPPER = locateWrapper();
+
+function locateWrapper(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = join(here, 'temporal-test-server');
+  // Compiled into dist/tools/test-server/, the script (not copied by tsc) stays in the source tree.
+  const source = beside.replace(`${sep}dist${sep}tools${sep}`, `${sep}tools${sep}`);
+  return existsSync(beside) || !existsSync(source) ? beside : source;
+}
 
 export interface EnsureTestServerOptions {
   /** Progress lines; default: stderr with a prefix. */
@@ -61,6 +69,9 @@ async function doEnsure(options: EnsureTestServerOptions): Promise<string> {
   return TEST_SERVER_WRAPPER;
 }
 
+// eslint-disable-next-line no-control-regex
+const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
+
 /** Runs a command, forwarding its stderr as progress lines; resolves with stdout. */
 function run(cmd: string, args: string[], log: (line: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -72,14 +83,16 @@ function run(cmd: string, args: string[], log: (line: string) => void): Promise<
       errBuf += d;
       let nl: number;
       while ((nl = errBuf.indexOf('\n')) >= 0) {
-        const line = errBuf.slice(0, nl).trimEnd();
+        // Maven 3.8 prints colour resets even in batch mode: drop ANSI escapes.
+        const line = errBuf.slice(0, nl).replace(ANSI_ESCAPE, '').trimEnd();
         errBuf = errBuf.slice(nl + 1);
         if (line) log(line);
       }
     });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (errBuf.trim()) log(errBuf.trim());
+      const rest = errBuf.replace(ANSI_ESCAPE, '').trim();
+      if (rest) log(rest);
       if (code === 0) resolve(out);
       else reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`));
     });

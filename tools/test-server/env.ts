@@ -91,6 +91,12 @@ class SelfLaunchedTimeSkippingEnvironment extends TestWorkflowEnvironment {
     const port = await freePort();
     const child = spawn(wrapper, [String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    // No orphaned JVM if the test process ends without teardown().
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    void exited.then(() => process.off('exit', killOnExit));
     try {
       await waitForPort(port, startTimeoutMs, exited);
       const address = `127.0.0.1:${port}`;
