@@ -4,6 +4,7 @@
 // Messages end up in workflow history, Events and logs: they must never contain a credential.
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../workflows/api.js';
+import { currentActivityContext } from './activity-context.js';
 
 /**
  * The input (ClusterProfile, provider file, source Secret) is wrong; retrying cannot help.
@@ -47,14 +48,43 @@ export class ProfileGoneError extends Error {
 }
 
 /**
- * Maps our errors onto non-retryable ApplicationFailures of the shared ErrorType; any other error is
- * returned unchanged (Temporal treats it as retryable). No `cause` or details are attached: the
- * original error may carry data we do not want in history.
+ * A failure that may heal by itself, but that must not be retried forever out of sight: an exec plugin
+ * that hangs until its timeout, is killed, or cannot be started for lack of resources. Temporal retries it
+ * with backoff within one activity execution; on attempt `maxAttempts` it is reported as non-retryable
+ * InvalidInput instead, so that the profile turns Degraded with a Warning Event (and is tried again after
+ * the sync period or on the next relevant change) rather than looking healthy while it retries endlessly.
  */
-export function toApplicationFailure(err: unknown): Error {
+export class BoundedRetryError extends Error {
+  override readonly name: string = 'BoundedRetryError';
+  readonly maxAttempts: number;
+
+  constructor(message: string, maxAttempts: number) {
+    super(message);
+    this.maxAttempts = Math.max(1, maxAttempts);
+  }
+}
+
+/** The attempt number of the running activity (1-based), or undefined outside an activity. */
+function currentAttempt(): number | undefined {
+  return currentActivityContext()?.info.attempt;
+}
+
+/**
+ * Maps our errors onto non-retryable ApplicationFailures of the shared ErrorType; any other error is
+ * returned unchanged (Temporal treats it as retryable). A BoundedRetryError stays retryable until its
+ * last attempt (`attempt` defaults to the current activity's; outside an activity it stays retryable).
+ * No `cause` or details are attached: the original error may carry data we do not want in history.
+ */
+export function toApplicationFailure(err: unknown, attempt: number | undefined = currentAttempt()): Error {
   if (err instanceof InvalidInputError) return ApplicationFailure.nonRetryable(err.message, ErrorType.InvalidInput);
   if (err instanceof ConflictError) return ApplicationFailure.nonRetryable(err.message, ErrorType.Conflict);
   if (err instanceof ProfileGoneError) return ApplicationFailure.nonRetryable(err.message, ErrorType.ProfileGone);
+  if (err instanceof BoundedRetryError) {
+    if (attempt !== undefined && attempt >= err.maxAttempts) {
+      return ApplicationFailure.nonRetryable(`${err.message} (gave up after ${attempt} attempts)`, ErrorType.InvalidInput);
+    }
+    return err;
+  }
   if (err instanceof Error) return err;
   return new Error(typeof err === 'string' ? err : 'non-Error value thrown');
 }

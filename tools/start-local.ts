@@ -105,7 +105,7 @@ async function main(): Promise<number> {
   kc.loadFromFile(process.env.KUBECONFIG!);
   await applyExample(kc, await readFile(process.env.KUBECONFIG!, 'utf8'));
 
-  const config = parseConfig(['run', '--health-addr', '127.0.0.1:0', '--log-level', process.env.LOG_LEVEL ?? 'info']) as AppConfig;
+  const config = parseConfig(['run', '--namespaces', NAMESPACE, '--health-addr', '127.0.0.1:0', '--log-level', process.env.LOG_LEVEL ?? 'info']) as AppConfig;
   const app = await startApp(config, { kubeConfig: kc });
   process.once('SIGINT', () => void app.stop());
   process.once('SIGTERM', () => void app.stop());

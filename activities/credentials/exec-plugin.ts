@@ -5,7 +5,7 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { InvalidInputError } from '../errors.js';
+import { BoundedRetryError, InvalidInputError } from '../errors.js';
 import {
   EXEC_EXTENSION,
   type ExecCredential,
@@ -19,6 +19,11 @@ import { findExtension } from './extensions.js';
 export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 export const MAX_STDOUT_BYTES = 1024 * 1024;
 export const STDERR_TAIL_CHARS = 4096;
+/**
+ * Attempts of one activity execution for a plugin that times out, is killed or cannot be started for
+ * lack of resources; then the profile turns Degraded (see BoundedRetryError).
+ */
+export const EXEC_PLUGIN_MAX_ATTEMPTS = 3;
 /** Kept before redaction, so that a secret cut at the tail's edge is still recognised whole. */
 const STDERR_BUFFER_BYTES = 64 * 1024;
 
@@ -72,9 +77,17 @@ export interface ExecPluginCredential {
   durationMs: number;
 }
 
-/** A failure that may heal by itself (resource exhaustion, a slow identity provider): left retryable. */
-export class ExecPluginTransientError extends Error {
+/**
+ * A failure that may heal by itself (resource exhaustion, a slow identity provider): retried, but only
+ * EXEC_PLUGIN_MAX_ATTEMPTS times per activity execution, so that a plugin that always hangs shows up as
+ * Degraded instead of retrying out of sight.
+ */
+export class ExecPluginTransientError extends BoundedRetryError {
   override readonly name = 'ExecPluginTransientError';
+
+  constructor(message: string) {
+    super(message, EXEC_PLUGIN_MAX_ATTEMPTS);
+  }
 }
 
 const TRANSIENT_SPAWN_CODES = new Set(['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM', 'EBUSY', 'ETXTBSY', 'EINTR']);

@@ -1,0 +1,409 @@
+// A small typed client over @kubernetes/client-node 1.4 for exactly what the activities need:
+//  - ClusterProfile: get; add/remove our finalizer by JSON patch guarded by `test` ops, so that a
+//    concurrent writer's finalizers are never lost and a namesake is never touched;
+//  - Secret and SveltosCluster: get, server-side apply with one field manager (FIELD_MANAGER, force:
+//    the bodies carry only fields we own), delete with uid (and resourceVersion) preconditions;
+//  - core/v1 Events: create, or count up an identical one.
+// Every request waits for the client-side token bucket (--kube-api-qps/--kube-api-burst), has a timeout,
+// follows an optional external abort signal (the activity's cancellation) and fails with a classified
+// error (classify.ts). Secrets and SveltosClusters are sent as plain JSON on patch paths (client-node
+// passes `any` bodies through untouched), which avoids its model renaming for built-in kinds.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type ConfigurationOptions,
+  type CoreV1Event,
+  Observable,
+  type KubeConfig,
+  type ObservableMiddleware,
+  type V1ObjectMeta,
+  type V1Preconditions,
+} from '@kubernetes/client-node';
+import { currentCancellationSignal } from '../activity-context.js';
+import { InvalidInputError, ProfileGoneError } from '../errors.js';
+import { classifyKubeError, httpStatus, KubeApiError, type KubeOp, type KubeVerb } from './classify.js';
+import type { SecretApply, SveltosClusterApply } from './desired.js';
+import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, TokenBucket, type Clock } from './rate-limit.js';
+import { CLUSTER_PROFILE, FIELD_MANAGER, SVELTOS_CLUSTER, type ClusterProfile, type SveltosCluster, type V1Secret } from './types.js';
+
+export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface KubeClientOptions {
+  /** `--kube-api-qps` (default 20); 0 or less disables client-side limiting. */
+  qps?: number;
+  /** `--kube-api-burst` (default 30). */
+  burst?: number;
+  /** Per-request timeout (default 30 s). */
+  requestTimeoutMs?: number;
+  /** For the rate limiter; tests inject a fake. */
+  clock?: Clock;
+  /**
+   * An extra abort signal for each request, looked up per call. Default: the cancellation signal of the
+   * Temporal activity the request runs in, if any.
+   */
+  signal?: () => AbortSignal | undefined;
+}
+
+/** Preconditions for deletes: the uid we checked (always) and the resourceVersion we saw (optional). */
+export interface DeletePreconditions {
+  uid: string;
+  resourceVersion?: string;
+}
+
+/** Outcome of a delete request. `pending`: accepted, but the object still exists (finalizers). */
+export type DeleteOutcome = 'deleted' | 'pending' | 'absent';
+
+export interface KubeClient {
+  getClusterProfile(namespace: string, name: string): Promise<ClusterProfile | undefined>;
+  /**
+   * Adds `finalizer` to the profile as observed in `observed` (its uid and finalizer list are tested).
+   * Throws a KubeApiError with reason PatchGuardFailed when the object changed meanwhile (or is being
+   * deleted); the caller reads it again and decides anew.
+   */
+  addFinalizer(observed: ClusterProfile, finalizer: string): Promise<ClusterProfile>;
+  /** Removes `finalizer` (must be present in `observed`); same guard. undefined when the object is then gone. */
+  removeFinalizer(observed: ClusterProfile, finalizer: string): Promise<ClusterProfile | undefined>;
+
+  getSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  /** Server-side apply. `resourceVersion` makes it conditional on the object not having changed since. */
+  applySecret(body: SecretApply, opts?: { resourceVersion?: string }): Promise<V1Secret>;
+  deleteSecret(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome>;
+
+  getSveltosCluster(namespace: string, name: string): Promise<SveltosCluster | undefined>;
+  applySveltosCluster(body: SveltosClusterApply, opts?: { resourceVersion?: string }): Promise<SveltosCluster>;
+  deleteSveltosCluster(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome>;
+
+  /**
+   * Removes the ownerReferences at `indexes` from the Secret or SveltosCluster observed as `observed`
+   * (JSON patch guarded by its resourceVersion and the references themselves). Throws a KubeApiError
+   * with reason PatchGuardFailed when the object changed meanwhile.
+   */
+  removeOwnerReferences(kind: ManagedKind, observed: V1ObjectMeta, indexes: number[]): Promise<void>;
+
+  /** Creates the Event, or counts up the existing Event of the same name. */
+  recordEvent(event: CoreV1Event): Promise<void>;
+}
+
+export type ManagedKind = 'Secret' | typeof SVELTOS_CLUSTER.kind;
+
+/** Reason of the KubeApiError thrown when a guarded JSON patch's `test` op fails. */
+export const PATCH_GUARD_FAILED = 'PatchGuardFailed';
+
+const CP = { group: CLUSTER_PROFILE.group, version: CLUSTER_PROFILE.version, plural: CLUSTER_PROFILE.plural } as const;
+const SC = { group: SVELTOS_CLUSTER.group, version: SVELTOS_CLUSTER.version, plural: SVELTOS_CLUSTER.plural } as const;
+const CP_RESOURCE = `${CLUSTER_PROFILE.plural}.${CLUSTER_PROFILE.group}`;
+const SC_RESOURCE = `${SVELTOS_CLUSTER.plural}.${SVELTOS_CLUSTER.group}`;
+
+type JsonPatchOp =
+  | { op: 'test'; path: string; value: unknown }
+  | { op: 'add'; path: string; value: unknown }
+  | { op: 'remove'; path: string };
+
+/** The guarded JSON patch that appends `finalizer` to the list observed in `observed`. Exported for tests. */
+export function addFinalizerPatch(observed: ClusterProfile, finalizer: string): JsonPatchOp[] {
+  const uid = observed.metadata.uid;
+  if (!uid) throw new Error('addFinalizerPatch: the observed ClusterProfile has no uid');
+  const list = observed.metadata.finalizers;
+  const guard: JsonPatchOp[] = [
+    { op: 'test', path: '/metadata/uid', value: uid },
+    // Absent and null both test as null (the server's JSON patch treats a missing path as null).
+    { op: 'test', path: '/metadata/finalizers', value: list ?? null },
+  ];
+  return list && list.length > 0
+    ? [...guard, { op: 'add', path: '/metadata/finalizers/-', value: finalizer }]
+    : [...guard, { op: 'add', path: '/metadata/finalizers', value: [finalizer] }];
+}
+
+/** The guarded JSON patch that removes every occurrence of `finalizer` observed in `observed`. Exported for tests. */
+export function removeFinalizerPatch(observed: ClusterProfile, finalizer: string): JsonPatchOp[] {
+  const uid = observed.metadata.uid;
+  if (!uid) throw new Error('removeFinalizerPatch: the observed ClusterProfile has no uid');
+  const list = observed.metadata.finalizers ?? [];
+  const ops: JsonPatchOp[] = [
+    { op: 'test', path: '/metadata/uid', value: uid },
+    { op: 'test', path: '/metadata/finalizers', value: list },
+  ];
+  // From the end, so that earlier indexes stay valid.
+  for (let i = list.length - 1; i >= 0; i--) if (list[i] === finalizer) ops.push({ op: 'remove', path: `/metadata/finalizers/${i}` });
+  return ops;
+}
+
+/** The guarded JSON patch that removes the ownerReferences at `indexes`. Exported for tests. */
+export function removeOwnerReferencesPatch(observed: V1ObjectMeta, indexes: number[]): JsonPatchOp[] {
+  const refs = observed.ownerReferences ?? [];
+  if (!observed.resourceVersion) throw new Error('removeOwnerReferencesPatch: the observed object has no resourceVersion');
+  const ops: JsonPatchOp[] = [{ op: 'test', path: '/metadata/resourceVersion', value: observed.resourceVersion }];
+  for (const i of [...new Set(indexes)].sort((a, b) => b - a)) {
+    if (!refs[i]) throw new Error(`removeOwnerReferencesPatch: no ownerReference at index ${i}`);
+    ops.push({ op: 'test', path: `/metadata/ownerReferences/${i}/uid`, value: refs[i].uid }, { op: 'remove', path: `/metadata/ownerReferences/${i}` });
+  }
+  return ops;
+}
+
+function formatTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+class ClientNodeKubeClient implements KubeClient {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly bucket: TokenBucket;
+  private readonly timeoutMs: number;
+  private readonly externalSignal: () => AbortSignal | undefined;
+
+  constructor(kc: KubeConfig, opts: KubeClientOptions) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.bucket = new TokenBucket({
+      qps: opts.qps ?? DEFAULT_KUBE_API_QPS,
+      burst: opts.burst ?? DEFAULT_KUBE_API_BURST,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+    this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS;
+    this.externalSignal = opts.signal ?? currentCancellationSignal;
+  }
+
+  // ---- plumbing --------------------------------------------------------------------------------
+
+  /**
+   * Runs one request: rate limit, timeout, abort, classification. With `allow404`, a 404 resolves to
+   * undefined instead of failing.
+   */
+  private async request<T>(
+    op: KubeOp,
+    contentType: PatchStrategy | undefined,
+    send: (options: ConfigurationOptions) => Promise<T>,
+    allow404 = false,
+  ): Promise<T | undefined> {
+    const external = this.externalSignal();
+    try {
+      await this.bucket.take(external);
+    } catch (err) {
+      throw cancellation(external) ?? classifyKubeError(err, op, this.timeoutMs);
+    }
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = external ? AbortSignal.any([timeout, external]) : timeout;
+    // The object-parameter APIs take observable-style middleware (client-node's own rxjs stub).
+    const signalMiddleware: ObservableMiddleware = {
+      pre: (ctx) => {
+        ctx.setSignal(signal);
+        return new Observable(Promise.resolve(ctx));
+      },
+      post: (ctx) => new Observable(Promise.resolve(ctx)),
+    };
+    let options: ConfigurationOptions = { middleware: [signalMiddleware], middlewareMergeStrategy: 'append' };
+    if (contentType) options = setHeaderOptions('Content-Type', contentType, options);
+    try {
+      return await send(options);
+    } catch (err) {
+      if (allow404 && httpStatus(err) === 404) return undefined;
+      // The activity was cancelled: let its own reason (Temporal's CancelledFailure) through.
+      const cancelled = cancellation(external);
+      if (cancelled) throw cancelled;
+      // node-fetch reports our timeout as a plain AbortError: say which it was.
+      if (timeout.aborted) throw classifyKubeError(new DOMException('timed out', 'TimeoutError'), op, this.timeoutMs);
+      throw classifyKubeError(err, op, this.timeoutMs);
+    }
+  }
+
+  private op(verb: KubeVerb, kind: string, resource: string, namespace: string, name?: string, profile = false): KubeOp {
+    const op: KubeOp = { verb, kind, resource, namespace };
+    if (name !== undefined) op.name = name;
+    if (profile) op.profile = true;
+    return op;
+  }
+
+  // ---- ClusterProfile --------------------------------------------------------------------------
+
+  async getClusterProfile(namespace: string, name: string): Promise<ClusterProfile | undefined> {
+    return this.request<ClusterProfile>(
+      this.op('get', CLUSTER_PROFILE.kind, CP_RESOURCE, namespace, name),
+      undefined,
+      (o) => this.custom.getNamespacedCustomObject({ ...CP, namespace, name }, o) as Promise<ClusterProfile>,
+      true,
+    );
+  }
+
+  async addFinalizer(observed: ClusterProfile, finalizer: string): Promise<ClusterProfile> {
+    return this.patchFinalizers(observed, addFinalizerPatch(observed, finalizer));
+  }
+
+  async removeFinalizer(observed: ClusterProfile, finalizer: string): Promise<ClusterProfile | undefined> {
+    const patch = removeFinalizerPatch(observed, finalizer);
+    if (!patch.some((p) => p.op === 'remove')) return observed;
+    try {
+      return await this.patchFinalizers(observed, patch);
+    } catch (err) {
+      // Gone already (e.g. a concurrent removal of the last finalizer let the deletion finish).
+      if (err instanceof ProfileGoneError) return undefined;
+      throw err;
+    }
+  }
+
+  private async patchFinalizers(observed: ClusterProfile, body: JsonPatchOp[]): Promise<ClusterProfile> {
+    const namespace = observed.metadata.namespace ?? '';
+    const name = observed.metadata.name ?? '';
+    const op = this.op('patch', CLUSTER_PROFILE.kind, CP_RESOURCE, namespace, name, true);
+    try {
+      return (await this.request(op, PatchStrategy.JsonPatch, (o) =>
+        this.custom.patchNamespacedCustomObject({ ...CP, namespace, name, body, fieldManager: FIELD_MANAGER }, o),
+      )) as ClusterProfile;
+    } catch (err) {
+      // A failed `test` op is a 422 without details; so is "no new finalizers can be added if the object
+      // is being deleted". Both mean: read again and decide again.
+      if (err instanceof InvalidInputError) {
+        throw new KubeApiError(
+          `ClusterProfile ${namespace}/${name} changed while updating its finalizers; will read it again`,
+          422,
+          PATCH_GUARD_FAILED,
+        );
+      }
+      throw err;
+    }
+  }
+
+  // ---- Secret ----------------------------------------------------------------------------------
+
+  async getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return this.request(
+      this.op('get', 'Secret', 'secrets', namespace, name),
+      undefined,
+      (o) => this.core.readNamespacedSecret({ namespace, name }, o),
+      true,
+    );
+  }
+
+  async applySecret(body: SecretApply, opts: { resourceVersion?: string } = {}): Promise<V1Secret> {
+    const { namespace, name } = body.metadata;
+    const sent = opts.resourceVersion ? { ...body, metadata: { ...body.metadata, resourceVersion: opts.resourceVersion } } : body;
+    return (await this.request(this.op('apply', 'Secret', 'secrets', namespace, name), PatchStrategy.ServerSideApply, (o) =>
+      this.core.patchNamespacedSecret(
+        { namespace, name, body: sent, fieldManager: FIELD_MANAGER, force: true, fieldValidation: 'Strict' },
+        o,
+      ),
+    )) as V1Secret;
+  }
+
+  async deleteSecret(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome> {
+    const op = this.op('delete', 'Secret', 'secrets', namespace, name);
+    const sent = await this.request(
+      op,
+      undefined,
+      (o) => this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: toPreconditions(preconditions) } }, o),
+      true,
+    );
+    if (sent === undefined) return 'absent';
+    const after = await this.getSecret(namespace, name);
+    return after && after.metadata?.uid === preconditions.uid ? 'pending' : 'deleted';
+  }
+
+  // ---- SveltosCluster --------------------------------------------------------------------------
+
+  async getSveltosCluster(namespace: string, name: string): Promise<SveltosCluster | undefined> {
+    return this.request<SveltosCluster>(
+      this.op('get', SVELTOS_CLUSTER.kind, SC_RESOURCE, namespace, name),
+      undefined,
+      (o) => this.custom.getNamespacedCustomObject({ ...SC, namespace, name }, o) as Promise<SveltosCluster>,
+      true,
+    );
+  }
+
+  async applySveltosCluster(body: SveltosClusterApply, opts: { resourceVersion?: string } = {}): Promise<SveltosCluster> {
+    const { namespace, name } = body.metadata;
+    const sent = opts.resourceVersion ? { ...body, metadata: { ...body.metadata, resourceVersion: opts.resourceVersion } } : body;
+    return (await this.request(this.op('apply', SVELTOS_CLUSTER.kind, SC_RESOURCE, namespace, name), PatchStrategy.ServerSideApply, (o) =>
+      this.custom.patchNamespacedCustomObject(
+        { ...SC, namespace, name, body: sent, fieldManager: FIELD_MANAGER, force: true, fieldValidation: 'Strict' },
+        o,
+      ),
+    )) as SveltosCluster;
+  }
+
+  async deleteSveltosCluster(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome> {
+    const op = this.op('delete', SVELTOS_CLUSTER.kind, SC_RESOURCE, namespace, name);
+    const sent = await this.request(
+      op,
+      undefined,
+      (o) =>
+        this.custom.deleteNamespacedCustomObject(
+          { ...SC, namespace, name, body: { preconditions: toPreconditions(preconditions) } },
+          o,
+        ) as Promise<unknown>,
+      true,
+    );
+    if (sent === undefined) return 'absent';
+    const after = await this.getSveltosCluster(namespace, name);
+    return after && after.metadata?.uid === preconditions.uid ? 'pending' : 'deleted';
+  }
+
+  async removeOwnerReferences(kind: ManagedKind, observed: V1ObjectMeta, indexes: number[]): Promise<void> {
+    if (indexes.length === 0) return;
+    const namespace = observed.namespace ?? '';
+    const name = observed.name ?? '';
+    const body = removeOwnerReferencesPatch(observed, indexes);
+    const secret = kind === 'Secret';
+    const op = this.op('patch', kind, secret ? 'secrets' : SC_RESOURCE, namespace, name);
+    try {
+      await this.request(op, PatchStrategy.JsonPatch, (o) =>
+        secret
+          ? this.core.patchNamespacedSecret({ namespace, name, body, fieldManager: FIELD_MANAGER }, o)
+          : (this.custom.patchNamespacedCustomObject({ ...SC, namespace, name, body, fieldManager: FIELD_MANAGER }, o) as Promise<unknown>),
+      );
+    } catch (err) {
+      if (err instanceof InvalidInputError || (err instanceof KubeApiError && err.status === 404)) {
+        throw new KubeApiError(`${kind} ${namespace}/${name} changed while removing a stale ownerReference; will read it again`, 422, PATCH_GUARD_FAILED);
+      }
+      throw err;
+    }
+  }
+
+  // ---- Events ----------------------------------------------------------------------------------
+
+  async recordEvent(event: CoreV1Event): Promise<void> {
+    const namespace = event.metadata.namespace ?? '';
+    const name = event.metadata.name ?? '';
+    const create = this.op('create', 'Event', 'events', namespace, name);
+    try {
+      await this.request(create, undefined, (o) => this.core.createNamespacedEvent({ namespace, body: event }, o));
+      return;
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+    }
+    // The same event happened before: count it up, like client-go's event correlator does.
+    const existing = await this.request(
+      this.op('get', 'Event', 'events', namespace, name),
+      undefined,
+      (o) => this.core.readNamespacedEvent({ namespace, name }, o),
+      true,
+    );
+    if (!existing) {
+      // Expired between create and read: create it afresh.
+      await this.request(create, undefined, (o) => this.core.createNamespacedEvent({ namespace, body: event }, o));
+      return;
+    }
+    const lastTimestamp = event.lastTimestamp ?? new Date();
+    await this.request(this.op('patch', 'Event', 'events', namespace, name), PatchStrategy.MergePatch, (o) =>
+      this.core.patchNamespacedEvent(
+        { namespace, name, body: { count: (existing.count ?? 1) + 1, lastTimestamp: formatTime(lastTimestamp) } },
+        o,
+      ),
+    );
+  }
+}
+
+/** The abort reason of an aborted external signal, if it is an Error (Temporal's CancelledFailure is). */
+function cancellation(signal: AbortSignal | undefined): Error | undefined {
+  if (!signal?.aborted) return undefined;
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : undefined;
+}
+
+function toPreconditions(p: DeletePreconditions): V1Preconditions {
+  return p.resourceVersion ? { uid: p.uid, resourceVersion: p.resourceVersion } : { uid: p.uid };
+}
+
+export function createKubeClient(kc: KubeConfig, opts: KubeClientOptions = {}): KubeClient {
+  return new ClientNodeKubeClient(kc, opts);
+}

@@ -1,0 +1,274 @@
+// Pure decisions about the objects we write (decide apart from act): what the managed Secret, the
+// SveltosCluster and an Event should look like, whether an existing object is ours, and whether an
+// existing Secret already matches. No I/O here; activities/reconcile.ts acts on these verdicts.
+import { createHash } from 'node:crypto';
+import type { CoreV1Event, V1OwnerReference } from '@kubernetes/client-node';
+import type { ProfileEvent, ProfileRef } from '../../workflows/api.js';
+import { fingerprint } from '../credentials/kubeconfig.js';
+import { validateDerivedNames, validateSecretName } from '../credentials/names.js';
+import {
+  CLUSTER_PROFILE,
+  DISPLAY_NAME_ANNOTATION,
+  KUBECONFIG_SECRET_KEY,
+  KUBECONFIG_SECRET_TYPE,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  SVELTOS_CLUSTER,
+  type ClusterProfile,
+  type V1ObjectMeta,
+  type V1Secret,
+} from './types.js';
+
+/** Events name this component as their source (core/v1 source.component and reportingComponent). */
+export const EVENT_COMPONENT = 'clusterinventory-temporal';
+
+/** The server-side apply body of the managed Secret: only fields we own. */
+export interface SecretApply {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    ownerReferences: V1OwnerReference[];
+  };
+  type: typeof KUBECONFIG_SECRET_TYPE;
+  /** base64, as on the wire. */
+  data: Record<string, string>;
+}
+
+/** The server-side apply body of the SveltosCluster: only fields we own. */
+export interface SveltosClusterApply {
+  apiVersion: typeof SVELTOS_CLUSTER.apiVersion;
+  kind: typeof SVELTOS_CLUSTER.kind;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences: V1OwnerReference[];
+  };
+  spec: { kubeconfigName: string; kubeconfigKeyName: string };
+}
+
+/** ownerReference to the ClusterProfile incarnation (uid-checked); the garbage collector follows it. */
+export function ownerReferenceFor(profile: Pick<ClusterProfile, 'metadata'>): V1OwnerReference {
+  const { name, uid } = profile.metadata;
+  if (!name || !uid) throw new Error('ownerReferenceFor: the ClusterProfile has no name or uid (not read from the API server?)');
+  return {
+    apiVersion: CLUSTER_PROFILE.apiVersion,
+    kind: CLUSTER_PROFILE.kind,
+    name,
+    uid,
+    controller: true,
+    blockOwnerDeletion: false,
+  };
+}
+
+function namespaceOf(profile: Pick<ClusterProfile, 'metadata'>): string {
+  const ns = profile.metadata.namespace;
+  if (!ns) throw new Error('the ClusterProfile has no namespace (not read from the API server?)');
+  return ns;
+}
+
+/**
+ * The managed Secret `<name>-sveltos-kubeconfig`: type Opaque, the single key `kubeconfig`, label
+ * managed-by, owned by the ClusterProfile. Throws InvalidInputError when the derived name is invalid.
+ */
+export function desiredSecret(profile: ClusterProfile, kubeconfig: string | Uint8Array): SecretApply {
+  // Only the Secret name matters here: a bad profile label fails the SveltosCluster, not the credential.
+  const secretName = validateSecretName(profile);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: secretName,
+      namespace: namespaceOf(profile),
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      ownerReferences: [ownerReferenceFor(profile)],
+    },
+    type: KUBECONFIG_SECRET_TYPE,
+    data: { [KUBECONFIG_SECRET_KEY]: Buffer.from(kubeconfig).toString('base64') },
+  };
+}
+
+/**
+ * The SveltosCluster named like the ClusterProfile: labels = every ClusterProfile label + managed-by
+ * (managed-by wins), display-name annotation only when spec.displayName is non-empty. Never sets
+ * tokenRequestRenewalOption. Throws InvalidInputError when a name or label is invalid.
+ */
+export function desiredSveltosCluster(profile: ClusterProfile): SveltosClusterApply {
+  const names = validateDerivedNames(profile);
+  const obj: SveltosClusterApply = {
+    apiVersion: SVELTOS_CLUSTER.apiVersion,
+    kind: SVELTOS_CLUSTER.kind,
+    metadata: {
+      name: names.sveltosClusterName,
+      namespace: namespaceOf(profile),
+      labels: names.sveltosClusterLabels,
+      ownerReferences: [ownerReferenceFor(profile)],
+    },
+    spec: { kubeconfigName: names.secretName, kubeconfigKeyName: KUBECONFIG_SECRET_KEY },
+  };
+  const displayName = profile.spec?.displayName;
+  if (typeof displayName === 'string' && displayName !== '') obj.metadata.annotations = { [DISPLAY_NAME_ANNOTATION]: displayName };
+  return obj;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ownership
+
+export type Ownership =
+  /** Labelled managed-by and controlled by exactly this ClusterProfile incarnation. */
+  | { kind: 'ours' }
+  /**
+   * Labelled managed-by, but without an owner (made by the Go controller, which set none) or owned by an
+   * earlier ClusterProfile of the same name (name reuse): ours to take over.
+   */
+  | { kind: 'adoptable'; why: string }
+  /** Not ours: never overwritten or deleted. */
+  | { kind: 'foreign'; why: string };
+
+const CLUSTER_PROFILE_GROUP = `${CLUSTER_PROFILE.group}/`;
+
+function isClusterProfileRef(ref: V1OwnerReference): boolean {
+  return ref.kind === CLUSTER_PROFILE.kind && typeof ref.apiVersion === 'string' && ref.apiVersion.startsWith(CLUSTER_PROFILE_GROUP);
+}
+
+/** Who an existing object belongs to, relative to the ClusterProfile `profile` (name and uid). */
+export function ownership(meta: V1ObjectMeta | undefined, profile: Pick<ProfileRef, 'name' | 'uid'>): Ownership {
+  const label = meta?.labels?.[MANAGED_BY_LABEL];
+  if (label !== MANAGED_BY_VALUE) {
+    return {
+      kind: 'foreign',
+      why: label === undefined ? `it has no label ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` : `its label ${MANAGED_BY_LABEL} is "${label}", not "${MANAGED_BY_VALUE}"`,
+    };
+  }
+  const refs = meta?.ownerReferences ?? [];
+  for (const ref of refs) {
+    if (isClusterProfileRef(ref) && ref.name !== profile.name) {
+      return { kind: 'foreign', why: `it is owned by ClusterProfile ${ref.name}` };
+    }
+    if (!isClusterProfileRef(ref) && ref.controller === true) {
+      return { kind: 'foreign', why: `it is controlled by ${ref.kind} ${ref.name}` };
+    }
+  }
+  const profileRefs = refs.filter(isClusterProfileRef);
+  if (profileRefs.length > 0 && profileRefs.every((r) => r.uid === profile.uid)) return { kind: 'ours' };
+  const older = profileRefs.find((r) => r.uid !== profile.uid);
+  return {
+    kind: 'adoptable',
+    why: older ? `it is owned by an earlier ClusterProfile ${profile.name} (uid ${older.uid})` : 'it has no owner yet',
+  };
+}
+
+/**
+ * Indexes (in metadata.ownerReferences) of references to an earlier ClusterProfile of the same name:
+ * what adoption after name reuse removes before applying (server-side apply alone only removes the
+ * ones our field manager applied; one written by anyone else would leave two controller references).
+ */
+export function staleOwnerReferences(meta: V1ObjectMeta | undefined, profile: Pick<ProfileRef, 'name' | 'uid'>): number[] {
+  const out: number[] = [];
+  (meta?.ownerReferences ?? []).forEach((ref, i) => {
+    if (isClusterProfileRef(ref) && ref.name === profile.name && ref.uid !== profile.uid) out.push(i);
+  });
+  return out;
+}
+
+/** True when we may write (and, for our uid or when no namesake lives, delete) the object. */
+export function isOurs(obj: { metadata?: V1ObjectMeta } | undefined, profile: Pick<ProfileRef, 'name' | 'uid'>): boolean {
+  return obj !== undefined && ownership(obj.metadata, profile).kind !== 'foreign';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparisons
+
+function sameOwnerReference(a: V1OwnerReference, b: V1OwnerReference): boolean {
+  return (
+    a.apiVersion === b.apiVersion &&
+    a.kind === b.kind &&
+    a.name === b.name &&
+    a.uid === b.uid &&
+    (a.controller ?? false) === (b.controller ?? false) &&
+    (a.blockOwnerDeletion ?? false) === (b.blockOwnerDeletion ?? false)
+  );
+}
+
+/**
+ * What differs between an existing managed Secret and the desired one ([] = nothing: do not write).
+ * Compares the fingerprint of the kubeconfig key, our labels, our ownerReference (and no stale one of
+ * an earlier namesake) and the type. Keys, labels and annotations others added are not our business.
+ */
+export function secretDifferences(existing: V1Secret, desired: SecretApply): string[] {
+  const diffs: string[] = [];
+  if ((existing.type ?? KUBECONFIG_SECRET_TYPE) !== desired.type) diffs.push('type');
+  const current = existing.data?.[KUBECONFIG_SECRET_KEY];
+  const wanted = desired.data[KUBECONFIG_SECRET_KEY] ?? '';
+  if (
+    typeof current !== 'string' ||
+    fingerprint(Buffer.from(current, 'base64')) !== fingerprint(Buffer.from(wanted, 'base64'))
+  ) {
+    diffs.push(`data.${KUBECONFIG_SECRET_KEY}`);
+  }
+  for (const [k, v] of Object.entries(desired.metadata.labels)) {
+    if (existing.metadata?.labels?.[k] !== v) {
+      diffs.push('metadata.labels');
+      break;
+    }
+  }
+  const refs = (existing.metadata?.ownerReferences ?? []).filter(isClusterProfileRef);
+  const want = desired.metadata.ownerReferences;
+  if (refs.length !== want.length || !want.every((w) => refs.some((r) => sameOwnerReference(r, w)))) {
+    diffs.push('metadata.ownerReferences');
+  }
+  return diffs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+const EVENT_NAME_MAX = 253;
+const EVENT_REASON_MAX = 128;
+const EVENT_MESSAGE_MAX = 1024;
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * Deterministic name for an Event: the same (uid, type, reason, message) maps to the same Event, which
+ * is then counted up instead of duplicated (like client-go's event correlator, without its state).
+ */
+export function eventName(ref: ProfileRef, event: ProfileEvent): string {
+  const hash = createHash('sha256')
+    .update(`${ref.uid}\0${event.type}\0${event.reason}\0${event.message}`)
+    .digest('hex')
+    .slice(0, 16);
+  const prefix = ref.name.slice(0, EVENT_NAME_MAX - hash.length - 1).replace(/[.-]+$/, '');
+  return `${prefix}.${hash}`;
+}
+
+/** A new core/v1 Event on the ClusterProfile (typed for client-node: times are Date objects). */
+export function desiredEvent(ref: ProfileRef, event: ProfileEvent, now: Date, instance: string): CoreV1Event {
+  return {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: eventName(ref, event), namespace: ref.namespace },
+    involvedObject: {
+      apiVersion: CLUSTER_PROFILE.apiVersion,
+      kind: CLUSTER_PROFILE.kind,
+      namespace: ref.namespace,
+      name: ref.name,
+      uid: ref.uid,
+    },
+    type: event.type,
+    reason: truncate(event.reason, EVENT_REASON_MAX),
+    message: truncate(event.message, EVENT_MESSAGE_MAX),
+    source: { component: EVENT_COMPONENT },
+    reportingComponent: EVENT_COMPONENT,
+    reportingInstance: instance,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  };
+}

@@ -1,0 +1,380 @@
+// The ReconcileActivities implementation (workflows/api.ts): everything the per-ClusterProfile workflow
+// does to Kubernetes. Each activity is idempotent, reads what it needs afresh (by namespace/name and
+// checked against the workflow's uid), decides with the pure helpers in kube/desired.ts and then acts.
+// Our error classes leave as ApplicationFailures (toApplicationFailure): InvalidInput, Conflict and
+// ProfileGone are non-retryable; anything else (KubeApiError, plugin hiccups) is retried by Temporal.
+// Credentials stay inside syncCredentials: it resolves and writes them, and returns metadata only.
+import { hostname } from 'node:os';
+import { ApplicationFailure } from '@temporalio/common';
+import type {
+  ApplyResult,
+  CleanupResult,
+  CredentialSyncResult,
+  FinalizerResult,
+  ProfileEvent,
+  ProfileRef,
+  ReconcileActivities,
+} from '../workflows/api.js';
+import { currentActivityContext, currentCancellationSignal, withHeartbeat } from './activity-context.js';
+import { validateSecretName } from './credentials/names.js';
+import { resolveKubeconfig, type ResolveDeps } from './credentials/resolve.js';
+import { ConflictError, ProfileGoneError, toApplicationFailure } from './errors.js';
+import { isTransient, KubeApiError } from './kube/classify.js';
+import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient, type ManagedKind } from './kube/client.js';
+import {
+  desiredEvent,
+  desiredSecret,
+  desiredSveltosCluster,
+  ownership,
+  secretDifferences,
+  staleOwnerReferences,
+} from './kube/desired.js';
+import {
+  FINALIZER,
+  KUBECONFIG_SECRET_TYPE,
+  SVELTOS_CLUSTER,
+  secretNameFor,
+  type ClusterProfile,
+  type V1ObjectMeta,
+} from './kube/types.js';
+
+/** pino-style structured logger (object first, message second), as the worker injects. */
+export interface StructuredLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface ReconcileDeps extends Omit<ResolveDeps, 'getSecret' | 'signal'> {
+  kube: KubeClient;
+  /** Used outside an activity context; inside one, Context.current().log is used. */
+  logger?: StructuredLogger;
+  /** reportingInstance of Events (default: the host name). */
+  eventInstance?: string;
+  /** Guarded patches (finalizer, stale ownerReference) tried per activity attempt before Temporal's retry takes over (default 5). */
+  guardAttempts?: number;
+}
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/** Logs through the activity context when there is one, else through the injected logger. Never pass credentials. */
+function makeLog(deps: ReconcileDeps) {
+  return (level: Level, msg: string, meta: Record<string, unknown>): void => {
+    const ctx = currentActivityContext();
+    if (ctx) {
+      ctx.log[level](msg, meta);
+      return;
+    }
+    deps.logger?.[level](meta, msg);
+  };
+}
+
+function describe(kind: string, namespace: string, name: string): string {
+  return `${kind} ${namespace}/${name}`;
+}
+
+function profileObject(ref: ProfileRef): string {
+  return describe('ClusterProfile', ref.namespace, ref.name);
+}
+
+function isDeleting(meta: V1ObjectMeta | undefined): boolean {
+  return meta?.deletionTimestamp !== undefined && meta.deletionTimestamp !== null;
+}
+
+export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivities {
+  const { kube } = deps;
+  const log = makeLog(deps);
+  const guardAttempts = Math.max(1, deps.guardAttempts ?? 5);
+  const instance = (deps.eventInstance ?? hostname()).slice(0, 128);
+  const resolveDeps: ResolveDeps = {
+    providers: deps.providers,
+    secretReaderNamespaces: deps.secretReaderNamespaces,
+    execTimeoutMs: deps.execTimeoutMs,
+    now: deps.now,
+    baseEnv: deps.baseEnv,
+    getSecret: (namespace, name) => kube.getSecret(namespace, name),
+    ...(deps.spawn ? { spawn: deps.spawn } : {}),
+    ...(deps.killProcessGroup ? { killProcessGroup: deps.killProcessGroup } : {}),
+  };
+
+  /** The ClusterProfile of this incarnation, or ProfileGoneError (deleted, or replaced by a namesake). */
+  async function loadProfile(ref: ProfileRef, opts: { allowDeleting: boolean }): Promise<ClusterProfile> {
+    const profile = await kube.getClusterProfile(ref.namespace, ref.name);
+    if (!profile) throw new ProfileGoneError(profileObject(ref));
+    if (profile.metadata.uid !== ref.uid) {
+      throw new ProfileGoneError(profileObject(ref), `was replaced by a new ClusterProfile of the same name (uid ${profile.metadata.uid ?? '?'}, expected ${ref.uid})`);
+    }
+    if (!opts.allowDeleting && isDeleting(profile.metadata)) {
+      throw new ProfileGoneError(profileObject(ref), 'is being deleted (deletionTimestamp is set); nothing more is written for it');
+    }
+    return profile;
+  }
+
+  /**
+   * Runs read-decide-patch attempts: a guarded patch that lost against a concurrent write (or an attempt
+   * returning 'retry') reads again and decides anew, a few times; then Temporal's retry takes over.
+   */
+  async function withGuardRetries<T>(attempt: () => Promise<T | 'retry'>): Promise<T> {
+    let last: unknown;
+    for (let i = 0; i < guardAttempts; i++) {
+      try {
+        const result = await attempt();
+        if (result !== 'retry') return result;
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.reason === PATCH_GUARD_FAILED)) throw err;
+        last = err;
+      }
+    }
+    throw last instanceof Error ? last : new KubeApiError('concurrent updates kept winning; will retry');
+  }
+
+  // ---- activities -------------------------------------------------------------------------------
+
+  async function ensureFinalizer(ref: ProfileRef): Promise<FinalizerResult> {
+    return withGuardRetries(async () => {
+      const profile = await kube.getClusterProfile(ref.namespace, ref.name);
+      if (!profile || profile.metadata.uid !== ref.uid) return { gone: true, deleting: false };
+      if (isDeleting(profile.metadata)) return { gone: false, deleting: true };
+      if (profile.metadata.finalizers?.includes(FINALIZER)) return { gone: false, deleting: false };
+      try {
+        await kube.addFinalizer(profile, FINALIZER);
+      } catch (err) {
+        if (err instanceof ProfileGoneError) return { gone: true, deleting: false };
+        throw err;
+      }
+      log('info', 'finalizer added', { profile: `${ref.namespace}/${ref.name}`, finalizer: FINALIZER });
+      return { gone: false, deleting: false };
+    });
+  }
+
+  async function syncCredentials(ref: ProfileRef): Promise<CredentialSyncResult> {
+    const profile = await loadProfile(ref, { allowDeleting: false });
+    // Only the Secret name is checked here: a bad label fails applySveltosCluster, while the credential
+    // behind an existing SveltosCluster keeps being refreshed.
+    const secretName = validateSecretName(profile);
+    const secretObject = describe('Secret', ref.namespace, secretName);
+
+    const readSecret = async () => {
+      const found = await readForWrite('Secret', secretObject, ref, () => kube.getSecret(ref.namespace, secretName));
+      if (found && (found.type ?? KUBECONFIG_SECRET_TYPE) !== KUBECONFIG_SECRET_TYPE) {
+        throw new ConflictError(
+          secretObject,
+          `has type "${found.type}" but the managed kubeconfig Secret must be ${KUBECONFIG_SECRET_TYPE} (type is immutable); ` +
+            'delete it to let the controller recreate it',
+        );
+      }
+      return found;
+    };
+
+    // Refuse a foreign Secret before running any plugin: it will not be overwritten anyway.
+    await readSecret();
+    const signal = currentCancellationSignal();
+    const resolved = await withHeartbeat(() => resolveKubeconfig(profile, signal ? { ...resolveDeps, signal } : resolveDeps));
+    const desired = desiredSecret(profile, resolved.kubeconfig);
+    // Read again right before writing (a plugin may run for seconds); an existing Secret is then only
+    // written under its resourceVersion, so a change in between fails the apply (409, retried).
+    const existing = await readSecret();
+
+    let secretChanged: boolean;
+    let changedFields: string[];
+    if (existing) {
+      changedFields = secretDifferences(existing, desired);
+      if (changedFields.length === 0) {
+        secretChanged = false;
+      } else {
+        const before = existing.metadata?.resourceVersion;
+        const written = await kube.applySecret(desired, before ? { resourceVersion: before } : {});
+        secretChanged = written.metadata?.resourceVersion !== before;
+      }
+    } else {
+      changedFields = ['created'];
+      await kube.applySecret(desired);
+      secretChanged = true;
+    }
+
+    const meta: Record<string, unknown> = {
+      profile: `${ref.namespace}/${ref.name}`,
+      secret: secretName,
+      provider: resolved.provider,
+      fingerprint: resolved.fingerprint,
+      secretChanged,
+    };
+    if (secretChanged) meta.changed = changedFields;
+    if (resolved.expiresAtMs !== undefined) meta.expiresAt = new Date(resolved.expiresAtMs).toISOString();
+    if (resolved.execDurationMs !== undefined) meta.execDurationMs = resolved.execDurationMs;
+    log(secretChanged ? 'info' : 'debug', secretChanged ? 'kubeconfig Secret written' : 'kubeconfig Secret up to date', meta);
+
+    const result: CredentialSyncResult = {
+      provider: resolved.provider,
+      fingerprint: resolved.fingerprint,
+      secretChanged,
+      server: resolved.server,
+    };
+    if (resolved.expiresAtMs !== undefined) result.expiresAtMs = resolved.expiresAtMs;
+    return result;
+  }
+
+  async function applySveltosCluster(ref: ProfileRef): Promise<ApplyResult> {
+    const profile = await loadProfile(ref, { allowDeleting: false });
+    const desired = desiredSveltosCluster(profile);
+    const object = describe(SVELTOS_CLUSTER.kind, ref.namespace, desired.metadata.name);
+    const existing = await readForWrite(SVELTOS_CLUSTER.kind, object, ref, () => kube.getSveltosCluster(ref.namespace, desired.metadata.name));
+    const before = existing?.metadata?.resourceVersion;
+    // Always applied: a no-op apply changes nothing (same resourceVersion), and an apply is what removes
+    // labels the profile dropped while keeping everyone else's.
+    const after = await kube.applySveltosCluster(desired, before ? { resourceVersion: before } : {});
+    const changed = !existing || after.metadata?.resourceVersion !== before;
+    log(changed ? 'info' : 'debug', changed ? 'SveltosCluster applied' : 'SveltosCluster up to date', {
+      profile: `${ref.namespace}/${ref.name}`,
+      sveltosCluster: desired.metadata.name,
+      created: !existing,
+      changed,
+    });
+    return { changed };
+  }
+
+  async function cleanup(ref: ProfileRef): Promise<CleanupResult> {
+    const current = await kube.getClusterProfile(ref.namespace, ref.name);
+    // A live namesake (new uid) owns whatever it adopted: then only objects owned by our uid go.
+    const namesake = current !== undefined && current.metadata.uid !== ref.uid;
+    const skipped: string[] = [];
+
+    const deleteIfOurs = async (
+      kind: string,
+      name: string,
+      get: () => Promise<{ metadata?: V1ObjectMeta } | undefined>,
+      del: (uid: string, resourceVersion?: string) => Promise<DeleteOutcome>,
+    ): Promise<boolean> => {
+      const object = describe(kind, ref.namespace, name);
+      const obj = await get();
+      if (!obj) return false;
+      const own = ownership(obj.metadata, ref);
+      const deletable = namesake ? own.kind === 'ours' : own.kind !== 'foreign';
+      if (!deletable) {
+        const why = own.kind === 'ours' ? '' : own.why;
+        skipped.push(`${object}: ${namesake && own.kind === 'adoptable' ? 'belongs to the new ClusterProfile of the same name' : why}`);
+        log('info', 'left in place: not ours', { profile: `${ref.namespace}/${ref.name}`, object, why });
+        return false;
+      }
+      const uid = obj.metadata?.uid;
+      if (!uid) throw new KubeApiError(`${object} has no uid; will retry`);
+      const outcome = await del(uid, obj.metadata?.resourceVersion);
+      if (outcome === 'pending') {
+        const finalizers = (await get())?.metadata?.finalizers ?? [];
+        throw new KubeApiError(
+          `${object} is being deleted but still exists${finalizers.length ? ` (finalizers: ${finalizers.join(', ')})` : ''}; ` +
+            'the ClusterProfile finalizer stays until it is gone',
+        );
+      }
+      if (outcome === 'deleted') log('info', 'deleted', { profile: `${ref.namespace}/${ref.name}`, object });
+      return outcome === 'deleted';
+    };
+
+    const sveltosClusterDeleted = await deleteIfOurs(
+      SVELTOS_CLUSTER.kind,
+      ref.name,
+      () => kube.getSveltosCluster(ref.namespace, ref.name),
+      (uid, resourceVersion) => kube.deleteSveltosCluster(ref.namespace, ref.name, { uid, ...(resourceVersion ? { resourceVersion } : {}) }),
+    );
+    const secretName = secretNameFor(ref.name);
+    const secretDeleted = await deleteIfOurs(
+      'Secret',
+      secretName,
+      () => kube.getSecret(ref.namespace, secretName),
+      (uid, resourceVersion) => kube.deleteSecret(ref.namespace, secretName, { uid, ...(resourceVersion ? { resourceVersion } : {}) }),
+    );
+
+    let finalizerRemoved = false;
+    if (current && !namesake) {
+      finalizerRemoved = await withGuardRetries(async () => {
+        const profile = await kube.getClusterProfile(ref.namespace, ref.name);
+        if (!profile || profile.metadata.uid !== ref.uid) return false;
+        if (!profile.metadata.finalizers?.includes(FINALIZER)) return false;
+        await kube.removeFinalizer(profile, FINALIZER);
+        return true;
+      });
+      if (finalizerRemoved) log('info', 'finalizer removed', { profile: `${ref.namespace}/${ref.name}`, finalizer: FINALIZER });
+    }
+    return { sveltosClusterDeleted, secretDeleted, finalizerRemoved, skipped };
+  }
+
+  async function recordEvent(ref: ProfileRef, event: ProfileEvent): Promise<void> {
+    try {
+      await kube.recordEvent(desiredEvent(ref, event, new Date(deps.now()), instance));
+    } catch (err) {
+      // Transient failures are retried (a few times, by the workflow's policy); anything else is
+      // dropped: an Event is never worth failing over.
+      if (isTransient(err)) throw err;
+      log('warn', 'could not record event', {
+        profile: `${ref.namespace}/${ref.name}`,
+        reason: event.reason,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  /**
+   * Reads an object we are about to write. Absent: undefined. Foreign: ConflictError (never overwritten).
+   * Adoptable after name reuse: the earlier incarnation's ownerReference is removed first (guarded), so
+   * that the apply leaves exactly one controller reference. Returns the object as last read.
+   */
+  async function readForWrite<T extends { metadata?: V1ObjectMeta }>(
+    kind: ManagedKind,
+    object: string,
+    ref: ProfileRef,
+    get: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    return withGuardRetries(async () => {
+      const obj = await get();
+      if (!obj) return undefined;
+      const own = ownership(obj.metadata, ref);
+      if (own.kind === 'foreign') {
+        throw new ConflictError(
+          object,
+          `exists and is not managed by this controller for ${profileObject(ref)}: ${own.why}; it is left untouched ` +
+            '(delete or rename it, or remove the ClusterProfile, to resolve)',
+        );
+      }
+      if (own.kind === 'ours') return obj;
+      log('info', 'adopting', { profile: `${ref.namespace}/${ref.name}`, object, why: own.why });
+      const stale = staleOwnerReferences(obj.metadata, ref);
+      if (stale.length === 0 || !obj.metadata) return obj;
+      await kube.removeOwnerReferences(kind, obj.metadata, stale);
+      return 'retry';
+    });
+  }
+
+  const wrap = failureWrapper(log);
+  return {
+    ensureFinalizer: wrap('ensureFinalizer', ensureFinalizer),
+    syncCredentials: wrap('syncCredentials', syncCredentials),
+    applySveltosCluster: wrap('applySveltosCluster', applySveltosCluster),
+    cleanup: wrap('cleanup', cleanup),
+    recordEvent: wrap('recordEvent', recordEvent),
+  };
+}
+
+/** Wraps an activity so that our error classes leave it as ApplicationFailures (and failures are logged). */
+function failureWrapper(log: (level: Level, msg: string, meta: Record<string, unknown>) => void) {
+  return <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) => {
+    const wrapped = async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        const failure = toApplicationFailure(err);
+        const retryable = !(failure instanceof ApplicationFailure && failure.nonRetryable);
+        const ref = args[0] as Partial<ProfileRef> | undefined;
+        log(retryable ? 'warn' : 'info', `${name} failed`, {
+          profile: ref ? `${ref.namespace}/${ref.name}` : undefined,
+          error: failure.message,
+          errorType: err instanceof Error ? err.name : typeof err,
+          retryable,
+        });
+        throw failure;
+      }
+    };
+    Object.defineProperty(wrapped, 'name', { value: name });
+    return wrapped;
+  };
+}

@@ -1,0 +1,718 @@
+// The Kubernetes activities against the real local kube-apiserver (upstream CRDs, real garbage
+// collector), run in Temporal's MockActivityEnvironment: finalizer, managed Secret and SveltosCluster,
+// change propagation, drift repair, conflicts, cleanup, name reuse, exec plugins and Events.
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type V1OwnerReference,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { NO_PROVIDER_FILE, parseProviderFile, type ProviderFile } from '../../activities/credentials/provider-file.js';
+import { KubeApiError } from '../../activities/kube/classify.js';
+import { createKubeClient, type KubeClient } from '../../activities/kube/client.js';
+import { EVENT_COMPONENT } from '../../activities/kube/desired.js';
+import {
+  DISPLAY_NAME_ANNOTATION,
+  EXEC_EXTENSION,
+  FINALIZER,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  SECRET_READER_PROVIDER,
+  SVELTOS_K8S_VERSION_LABEL,
+  secretNameFor,
+  type AccessProvider,
+  type ClusterProfile,
+  type SveltosCluster,
+} from '../../activities/kube/types.js';
+import { createReconcileActivities, type StructuredLogger } from '../../activities/reconcile.js';
+import { ErrorType, type ProfileRef, type ReconcileActivities } from '../../workflows/api.js';
+import { kubeConfig, uniqueName } from '../support/stack.js';
+
+const NS = 'default';
+const CP = { group: 'multicluster.x-k8s.io', version: 'v1alpha1', plural: 'clusterprofiles' } as const;
+const SC = { group: 'lib.projectsveltos.io', version: 'v1beta1', plural: 'sveltosclusters' } as const;
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Tokens are distinctive so that a leak into a log line is easy to spot. */
+function token(tag: string): string {
+  return `tok-${tag}-${Math.random().toString(36).slice(2, 10)}-0123456789abcdef`;
+}
+
+function sourceKubeconfig(tok: string, server = 'https://spoke.example:6443'): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: spoke',
+    '  cluster:',
+    `    server: ${server}`,
+    'users:',
+    '- name: spoke-admin',
+    '  user:',
+    `    token: ${tok}`,
+    'contexts:',
+    '- name: spoke',
+    '  context: {cluster: spoke, user: spoke-admin}',
+    'current-context: spoke',
+    '',
+  ].join('\n');
+}
+
+function secretReader(sourceSecret: string): AccessProvider {
+  return {
+    name: SECRET_READER_PROVIDER,
+    cluster: { server: 'https://ignored.example:6443', extensions: [{ name: EXEC_EXTENSION, extension: { name: sourceSecret, key: 'kubeconfig' } }] },
+  };
+}
+
+function isFailure(type: string, pattern?: RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
+    assert.equal(err.type, type);
+    assert.equal(err.nonRetryable, true);
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+/** Collects every log line, from the activity context and from the injected logger. */
+class LogCapture implements Logger {
+  readonly lines: string[] = [];
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    this.lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
+  }
+  trace(m: string, meta?: LogMetadata) {
+    this.log('TRACE', m, meta);
+  }
+  debug(m: string, meta?: LogMetadata) {
+    this.log('DEBUG', m, meta);
+  }
+  info(m: string, meta?: LogMetadata) {
+    this.log('INFO', m, meta);
+  }
+  warn(m: string, meta?: LogMetadata) {
+    this.log('WARN', m, meta);
+  }
+  error(m: string, meta?: LogMetadata) {
+    this.log('ERROR', m, meta);
+  }
+  structured(): StructuredLogger {
+    return {
+      debug: (obj, msg) => this.log('DEBUG', msg, obj),
+      info: (obj, msg) => this.log('INFO', msg, obj),
+      warn: (obj, msg) => this.log('WARN', msg, obj),
+      error: (obj, msg) => this.log('ERROR', msg, obj),
+    };
+  }
+}
+
+describe('Kubernetes activities against the local API server', () => {
+  let kc: KubeConfig;
+  let core: CoreV1Api;
+  let custom: CustomObjectsApi;
+  let kube: KubeClient;
+  let env: MockActivityEnvironment;
+  let pluginDir: string;
+  const logs = new LogCapture();
+  const tokens: string[] = [];
+  const profiles = new Set<string>();
+  const secrets = new Set<string>();
+  const sveltosClusters = new Set<string>();
+  const configMaps = new Set<string>();
+
+  function activities(providers: ProviderFile = NO_PROVIDER_FILE): ReconcileActivities {
+    return createReconcileActivities({
+      kube,
+      providers,
+      secretReaderNamespaces: [],
+      execTimeoutMs: 20_000,
+      now: () => Date.now(),
+      baseEnv: process.env,
+      logger: logs.structured(),
+      eventInstance: 'kube-activities-test',
+    });
+  }
+
+  /** Runs an activity in the mock activity context (Context.current() works, logs go to `logs`). */
+  function run<K extends keyof ReconcileActivities>(
+    acts: ReconcileActivities,
+    name: K,
+    ...args: Parameters<ReconcileActivities[K]>
+  ): ReturnType<ReconcileActivities[K]> {
+    const fn = acts[name] as (...a: Parameters<ReconcileActivities[K]>) => ReturnType<ReconcileActivities[K]>;
+    return env.run(fn, ...args) as ReturnType<ReconcileActivities[K]>;
+  }
+
+  async function createProfile(
+    name: string,
+    opts: { labels?: Record<string, string>; displayName?: string; providers?: AccessProvider[]; finalizers?: string[] } = {},
+  ): Promise<ProfileRef> {
+    profiles.add(name);
+    const created = (await custom.createNamespacedCustomObject({
+      ...CP,
+      namespace: NS,
+      body: {
+        apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+        kind: 'ClusterProfile',
+        metadata: { name, ...(opts.labels ? { labels: opts.labels } : {}), ...(opts.finalizers ? { finalizers: opts.finalizers } : {}) },
+        spec: { clusterManager: { name: 'kube-activities-test' }, ...(opts.displayName ? { displayName: opts.displayName } : {}) },
+      },
+    })) as ClusterProfile;
+    if (opts.providers) {
+      await custom.patchNamespacedCustomObjectStatus(
+        { ...CP, namespace: NS, name, body: { status: { accessProviders: opts.providers } } },
+        merge,
+      );
+    }
+    return { namespace: NS, name, uid: created.metadata.uid! };
+  }
+
+  async function patchProfile(name: string, body: object): Promise<void> {
+    await custom.patchNamespacedCustomObject({ ...CP, namespace: NS, name, body }, merge);
+  }
+
+  async function getProfile(name: string): Promise<ClusterProfile | undefined> {
+    try {
+      return (await custom.getNamespacedCustomObject({ ...CP, namespace: NS, name })) as ClusterProfile;
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async function putSourceSecret(name: string, tok: string): Promise<void> {
+    secrets.add(name);
+    tokens.push(tok);
+    const data = { kubeconfig: Buffer.from(sourceKubeconfig(tok)).toString('base64') };
+    try {
+      await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name }, data } });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409) throw e;
+      await core.patchNamespacedSecret({ namespace: NS, name, body: { data } }, merge);
+    }
+  }
+
+  async function getSecret(name: string): Promise<V1Secret | undefined> {
+    try {
+      return await core.readNamespacedSecret({ namespace: NS, name });
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async function getSveltosCluster(name: string): Promise<SveltosCluster | undefined> {
+    try {
+      return (await custom.getNamespacedCustomObject({ ...SC, namespace: NS, name })) as SveltosCluster;
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  function kubeconfigOf(secret: V1Secret | undefined): string {
+    return Buffer.from(secret?.data?.kubeconfig ?? '', 'base64').toString('utf8');
+  }
+
+  /** A profile with a secretreader source, finalizer ensured, Secret and SveltosCluster written. */
+  async function syncedProfile(
+    acts: ReconcileActivities,
+    opts: { labels?: Record<string, string>; displayName?: string } = {},
+  ): Promise<{ ref: ProfileRef; source: string; tok: string }> {
+    const name = uniqueName('kact');
+    const source = `${name}-src`;
+    const tok = token('a');
+    await putSourceSecret(source, tok);
+    secrets.add(secretNameFor(name));
+    sveltosClusters.add(name);
+    const ref = await createProfile(name, { ...opts, providers: [secretReader(source)] });
+    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: false });
+    const cred = await run(acts, 'syncCredentials', ref);
+    assert.equal(cred.secretChanged, true);
+    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    return { ref, source, tok };
+  }
+
+  function ownerOf(refs: V1OwnerReference[] | undefined): V1OwnerReference[] {
+    return (refs ?? []).filter((r) => r.kind === 'ClusterProfile');
+  }
+
+  before(() => {
+    kc = kubeConfig();
+    core = kc.makeApiClient(CoreV1Api);
+    custom = kc.makeApiClient(CustomObjectsApi);
+    kube = createKubeClient(kc);
+    env = new MockActivityEnvironment(undefined, { logger: logs });
+  });
+
+  after(async () => {
+    for (const name of profiles) {
+      try {
+        await patchProfile(name, { metadata: { finalizers: null } });
+        await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name });
+      } catch {
+        // gone already
+      }
+    }
+    for (const name of sveltosClusters) await custom.deleteNamespacedCustomObject({ ...SC, namespace: NS, name }).catch(() => undefined);
+    for (const name of secrets) await core.deleteNamespacedSecret({ namespace: NS, name }).catch(() => undefined);
+    for (const name of configMaps) await core.deleteNamespacedConfigMap({ namespace: NS, name }).catch(() => undefined);
+    if (pluginDir) await rm(pluginDir, { recursive: true, force: true });
+    // No credential ever reached a log line.
+    const all = logs.lines.join('\n');
+    for (const tok of tokens) assert.ok(!all.includes(tok), 'a token leaked into the logs');
+  });
+
+  test('ensureFinalizer adds the finalizer once, keeps other finalizers, and reports gone or deleting', async () => {
+    const acts = activities();
+    const name = uniqueName('kact-fin');
+    const ref = await createProfile(name, { finalizers: ['example.com/keep'] });
+    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: false });
+    const first = await getProfile(name);
+    assert.deepEqual(first?.metadata.finalizers, ['example.com/keep', FINALIZER]);
+
+    // Idempotent: nothing written the second time.
+    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: false });
+    assert.equal((await getProfile(name))?.metadata.resourceVersion, first?.metadata.resourceVersion);
+
+    // Another uid (a stale workflow of an earlier namesake): gone, and nothing touched.
+    assert.deepEqual(await run(acts, 'ensureFinalizer', { ...ref, uid: '00000000-0000-0000-0000-000000000000' }), { gone: true, deleting: false });
+
+    // Deleting: reported, and our finalizer is not re-added once removed.
+    await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name });
+    await patchProfile(name, { metadata: { finalizers: ['example.com/keep'] } });
+    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: true });
+    assert.deepEqual((await getProfile(name))?.metadata.finalizers, ['example.com/keep']);
+
+    await patchProfile(name, { metadata: { finalizers: null } });
+    assert.equal(await getProfile(name), undefined);
+    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: true, deleting: false });
+  });
+
+  test('syncCredentials and applySveltosCluster create both objects with the right names, labels, annotation and owner', async () => {
+    const acts = activities();
+    const { ref, tok } = await syncedProfile(acts, { labels: { env: 'staging' }, displayName: 'My Test Cluster' });
+
+    assert.ok((await getProfile(ref.name))?.metadata.finalizers?.includes(FINALIZER));
+    const secret = await getSecret(secretNameFor(ref.name));
+    assert.ok(secret, 'managed Secret exists');
+    assert.equal(secret.type, 'Opaque');
+    assert.deepEqual(Object.keys(secret.data ?? {}), ['kubeconfig']);
+    assert.match(kubeconfigOf(secret), new RegExp(tok));
+    assert.equal(secret.metadata?.labels?.[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
+
+    const sc = await getSveltosCluster(ref.name);
+    assert.ok(sc, 'SveltosCluster exists');
+    assert.equal(sc.spec?.kubeconfigName, secretNameFor(ref.name));
+    assert.equal(sc.spec?.kubeconfigKeyName, 'kubeconfig');
+    assert.equal(sc.spec?.tokenRequestRenewalOption, undefined);
+    assert.deepEqual(sc.metadata.labels, { env: 'staging', [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
+    assert.equal(sc.metadata.annotations?.[DISPLAY_NAME_ANNOTATION], 'My Test Cluster');
+
+    for (const obj of [secret, sc]) {
+      const owners = ownerOf(obj.metadata?.ownerReferences);
+      assert.equal(owners.length, 1);
+      assert.equal(owners[0]?.name, ref.name);
+      assert.equal(owners[0]?.uid, ref.uid);
+      assert.equal(owners[0]?.controller, true);
+    }
+    // One field manager owns what we wrote.
+    const managers = new Set((secret.metadata?.managedFields ?? []).map((m) => `${m.manager}/${m.operation}`));
+    assert.deepEqual([...managers], ['clusterinventory-controller/Apply']);
+  });
+
+  test('an unchanged second sync writes nothing', async () => {
+    const acts = activities();
+    const { ref } = await syncedProfile(acts, { labels: { env: 'prod' } });
+    const secretBefore = await getSecret(secretNameFor(ref.name));
+    const scBefore = await getSveltosCluster(ref.name);
+
+    const cred = await run(acts, 'syncCredentials', ref);
+    assert.equal(cred.secretChanged, false);
+    assert.equal(cred.provider, SECRET_READER_PROVIDER);
+    assert.equal(cred.server, 'https://spoke.example:6443');
+    assert.match(cred.fingerprint, /^[0-9a-f]{16}$/);
+    assert.equal('kubeconfig' in cred, false);
+    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: false });
+
+    assert.equal((await getSecret(secretNameFor(ref.name)))?.metadata?.resourceVersion, secretBefore?.metadata?.resourceVersion);
+    assert.equal((await getSveltosCluster(ref.name))?.metadata.resourceVersion, scBefore?.metadata.resourceVersion);
+  });
+
+  test('a rotated source Secret changes the managed Secret', async () => {
+    const acts = activities();
+    const { ref, source } = await syncedProfile(acts);
+    const before = await run(acts, 'syncCredentials', ref);
+    const rotated = token('rotated');
+    await putSourceSecret(source, rotated);
+
+    const after = await run(acts, 'syncCredentials', ref);
+    assert.equal(after.secretChanged, true);
+    assert.notEqual(after.fingerprint, before.fingerprint);
+    assert.match(kubeconfigOf(await getSecret(secretNameFor(ref.name))), new RegExp(rotated));
+  });
+
+  test('profile labels propagate by server-side apply while labels of other writers survive', async () => {
+    const acts = activities();
+    const { ref } = await syncedProfile(acts, { labels: { env: 'staging', tier: 'gold' } });
+    // sveltoscluster-manager and classifier label the cluster themselves, as another field manager.
+    await custom.patchNamespacedCustomObject(
+      {
+        ...SC,
+        namespace: NS,
+        name: ref.name,
+        body: { metadata: { labels: { [SVELTOS_K8S_VERSION_LABEL]: 'v1.36.2', 'sveltos-agent': 'present' } } },
+        fieldManager: 'sveltoscluster-manager',
+      },
+      merge,
+    );
+
+    await patchProfile(ref.name, { metadata: { labels: { env: 'prod', tier: null, region: 'eu-1' } } });
+    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    const labels = (await getSveltosCluster(ref.name))?.metadata.labels;
+    assert.deepEqual(labels, {
+      env: 'prod',
+      region: 'eu-1',
+      [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+      [SVELTOS_K8S_VERSION_LABEL]: 'v1.36.2',
+      'sveltos-agent': 'present',
+    });
+
+    // Removing every profile label keeps managed-by and the foreign labels.
+    await patchProfile(ref.name, { metadata: { labels: null } });
+    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.deepEqual((await getSveltosCluster(ref.name))?.metadata.labels, {
+      [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+      [SVELTOS_K8S_VERSION_LABEL]: 'v1.36.2',
+      'sveltos-agent': 'present',
+    });
+    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: false });
+  });
+
+  test('displayName is added, changed and removed as the display-name annotation', async () => {
+    const acts = activities();
+    const { ref } = await syncedProfile(acts);
+    const annotation = async () => (await getSveltosCluster(ref.name))?.metadata.annotations?.[DISPLAY_NAME_ANNOTATION];
+    assert.equal(await annotation(), undefined);
+
+    await patchProfile(ref.name, { spec: { displayName: 'Cluster One' } });
+    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.equal(await annotation(), 'Cluster One');
+
+    await patchProfile(ref.name, { spec: { displayName: 'Cluster Uno' } });
+    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.equal(await annotation(), 'Cluster Uno');
+
+    // Someone else's annotation (the shard key) is not ours to remove.
+    await custom.patchNamespacedCustomObject(
+      { ...SC, namespace: NS, name: ref.name, body: { metadata: { annotations: { 'sharding.projectsveltos.io/key': 'a' } } }, fieldManager: 'sveltosctl' },
+      merge,
+    );
+    await patchProfile(ref.name, { spec: { displayName: null } });
+    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.equal(await annotation(), undefined);
+    assert.equal((await getSveltosCluster(ref.name))?.metadata.annotations?.['sharding.projectsveltos.io/key'], 'a');
+  });
+
+  test('a managed Secret deleted by hand is restored by the next sync', async () => {
+    const acts = activities();
+    const { ref, tok } = await syncedProfile(acts);
+    await core.deleteNamespacedSecret({ namespace: NS, name: secretNameFor(ref.name) });
+    assert.equal(await getSecret(secretNameFor(ref.name)), undefined);
+
+    const cred = await run(acts, 'syncCredentials', ref);
+    assert.equal(cred.secretChanged, true);
+    const restored = await getSecret(secretNameFor(ref.name));
+    assert.match(kubeconfigOf(restored), new RegExp(tok));
+    assert.equal(ownerOf(restored?.metadata?.ownerReferences)[0]?.uid, ref.uid);
+  });
+
+  test('a pre-existing unmanaged Secret or SveltosCluster is a Conflict and is left untouched', async () => {
+    const acts = activities();
+    const name = uniqueName('kact-conflict');
+    const source = `${name}-src`;
+    await putSourceSecret(source, token('c'));
+    secrets.add(secretNameFor(name));
+    sveltosClusters.add(name);
+    const foreignSecret = await core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: secretNameFor(name), labels: { app: 'hand-made' } }, data: { kubeconfig: Buffer.from('mine').toString('base64') } },
+    });
+    const foreignSc = (await custom.createNamespacedCustomObject({
+      ...SC,
+      namespace: NS,
+      body: {
+        apiVersion: 'lib.projectsveltos.io/v1beta1',
+        kind: 'SveltosCluster',
+        metadata: { name, labels: { 'registered-by': 'sveltosctl' } },
+        spec: { kubeconfigName: secretNameFor(name), kubeconfigKeyName: 'kubeconfig' },
+      },
+    })) as SveltosCluster;
+    const ref = await createProfile(name, { providers: [secretReader(source)] });
+    await run(acts, 'ensureFinalizer', ref);
+
+    await assert.rejects(
+      run(acts, 'syncCredentials', ref),
+      isFailure(ErrorType.Conflict, new RegExp(`Secret ${NS}/${secretNameFor(name)}: exists and is not managed`)),
+    );
+    await assert.rejects(run(acts, 'applySveltosCluster', ref), isFailure(ErrorType.Conflict, new RegExp(`SveltosCluster ${NS}/${name}`)));
+
+    const secretAfter = await getSecret(secretNameFor(name));
+    assert.equal(secretAfter?.metadata?.resourceVersion, foreignSecret.metadata?.resourceVersion);
+    assert.equal(kubeconfigOf(secretAfter), 'mine');
+    assert.equal((await getSveltosCluster(name))?.metadata.resourceVersion, foreignSc.metadata.resourceVersion);
+
+    // A Secret labelled managed-by but owned by another (live) ClusterProfile is not ours either.
+    const other = await createProfile(uniqueName('kact-other'));
+    await core.deleteNamespacedSecret({ namespace: NS, name: secretNameFor(name) });
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: {
+          name: secretNameFor(name),
+          labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+          ownerReferences: [{ apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ClusterProfile', name: other.name, uid: other.uid }],
+        },
+        data: { kubeconfig: Buffer.from('theirs').toString('base64') },
+      },
+    });
+    await assert.rejects(run(acts, 'syncCredentials', ref), isFailure(ErrorType.Conflict, new RegExp(`owned by ClusterProfile ${other.name}`)));
+    assert.equal(kubeconfigOf(await getSecret(secretNameFor(name))), 'theirs');
+  });
+
+  test('a managed Secret without owner (made by the Go controller) is adopted', async () => {
+    const acts = activities();
+    const name = uniqueName('kact-adopt');
+    const source = `${name}-src`;
+    const tok = token('adopt');
+    await putSourceSecret(source, tok);
+    secrets.add(secretNameFor(name));
+    sveltosClusters.add(name);
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: { name: secretNameFor(name), labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
+        data: { kubeconfig: Buffer.from('old-seed-kubeconfig').toString('base64') },
+      },
+    });
+    const ref = await createProfile(name, { providers: [secretReader(source)] });
+    await run(acts, 'ensureFinalizer', ref);
+    assert.equal((await run(acts, 'syncCredentials', ref)).secretChanged, true);
+    const secret = await getSecret(secretNameFor(name));
+    assert.match(kubeconfigOf(secret), new RegExp(tok));
+    assert.deepEqual(ownerOf(secret?.metadata?.ownerReferences).map((r) => r.uid), [ref.uid]);
+  });
+
+  test('objects left by an earlier ClusterProfile of the same name are adopted (one controller owner remains)', async () => {
+    const acts = activities();
+    const name = uniqueName('kact-stale');
+    const source = `${name}-src`;
+    const tok = token('stale');
+    await putSourceSecret(source, tok);
+    secrets.add(secretNameFor(name));
+    sveltosClusters.add(name);
+    const ref = await createProfile(name, { providers: [secretReader(source)] });
+    // A live, non-controller owner keeps the garbage collector from deleting the objects outright; it
+    // may still strip the dangling reference itself: either way the end state below must hold.
+    const anchor = `${name}-anchor`;
+    configMaps.add(anchor);
+    const cm = await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: anchor } } });
+    const ownerRefs: V1OwnerReference[] = [
+      { apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ClusterProfile', name, uid: '11111111-2222-3333-4444-555555555555', controller: true },
+      { apiVersion: 'v1', kind: 'ConfigMap', name: anchor, uid: cm.metadata!.uid! },
+    ];
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: { name: secretNameFor(name), labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, ownerReferences: ownerRefs },
+        data: { kubeconfig: Buffer.from('stale').toString('base64') },
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      ...SC,
+      namespace: NS,
+      body: {
+        apiVersion: 'lib.projectsveltos.io/v1beta1',
+        kind: 'SveltosCluster',
+        metadata: { name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, ownerReferences: ownerRefs },
+        spec: { kubeconfigName: secretNameFor(name), kubeconfigKeyName: 'kubeconfig' },
+      },
+    });
+
+    await run(acts, 'ensureFinalizer', ref);
+    await run(acts, 'syncCredentials', ref);
+    await run(acts, 'applySveltosCluster', ref);
+    const secret = await getSecret(secretNameFor(name));
+    const sc = await getSveltosCluster(name);
+    assert.match(kubeconfigOf(secret), new RegExp(tok));
+    for (const obj of [secret, sc]) {
+      assert.deepEqual(ownerOf(obj?.metadata?.ownerReferences).map((r) => r.uid), [ref.uid]);
+      assert.equal(obj?.metadata?.ownerReferences?.filter((r) => r.controller).length, 1);
+    }
+  });
+
+  test('cleanup deletes our objects, leaves foreign ones, removes the finalizer, and is idempotent', async () => {
+    const acts = activities();
+    const { ref } = await syncedProfile(acts);
+    await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name: ref.name });
+    assert.ok((await getProfile(ref.name))?.metadata.deletionTimestamp, 'held by our finalizer');
+    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: true });
+    await assert.rejects(run(acts, 'syncCredentials', ref), isFailure(ErrorType.ProfileGone, /being deleted/));
+
+    assert.deepEqual(await run(acts, 'cleanup', ref), { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] });
+    assert.equal(await getSecret(secretNameFor(ref.name)), undefined);
+    assert.equal(await getSveltosCluster(ref.name), undefined);
+    assert.equal(await getProfile(ref.name), undefined, 'the ClusterProfile is gone once our finalizer is removed');
+    assert.deepEqual(await run(acts, 'cleanup', ref), { sveltosClusterDeleted: false, secretDeleted: false, finalizerRemoved: false, skipped: [] });
+
+    // With a foreign Secret in the way: the SveltosCluster goes, the Secret stays and is reported.
+    const name = uniqueName('kact-clean');
+    const source = `${name}-src`;
+    await putSourceSecret(source, token('clean'));
+    secrets.add(secretNameFor(name));
+    sveltosClusters.add(name);
+    const foreign = await core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: secretNameFor(name) }, data: { kubeconfig: Buffer.from('hand-made').toString('base64') } },
+    });
+    const ref2 = await createProfile(name, { providers: [secretReader(source)] });
+    await run(acts, 'ensureFinalizer', ref2);
+    await run(acts, 'applySveltosCluster', ref2);
+    await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name });
+    const result = await run(acts, 'cleanup', ref2);
+    assert.equal(result.sveltosClusterDeleted, true);
+    assert.equal(result.secretDeleted, false);
+    assert.equal(result.finalizerRemoved, true);
+    assert.equal(result.skipped.length, 1);
+    assert.match(result.skipped[0] ?? '', new RegExp(`^Secret ${NS}/${secretNameFor(name)}: it has no label`));
+    assert.equal((await getSecret(secretNameFor(name)))?.metadata?.uid, foreign.metadata?.uid);
+    assert.equal(await getProfile(name), undefined);
+  });
+
+  test('a ClusterProfile recreated with the same name (new uid) works; the old incarnation touches nothing', async () => {
+    const acts = activities();
+    const { ref: oldRef, source } = await syncedProfile(acts, { labels: { gen: 'one' } });
+    await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name: oldRef.name });
+    await run(acts, 'cleanup', oldRef);
+    assert.equal(await getProfile(oldRef.name), undefined);
+
+    const newRef = await createProfile(oldRef.name, { labels: { gen: 'two' }, providers: [secretReader(source)] });
+    assert.notEqual(newRef.uid, oldRef.uid);
+    // The old workflow's activities see the profile as gone.
+    assert.deepEqual(await run(acts, 'ensureFinalizer', oldRef), { gone: true, deleting: false });
+    await assert.rejects(run(acts, 'syncCredentials', oldRef), isFailure(ErrorType.ProfileGone, /replaced/));
+    await assert.rejects(run(acts, 'applySveltosCluster', oldRef), isFailure(ErrorType.ProfileGone));
+
+    assert.deepEqual(await run(acts, 'ensureFinalizer', newRef), { gone: false, deleting: false });
+    assert.equal((await run(acts, 'syncCredentials', newRef)).secretChanged, true);
+    assert.deepEqual(await run(acts, 'applySveltosCluster', newRef), { changed: true });
+    const sc = await getSveltosCluster(newRef.name);
+    assert.equal(sc?.metadata.labels?.gen, 'two');
+    assert.deepEqual(ownerOf(sc?.metadata.ownerReferences).map((r) => r.uid), [newRef.uid]);
+
+    // A late cleanup of the old incarnation leaves the new one's objects and finalizer alone.
+    const late = await run(acts, 'cleanup', oldRef);
+    assert.equal(late.sveltosClusterDeleted, false);
+    assert.equal(late.secretDeleted, false);
+    assert.equal(late.finalizerRemoved, false);
+    assert.equal(late.skipped.length, 2);
+    assert.ok(await getSveltosCluster(newRef.name));
+    assert.ok(await getSecret(secretNameFor(newRef.name)));
+    assert.ok((await getProfile(newRef.name))?.metadata.finalizers?.includes(FINALIZER));
+  });
+
+  test('an exec-plugin provider: the Secret carries the plugin token and the expiry is returned', async () => {
+    pluginDir = await mkdtemp(join(tmpdir(), 'kact-plugin-'));
+    const plugin = join(pluginDir, 'token-plugin.sh');
+    const tok = token('plugin');
+    tokens.push(tok);
+    const expiry = new Date(Date.now() + 3_600_000);
+    expiry.setUTCMilliseconds(0);
+    const credential = {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: tok, expirationTimestamp: expiry.toISOString().replace('.000Z', 'Z') },
+    };
+    await writeFile(plugin, `#!/bin/sh\nprintf '%s\\n' '${JSON.stringify(credential)}'\n`);
+    await chmod(plugin, 0o755);
+    const providers = parseProviderFile(
+      JSON.stringify({ providers: [{ name: 'test-plugin', execConfig: { command: plugin, apiVersion: 'client.authentication.k8s.io/v1' } }] }),
+      join(pluginDir, 'providers.json'),
+    );
+    const acts = activities(providers);
+
+    const name = uniqueName('kact-exec');
+    secrets.add(secretNameFor(name));
+    sveltosClusters.add(name);
+    const ref = await createProfile(name, { providers: [{ name: 'test-plugin', cluster: { server: 'https://plugin-spoke.example:6443' } }] });
+    await run(acts, 'ensureFinalizer', ref);
+    const cred = await run(acts, 'syncCredentials', ref);
+    assert.equal(cred.provider, 'test-plugin');
+    assert.equal(cred.server, 'https://plugin-spoke.example:6443');
+    assert.equal(cred.expiresAtMs, expiry.getTime());
+    assert.equal(cred.secretChanged, true);
+    const kubeconfig = kubeconfigOf(await getSecret(secretNameFor(name)));
+    assert.match(kubeconfig, new RegExp(tok));
+    assert.match(kubeconfig, /server: https:\/\/plugin-spoke\.example:6443/);
+    assert.doesNotMatch(kubeconfig, /exec:/);
+    assert.ok(!JSON.stringify(cred).includes(tok), 'the result carries no credential');
+  });
+
+  test('client: a cancelled caller stops its requests; an unreachable server is a retryable KubeApiError', async () => {
+    const controller = new AbortController();
+    const reason = new Error('activity cancelled');
+    controller.abort(reason);
+    const cancelled = createKubeClient(kc, { signal: () => controller.signal });
+    await assert.rejects(cancelled.getSecret(NS, 'anything'), (e: unknown) => e === reason);
+
+    const unreachable = new KubeConfig();
+    unreachable.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+      users: [{ name: 'u', token: 'not-a-real-token' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    await assert.rejects(createKubeClient(unreachable).getClusterProfile(NS, 'p'), (e: unknown) => {
+      assert.ok(e instanceof KubeApiError);
+      assert.equal(e.reason, 'ECONNREFUSED');
+      assert.match(e.message, /^get ClusterProfile default\/p: cannot reach the Kubernetes API server/);
+      return true;
+    });
+  });
+
+  test('Events are recorded on the ClusterProfile and repeated ones are counted', async () => {
+    const acts = activities();
+    const name = uniqueName('kact-event');
+    const ref = await createProfile(name);
+    const event = { type: 'Normal' as const, reason: 'Synced', message: `ClusterProfile ${NS}/${name} synced` };
+    await run(acts, 'recordEvent', ref, event);
+    await run(acts, 'recordEvent', ref, event);
+    await run(acts, 'recordEvent', ref, { type: 'Warning', reason: 'SyncFailed', message: 'no supported access provider' });
+
+    const list = await core.listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.uid=${ref.uid}` });
+    const byReason = new Map<string, CoreV1Event>(list.items.map((e) => [e.reason ?? '', e]));
+    const synced = byReason.get('Synced');
+    assert.ok(synced, 'Synced event recorded');
+    assert.equal(synced.count, 2);
+    assert.equal(synced.type, 'Normal');
+    assert.equal(synced.message, event.message);
+    assert.equal(synced.involvedObject.kind, 'ClusterProfile');
+    assert.equal(synced.involvedObject.name, name);
+    assert.equal(synced.involvedObject.uid, ref.uid);
+    assert.equal(synced.source?.component, EVENT_COMPONENT);
+    assert.equal(synced.reportingComponent, EVENT_COMPONENT);
+    assert.equal(byReason.get('SyncFailed')?.type, 'Warning');
+  });
+});

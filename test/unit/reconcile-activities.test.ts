@@ -1,0 +1,244 @@
+// The activities' control flow against an in-memory KubeClient: guard retries, stale-owner adoption,
+// pending deletions, Event failures, failure conversion and logging outside an activity context.
+// The real API server behaviour is covered by test/integration/kube-activities.test.ts.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { NO_PROVIDER_FILE } from '../../activities/credentials/provider-file.js';
+import { InvalidInputError } from '../../activities/errors.js';
+import { KubeApiError } from '../../activities/kube/classify.js';
+import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient, type ManagedKind } from '../../activities/kube/client.js';
+import {
+  FINALIZER,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  SECRET_READER_PROVIDER,
+  type ClusterProfile,
+  type SveltosCluster,
+  type V1ObjectMeta,
+  type V1Secret,
+} from '../../activities/kube/types.js';
+import { createReconcileActivities, type StructuredLogger } from '../../activities/reconcile.js';
+import { ErrorType, type ProfileRef } from '../../workflows/api.js';
+
+const REF: ProfileRef = { namespace: 'fleet', name: 'spoke-1', uid: 'uid-1' };
+const TOKEN = 'fake-token-0123456789abcdef0123456789';
+const SOURCE_KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: 'https://spoke.example:6443'}
+users:
+- name: u
+  user: {token: ${TOKEN}}
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+`;
+
+const guardFailure = () => new KubeApiError('changed meanwhile', 422, PATCH_GUARD_FAILED);
+
+/** An in-memory KubeClient; every method can be overridden per test. */
+class FakeKube implements KubeClient {
+  profile: ClusterProfile | undefined = {
+    apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+    kind: 'ClusterProfile',
+    metadata: { namespace: 'fleet', name: 'spoke-1', uid: 'uid-1', resourceVersion: '1' },
+    spec: { clusterManager: { name: 't' } },
+    status: {
+      accessProviders: [
+        {
+          name: SECRET_READER_PROVIDER,
+          cluster: { server: 'https://x', extensions: [{ name: 'client.authentication.k8s.io/exec', extension: { name: 'src', key: 'kubeconfig' } }] },
+        },
+      ],
+    },
+  };
+  secrets = new Map<string, V1Secret>([['src', { metadata: { name: 'src', namespace: 'fleet', resourceVersion: '5' }, data: { kubeconfig: Buffer.from(SOURCE_KUBECONFIG).toString('base64') } }]]);
+  sveltosClusters = new Map<string, SveltosCluster>();
+  calls: string[] = [];
+  events: CoreV1Event[] = [];
+  rv = 100;
+
+  getClusterProfile = (): Promise<ClusterProfile | undefined> => Promise.resolve(structuredClone(this.profile));
+  addFinalizer = (observed: ClusterProfile, finalizer: string): Promise<ClusterProfile> => {
+    this.calls.push('addFinalizer');
+    this.profile!.metadata.finalizers = [...(observed.metadata.finalizers ?? []), finalizer];
+    return Promise.resolve(structuredClone(this.profile!));
+  };
+  removeFinalizer = (_observed: ClusterProfile, finalizer: string): Promise<ClusterProfile | undefined> => {
+    this.calls.push('removeFinalizer');
+    this.profile!.metadata.finalizers = (this.profile!.metadata.finalizers ?? []).filter((f) => f !== finalizer);
+    return Promise.resolve(structuredClone(this.profile));
+  };
+  getSecret = (_ns: string, name: string): Promise<V1Secret | undefined> => Promise.resolve(structuredClone(this.secrets.get(name)));
+  applySecret = (body: { metadata: V1ObjectMeta; type: string; data: Record<string, string> }): Promise<V1Secret> => {
+    this.calls.push('applySecret');
+    const prev = this.secrets.get(body.metadata.name!);
+    const next: V1Secret = {
+      metadata: { ...prev?.metadata, ...body.metadata, uid: prev?.metadata?.uid ?? 'secret-uid', resourceVersion: String(++this.rv) },
+      type: body.type,
+      data: { ...prev?.data, ...body.data },
+    };
+    this.secrets.set(body.metadata.name!, next);
+    return Promise.resolve(structuredClone(next));
+  };
+  deleteSecret = (_ns: string, name: string): Promise<DeleteOutcome> => {
+    this.calls.push(`deleteSecret ${name}`);
+    return Promise.resolve(this.secrets.delete(name) ? 'deleted' : 'absent');
+  };
+  getSveltosCluster = (_ns: string, name: string): Promise<SveltosCluster | undefined> => Promise.resolve(structuredClone(this.sveltosClusters.get(name)));
+  applySveltosCluster = (body: { metadata: V1ObjectMeta }): Promise<SveltosCluster> => {
+    this.calls.push('applySveltosCluster');
+    const next = { ...(body as SveltosCluster), metadata: { ...body.metadata, uid: 'sc-uid', resourceVersion: String(++this.rv) } };
+    this.sveltosClusters.set(body.metadata.name!, next);
+    return Promise.resolve(structuredClone(next));
+  };
+  deleteSveltosCluster = (_ns: string, name: string): Promise<DeleteOutcome> => {
+    this.calls.push(`deleteSveltosCluster ${name}`);
+    return Promise.resolve(this.sveltosClusters.delete(name) ? 'deleted' : 'absent');
+  };
+  removeOwnerReferences = (kind: ManagedKind, observed: V1ObjectMeta, indexes: number[]): Promise<void> => {
+    this.calls.push(`removeOwnerReferences ${kind} ${indexes.join(',')}`);
+    const store: Map<string, { metadata?: V1ObjectMeta }> = kind === 'Secret' ? this.secrets : this.sveltosClusters;
+    const obj = store.get(observed.name!)!;
+    obj.metadata!.ownerReferences = (obj.metadata!.ownerReferences ?? []).filter((_, i) => !indexes.includes(i));
+    obj.metadata!.resourceVersion = String(++this.rv);
+    return Promise.resolve();
+  };
+  recordEvent = (event: CoreV1Event): Promise<void> => {
+    this.events.push(event);
+    return Promise.resolve();
+  };
+}
+
+function capture(): StructuredLogger & { lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (obj: Record<string, unknown>, msg: string) => {
+    lines.push(`${level} ${msg} ${JSON.stringify(obj)}`);
+  };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+function activities(kube: FakeKube, logger = capture()) {
+  return createReconcileActivities({
+    kube,
+    providers: NO_PROVIDER_FILE,
+    secretReaderNamespaces: [],
+    execTimeoutMs: 1000,
+    now: () => Date.parse('2026-01-01T00:00:00Z'),
+    baseEnv: {},
+    logger,
+    eventInstance: 'test',
+    guardAttempts: 3,
+  });
+}
+
+describe('reconcile activities (in-memory client)', () => {
+  test('ensureFinalizer reads again after a lost guard and then succeeds', async () => {
+    const kube = new FakeKube();
+    const add = kube.addFinalizer;
+    let failures = 1;
+    kube.addFinalizer = (observed, f) => (failures-- > 0 ? Promise.reject(guardFailure()) : add(observed, f));
+    assert.deepEqual(await activities(kube).ensureFinalizer(REF), { gone: false, deleting: false });
+    assert.deepEqual(kube.profile?.metadata.finalizers, [FINALIZER]);
+  });
+
+  test('ensureFinalizer gives up after the configured attempts with a retryable error', async () => {
+    const kube = new FakeKube();
+    let attempts = 0;
+    kube.addFinalizer = () => {
+      attempts++;
+      return Promise.reject(guardFailure());
+    };
+    await assert.rejects(activities(kube).ensureFinalizer(REF), (e: unknown) => e instanceof KubeApiError && !(e instanceof ApplicationFailure));
+    assert.equal(attempts, 3);
+  });
+
+  test('a missing profile is ProfileGone for writers and "gone" for ensureFinalizer', async () => {
+    const kube = new FakeKube();
+    kube.profile = undefined;
+    const acts = activities(kube);
+    assert.deepEqual(await acts.ensureFinalizer(REF), { gone: true, deleting: false });
+    for (const run of [() => acts.syncCredentials(REF), () => acts.applySveltosCluster(REF)]) {
+      await assert.rejects(run(), (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.ProfileGone && e.nonRetryable);
+    }
+  });
+
+  test('syncCredentials writes once, then not again; the result carries no credential', async () => {
+    const kube = new FakeKube();
+    const logger = capture();
+    const acts = activities(kube, logger);
+    const first = await acts.syncCredentials(REF);
+    assert.equal(first.secretChanged, true);
+    const second = await acts.syncCredentials(REF);
+    assert.equal(second.secretChanged, false);
+    assert.equal(second.fingerprint, first.fingerprint);
+    assert.deepEqual(kube.calls, ['applySecret']);
+    assert.ok(!JSON.stringify([first, second]).includes(TOKEN));
+    // Outside an activity context the injected (pino-style) logger is used, and never sees the token.
+    assert.ok(logger.lines.some((l) => l.startsWith('info kubeconfig Secret written')));
+    assert.ok(!logger.lines.join('\n').includes(TOKEN));
+  });
+
+  test('a label the SveltosCluster cannot carry fails only applySveltosCluster (InvalidInput)', async () => {
+    const kube = new FakeKube();
+    kube.profile!.metadata.labels = { 'bad key!': 'x' };
+    const acts = activities(kube);
+    assert.equal((await acts.syncCredentials(REF)).secretChanged, true);
+    await assert.rejects(acts.applySveltosCluster(REF), (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.InvalidInput && /bad key!/.test(e.message));
+  });
+
+  test('objects of an earlier namesake lose the stale ownerReference before the apply', async () => {
+    const kube = new FakeKube();
+    const stale = { apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ClusterProfile', name: 'spoke-1', uid: 'uid-0', controller: true };
+    const other = { apiVersion: 'v1', kind: 'ConfigMap', name: 'anchor', uid: 'cm-uid' };
+    kube.sveltosClusters.set('spoke-1', {
+      apiVersion: 'lib.projectsveltos.io/v1beta1',
+      kind: 'SveltosCluster',
+      metadata: { name: 'spoke-1', namespace: 'fleet', uid: 'sc-uid', resourceVersion: '7', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, ownerReferences: [other, stale] },
+    });
+    assert.deepEqual(await activities(kube).applySveltosCluster(REF), { changed: true });
+    assert.deepEqual(kube.calls, ['removeOwnerReferences SveltosCluster 1', 'applySveltosCluster']);
+  });
+
+  test('a foreign SveltosCluster is a non-retryable Conflict and is not written', async () => {
+    const kube = new FakeKube();
+    kube.sveltosClusters.set('spoke-1', {
+      apiVersion: 'lib.projectsveltos.io/v1beta1',
+      kind: 'SveltosCluster',
+      metadata: { name: 'spoke-1', namespace: 'fleet', uid: 'x', resourceVersion: '7' },
+    });
+    await assert.rejects(activities(kube).applySveltosCluster(REF), (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict);
+    assert.deepEqual(kube.calls, []);
+  });
+
+  test('cleanup keeps the finalizer while a deleted object still exists', async () => {
+    const kube = new FakeKube();
+    kube.profile!.metadata.finalizers = [FINALIZER];
+    const acts = activities(kube);
+    await acts.applySveltosCluster(REF);
+    kube.deleteSveltosCluster = () => Promise.resolve('pending');
+    await assert.rejects(acts.cleanup(REF), (e: unknown) => e instanceof KubeApiError && /still exists/.test(e.message));
+    assert.deepEqual(kube.profile?.metadata.finalizers, [FINALIZER]);
+    assert.ok(!kube.calls.includes('removeFinalizer'));
+  });
+
+  test('recordEvent drops non-transient failures and lets transient ones be retried', async () => {
+    const kube = new FakeKube();
+    const logger = capture();
+    const acts = activities(kube, logger);
+    const event = { type: 'Normal' as const, reason: 'Synced', message: 'ok' };
+    await acts.recordEvent(REF, event);
+    assert.equal(kube.events[0]?.involvedObject.uid, 'uid-1');
+
+    kube.recordEvent = () => Promise.reject(new InvalidInputError('Event fleet/x', 'reason', 'rejected'));
+    await acts.recordEvent(REF, event);
+    assert.ok(logger.lines.some((l) => l.startsWith('warn could not record event')));
+
+    kube.recordEvent = () => Promise.reject(new KubeApiError('API server error 503', 503));
+    await assert.rejects(acts.recordEvent(REF, event), (e: unknown) => e instanceof KubeApiError);
+  });
+});
