@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ClusterProfile } from '../../activities/kube/types.js';
+import {
+  canonicalJson,
+  observedHashOf,
+  snapshotOf,
+  sourceSecretRefs,
+  carriedProviders,
+  profileRef,
+} from '../../watcher/snapshot.js';
+
+function profile(): ClusterProfile {
+  return {
+    apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+    kind: 'ClusterProfile',
+    metadata: {
+      name: 'spoke-1',
+      namespace: 'fleet',
+      uid: 'uid-1',
+      resourceVersion: '10',
+      generation: 1,
+      labels: { env: 'prod', region: 'eu' },
+      annotations: { note: 'x' },
+      finalizers: ['clusterinventory.projectsveltos.io/finalizer'],
+      managedFields: [{ manager: 'a', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: {} }],
+    },
+    spec: { displayName: 'Spoke 1', clusterManager: { name: 'ocm' } },
+    status: {
+      conditions: [{ type: 'ControlPlaneHealthy', status: 'True', reason: 'Healthy', message: 'ok', lastTransitionTime: new Date(0) }],
+      version: { kubernetes: '1.36.2' },
+      properties: [{ name: 'region', value: 'eu-1' }],
+      accessProviders: [
+        {
+          name: 'kubeconfig-secretreader',
+          cluster: {
+            server: 'https://10.0.0.1:6443',
+            'certificate-authority-data': 'Q0E=',
+            extensions: [{ name: 'client.authentication.k8s.io/exec', extension: { name: 'src', key: 'kubeconfig' } }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+function changed(mutate: (p: ClusterProfile) => void): string {
+  const p = profile();
+  mutate(p);
+  return observedHashOf(p);
+}
+
+describe('observedHash', () => {
+  const base = observedHashOf(profile());
+
+  test('is a sha256 hex digest and deterministic', () => {
+    assert.match(base, /^[0-9a-f]{64}$/);
+    assert.equal(observedHashOf(profile()), base);
+  });
+
+  const irrelevant: Array<[string, (p: ClusterProfile) => void]> = [
+    ['status.conditions', (p) => (p.status!.conditions = [])],
+    ['status.conditions null (as Go writes it)', (p) => (p.status!.conditions = null)],
+    ['status.properties', (p) => (p.status!.properties = [{ name: 'region', value: 'us-1' }])],
+    ['status.version', (p) => (p.status!.version = { kubernetes: '1.37.0' })],
+    ['resourceVersion', (p) => (p.metadata.resourceVersion = '11')],
+    ['generation', (p) => (p.metadata.generation = 2)],
+    ['managedFields', (p) => (p.metadata.managedFields = [])],
+    ['annotations', (p) => (p.metadata.annotations = { other: 'y' })],
+    ['finalizers', (p) => (p.metadata.finalizers = [])],
+    ['spec.clusterManager', (p) => (p.spec.clusterManager = { name: 'other' })],
+    ['label key order', (p) => (p.metadata.labels = { region: 'eu', env: 'prod' })],
+    [
+      'key order inside a provider',
+      (p) =>
+        (p.status!.accessProviders = [
+          {
+            cluster: {
+              extensions: [{ extension: { key: 'kubeconfig', name: 'src' }, name: 'client.authentication.k8s.io/exec' }],
+              'certificate-authority-data': 'Q0E=',
+              server: 'https://10.0.0.1:6443',
+            },
+            name: 'kubeconfig-secretreader',
+          },
+        ]),
+    ],
+    ['credentialProviders null vs absent', (p) => (p.status!.credentialProviders = null as unknown as [])],
+    ['credentialProviders empty vs absent', (p) => (p.status!.credentialProviders = [])],
+  ];
+  for (const [what, mutate] of irrelevant) {
+    test(`ignores ${what}`, () => assert.equal(changed(mutate), base));
+  }
+
+  test('treats an empty displayName like an absent one', () => {
+    assert.equal(
+      changed((p) => (p.spec.displayName = '')),
+      changed((p) => delete p.spec.displayName),
+    );
+  });
+
+  test('treats absent labels like empty ones', () => {
+    assert.equal(
+      changed((p) => delete p.metadata.labels),
+      changed((p) => (p.metadata.labels = {})),
+    );
+  });
+
+  const relevant: Array<[string, (p: ClusterProfile) => void]> = [
+    ['a label value', (p) => (p.metadata.labels = { env: 'dev', region: 'eu' })],
+    ['a label added', (p) => (p.metadata.labels = { env: 'prod', region: 'eu', tier: '1' })],
+    ['a label removed', (p) => (p.metadata.labels = { env: 'prod' })],
+    ['spec.displayName', (p) => (p.spec.displayName = 'Spoke One')],
+    ['the server of a provider', (p) => (p.status!.accessProviders![0]!.cluster!.server = 'https://10.0.0.2:6443')],
+    ['the CA of a provider', (p) => (p.status!.accessProviders![0]!.cluster!['certificate-authority-data'] = 'Q0I=')],
+    [
+      'the exec extension (another source Secret)',
+      (p) => (p.status!.accessProviders![0]!.cluster!.extensions = [{ name: 'client.authentication.k8s.io/exec', extension: { name: 'src2', key: 'kubeconfig' } }]),
+    ],
+    ['a second access provider', (p) => p.status!.accessProviders!.push({ name: 'token', cluster: { server: 'https://x' } })],
+    ['the deprecated credentialProviders', (p) => (p.status!.credentialProviders = [{ name: 'token', cluster: { server: 'https://x' } }])],
+    ['accessProviders removed', (p) => delete p.status!.accessProviders],
+    ['deletion (deletionTimestamp)', (p) => (p.metadata.deletionTimestamp = new Date(5))],
+  ];
+  for (const [what, mutate] of relevant) {
+    test(`changes with ${what}`, () => assert.notEqual(changed(mutate), base));
+  }
+});
+
+describe('canonicalJson', () => {
+  test('sorts keys at every depth, drops undefined and null members, keeps array order', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [2, 1], c: null, e: undefined } }), '{"a":{"d":[2,1]},"b":1}');
+    assert.equal(canonicalJson([null, 'x']), '[null,"x"]');
+  });
+});
+
+describe('snapshotOf', () => {
+  test('carries resourceVersion, generation, hash, provider names and deletion', () => {
+    const p = profile();
+    p.status!.credentialProviders = [
+      { name: 'kubeconfig-secretreader', cluster: { server: 'https://old' } },
+      { name: 'legacy-plugin', cluster: { server: 'https://legacy' } },
+    ];
+    const s = snapshotOf(p);
+    assert.deepEqual(s, {
+      resourceVersion: '10',
+      generation: 1,
+      observedHash: observedHashOf(p),
+      providerNames: ['kubeconfig-secretreader', 'legacy-plugin'],
+      deleting: false,
+    });
+    p.metadata.deletionTimestamp = new Date(5);
+    assert.equal(snapshotOf(p).deleting, true);
+  });
+
+  test('defaults for a bare object', () => {
+    const s = snapshotOf({ metadata: { name: 'x', namespace: 'y' }, spec: { clusterManager: { name: 'm' } } });
+    assert.equal(s.resourceVersion, '');
+    assert.equal(s.generation, 0);
+    assert.deepEqual(s.providerNames, []);
+    assert.equal(s.deleting, false);
+  });
+
+  test('profileRef', () => {
+    assert.deepEqual(profileRef(profile()), { namespace: 'fleet', name: 'spoke-1', uid: 'uid-1' });
+  });
+
+  test('accessProviders win over credentialProviders of the same name', () => {
+    const p = profile();
+    p.status!.credentialProviders = [{ name: 'kubeconfig-secretreader', cluster: { server: 'https://old' } }];
+    assert.equal(carriedProviders(p)[0]?.cluster?.server, 'https://10.0.0.1:6443');
+  });
+});
+
+describe('sourceSecretRefs', () => {
+  const withExtension = (extension: unknown, providerName = 'kubeconfig-secretreader'): ClusterProfile => {
+    const p = profile();
+    p.status!.accessProviders = [
+      { name: providerName, cluster: { server: 'https://x', extensions: [{ name: 'client.authentication.k8s.io/exec', extension }] } },
+    ];
+    return p;
+  };
+
+  test("defaults the namespace to the profile's", () => {
+    assert.deepEqual(sourceSecretRefs(profile()), [{ namespace: 'fleet', name: 'src', key: 'kubeconfig' }]);
+  });
+
+  test('honours an explicit namespace', () => {
+    assert.deepEqual(sourceSecretRefs(withExtension({ name: 's', key: 'k', namespace: 'shared' })), [{ namespace: 'shared', name: 's', key: 'k' }]);
+  });
+
+  test('an empty namespace means the profile namespace', () => {
+    assert.deepEqual(sourceSecretRefs(withExtension({ name: 's', key: 'k', namespace: '' })), [{ namespace: 'fleet', name: 's', key: 'k' }]);
+  });
+
+  test('only the kubeconfig-secretreader provider reads a Secret', () => {
+    assert.deepEqual(sourceSecretRefs(withExtension({ name: 's', key: 'k' }, 'token-plugin')), []);
+  });
+
+  test('falls back to the deprecated credentialProviders', () => {
+    const p = profile();
+    p.status!.credentialProviders = p.status!.accessProviders;
+    delete p.status!.accessProviders;
+    assert.deepEqual(sourceSecretRefs(p), [{ namespace: 'fleet', name: 'src', key: 'kubeconfig' }]);
+  });
+
+  test('accessProviders win over credentialProviders', () => {
+    const p = withExtension({ name: 'new', key: 'k' });
+    p.status!.credentialProviders = [
+      { name: 'kubeconfig-secretreader', cluster: { server: 'https://x', extensions: [{ name: 'client.authentication.k8s.io/exec', extension: { name: 'old', key: 'k' } }] } },
+    ];
+    assert.deepEqual(sourceSecretRefs(p).map((r) => r.name), ['new']);
+  });
+
+  test('skips what the activity would refuse (nothing to watch)', () => {
+    for (const ext of [undefined, null, 'src', ['a'], {}, { name: '' }, { name: 7, key: 'k' }]) {
+      assert.deepEqual(sourceSecretRefs(withExtension(ext)), [], JSON.stringify(ext));
+    }
+    const p = profile();
+    p.status!.accessProviders![0]!.cluster!.extensions = 'nope' as unknown as [];
+    assert.deepEqual(sourceSecretRefs(p), []);
+  });
+
+  test('a ref without key is still watched', () => {
+    assert.deepEqual(sourceSecretRefs(withExtension({ name: 's' })), [{ namespace: 'fleet', name: 's' }]);
+  });
+});

@@ -1,0 +1,301 @@
+// The composed watcher with every edge faked: a scripted API server, a recording signaler and a manual
+// clock. Covers the wiring the pure modules cannot: restart without re-signalling, coalescing, source
+// Secret mapping, managed-object drift, one visibility query per relist, retries, deletion, stop.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { EXEC_EXTENSION, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SECRET_READER_PROVIDER, type ClusterProfile } from '../../activities/kube/types.js';
+import { clusterProfilePath, secretPath, sveltosClusterPath } from '../../watcher/informers.js';
+import { silentLogger } from '../../watcher/log.js';
+import { snapshotOf } from '../../watcher/snapshot.js';
+import { createWatcher, type RunningWatcher, type WatcherOptions } from '../../watcher/watcher.js';
+import { FakeClock, FakeSignaler, FakeTransport, drain, type FakeObject } from './watcher-fakes.js';
+
+const NS = 'fleet';
+
+function cp(name: string, opts: { ns?: string; labels?: Record<string, string>; source?: { name: string; namespace?: string } } = {}): FakeObject {
+  const ns = opts.ns ?? NS;
+  const extension = { name: opts.source?.name ?? `src-${name}`, key: 'kubeconfig', ...(opts.source?.namespace ? { namespace: opts.source.namespace } : {}) };
+  return {
+    apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+    kind: 'ClusterProfile',
+    metadata: { name, namespace: ns, uid: `uid-${name}`, generation: 1, labels: opts.labels ?? { env: 'a' } },
+    spec: { clusterManager: { name: 'm' } },
+    status: { accessProviders: [{ name: SECRET_READER_PROVIDER, cluster: { server: 'https://x', extensions: [{ name: EXEC_EXTENSION, extension }] } }] },
+  };
+}
+
+const hashOf = (o: FakeObject): string => snapshotOf(o as unknown as ClusterProfile).observedHash;
+
+function managed(name: string, ownerUid: string, managers: unknown[]): FakeObject {
+  return {
+    metadata: {
+      name,
+      namespace: NS,
+      uid: `uid-${name}`,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      ownerReferences: [{ apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ClusterProfile', name: 'x', uid: ownerUid }],
+      managedFields: managers,
+    },
+  };
+}
+const entry = (manager: string, fields: Record<string, unknown>, time: string) => ({ manager, operation: manager === FIELD_MANAGER ? 'Apply' : 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: fields, time });
+
+function setup(over: Partial<WatcherOptions> = {}) {
+  const clock = new FakeClock();
+  const transport = new FakeTransport();
+  const signaler = new FakeSignaler();
+  const watchers: RunningWatcher[] = [];
+  const start = (extra: Partial<WatcherOptions> = {}) => {
+    const w = createWatcher({
+      transport,
+      signaler,
+      clock,
+      namespaces: [NS],
+      debounceMs: 1000,
+      relistPeriodMs: 300_000,
+      visibilityGraceMs: 60_000,
+      retryBackoff: { initialMs: 1000, maxMs: 8000 },
+      watchTimeoutSeconds: 300,
+      logger: silentLogger,
+      ...over,
+      ...extra,
+    }).start();
+    watchers.push(w);
+    return w;
+  };
+  const stopAll = () => Promise.all(watchers.map((w) => w.stop()));
+  const kinds = () => signaler.sent.map((s) => `${s.kind} ${s.ref.name}${s.request ? ` ${s.request.reason} ${s.request.object}` : ''}`);
+  return { clock, transport, signaler, start, stopAll, kinds };
+}
+
+describe('watcher (faked edges)', () => {
+  test('start-up: converged profiles are not re-signalled; stale and new ones are', async () => {
+    const { clock, transport, signaler, start, stopAll, kinds } = setup();
+    const a = transport.put(clusterProfilePath(NS), cp('a'));
+    transport.put(clusterProfilePath(NS), cp('b'));
+    transport.put(clusterProfilePath(NS), cp('c'));
+    signaler.running.set('uid-a', { workflowId: 'clusterprofile/fleet/a/uid-a', runId: 'r', running: true, observedHash: hashOf(a) });
+    signaler.running.set('uid-b', { workflowId: 'clusterprofile/fleet/b/uid-b', runId: 'r', running: true, observedHash: 'stale' });
+    const w = start();
+    await w.ready;
+    assert.equal(w.isReady(), true);
+    await clock.advance(1000);
+    assert.deepEqual(kinds().sort(), ['profileChanged b', 'profileChanged c']);
+    assert.equal(signaler.listCalls, 1, 'one visibility query');
+    assert.equal(w.counters.signals.visibilityQueries, 0, 'counted by the real signaler only');
+    assert.equal(w.counters.decisions.dedupHits, 1);
+    assert.deepEqual(w.inspect('uid-a')?.sourceSecrets, ['fleet/src-a']);
+    await stopAll();
+  });
+
+  test('events within the window make one signal; a status-only change makes none', async () => {
+    const { clock, transport, start, stopAll, signaler } = setup();
+    const w = start();
+    await w.ready;
+    const path = clusterProfilePath(NS);
+    transport.emit(path, 'ADDED', cp('a'));
+    await clock.advance(300);
+    transport.emit(path, 'MODIFIED', cp('a', { labels: { env: 'b' } }));
+    await clock.advance(700);
+    assert.equal(signaler.sent.length, 1);
+    assert.equal(signaler.sent[0]?.snapshot?.observedHash, hashOf(cp('a', { labels: { env: 'b' } })));
+    assert.equal(w.counters.decisions.coalesced, 1);
+
+    const statusOnly = cp('a', { labels: { env: 'b' } });
+    (statusOnly.status as Record<string, unknown>).conditions = [{ type: 'Ready', status: 'True' }];
+    transport.emit(path, 'MODIFIED', statusOnly);
+    await clock.advance(1000);
+    await w.settled();
+    assert.equal(signaler.sent.length, 1);
+    assert.equal(w.counters.decisions.dedupHits, 1);
+    await stopAll();
+  });
+
+  test('a source Secret change requests a resync of exactly the profiles that read it', async () => {
+    const { clock, transport, start, stopAll, kinds } = setup();
+    transport.put(clusterProfilePath(NS), cp('a', { source: { name: 'shared-src' } }));
+    transport.put(clusterProfilePath(NS), cp('b', { source: { name: 'shared-src' } }));
+    transport.put(clusterProfilePath(NS), cp('c'));
+    transport.put(secretPath(NS), { metadata: { name: 'shared-src', namespace: NS, uid: 's1' } });
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    assert.equal(kinds().length, 3);
+    transport.emit(secretPath(NS), 'MODIFIED', { metadata: { name: 'shared-src', namespace: NS, uid: 's1' } });
+    transport.emit(secretPath(NS), 'MODIFIED', { metadata: { name: 'unrelated', namespace: NS, uid: 's2' } });
+    await clock.advance(1000);
+    assert.deepEqual(kinds().slice(3).sort(), [
+      'resyncRequested a source-secret-changed fleet/shared-src',
+      'resyncRequested b source-secret-changed fleet/shared-src',
+    ]);
+    assert.equal(w.counters.decisions.sourceSecretChanges, 2);
+    await stopAll();
+  });
+
+  test("source Secrets in other namespaces are watched only where the Secret reader may read", async () => {
+    for (const [allowed, watched] of [
+      [['*'], true],
+      [[], false],
+      [['shared'], true],
+    ] as const) {
+      const { clock, transport, start, stopAll } = setup({ secretReaderNamespaces: allowed });
+      transport.put(clusterProfilePath(NS), cp('a', { source: { name: 'ext', namespace: 'shared' } }));
+      const w = start();
+      await w.ready;
+      await clock.advance(1000);
+      assert.equal(transport.listCalls.some((c) => c.path === secretPath('shared')), watched, JSON.stringify(allowed));
+      if (watched) assert.equal(transport.listCalls.find((c) => c.path === secretPath('shared'))?.metadataOnly, true);
+      await stopAll();
+    }
+  });
+
+  test('managed objects: drift requests a resync for the owner; our writes and orphans do not', async () => {
+    const { clock, transport, start, stopAll, kinds } = setup();
+    transport.put(clusterProfilePath(NS), cp('a'));
+    const ours = entry(FIELD_MANAGER, { 'f:data': { 'f:kubeconfig': {} } }, '2026-01-01T00:00:00Z');
+    transport.put(secretPath(NS), managed('a-sveltos-kubeconfig', 'uid-a', [ours]));
+    transport.put(sveltosClusterPath(NS), managed('a', 'uid-a', [entry(FIELD_MANAGER, { 'f:metadata': { 'f:labels': { 'f:env': {} } } }, '2026-01-01T00:00:00Z')]));
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a']);
+
+    // Our own rewrite: not drift.
+    transport.emit(secretPath(NS), 'MODIFIED', managed('a-sveltos-kubeconfig', 'uid-a', [{ ...ours, time: '2026-01-01T00:10:00Z' }]));
+    // A Secret of a profile we do not know: ignored.
+    transport.emit(secretPath(NS), 'MODIFIED', managed('z-sveltos-kubeconfig', 'uid-z', [entry('intruder', {}, '2026-01-01T00:00:00Z')]));
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a']);
+    assert.equal(w.counters.decisions.managedOrphanEvents, 1);
+
+    // Somebody else writes the Secret; somebody deletes the SveltosCluster.
+    transport.emit(
+      secretPath(NS),
+      'MODIFIED',
+      managed('a-sveltos-kubeconfig', 'uid-a', [{ ...ours, time: '2026-01-01T00:10:00Z' }, entry('intruder', { 'f:metadata': { 'f:annotations': {} } }, '2026-01-01T00:20:00Z')]),
+    );
+    transport.emit(sveltosClusterPath(NS), 'DELETED', managed('a', 'uid-a', []));
+    await clock.advance(1000);
+    // Both in one window: one resync (the latest reason).
+    assert.deepEqual(kinds().slice(1), ['resyncRequested a managed-sveltoscluster-changed fleet/a']);
+    assert.equal(w.counters.decisions.managedSecretDrift, 1);
+    assert.equal(w.counters.decisions.managedSveltosClusterDrift, 1);
+    await stopAll();
+  });
+
+  test('one visibility query per relist of all profile informers (two namespaces)', async () => {
+    const { clock, transport, signaler, start, stopAll, kinds } = setup({ namespaces: ['fleet', 'other'] });
+    const a = transport.put(clusterProfilePath('fleet'), cp('a'));
+    const b = transport.put(clusterProfilePath('other'), cp('b', { ns: 'other' }));
+    signaler.running.set('uid-a', { workflowId: 'w-a', runId: 'r', running: true, observedHash: hashOf(a) });
+    signaler.running.set('uid-b', { workflowId: 'w-b', runId: 'r', running: true, observedHash: hashOf(b) });
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    assert.equal(signaler.listCalls, 1);
+    assert.deepEqual(kinds(), []);
+
+    await clock.advance(300_000);
+    await clock.advance(1000);
+    assert.equal(w.counters.informers.clusterprofiles.relistsPeriodic, 2);
+    assert.equal(signaler.listCalls, 2, 'one query for the two relists');
+    assert.deepEqual(kinds(), [], 'still converged');
+
+    // The workflow of b closed (e.g. terminated by an operator): the next relist tries a signal-with-start
+    // once; the server refuses it (REJECT_DUPLICATE), and later relists do not ask again.
+    signaler.running.delete('uid-b');
+    signaler.profileOutcome = 'already-done';
+    await clock.advance(300_000);
+    await clock.advance(1000);
+    assert.equal(signaler.listCalls, 3);
+    assert.deepEqual(kinds(), ['profileChanged b']);
+    await clock.advance(301_000);
+    assert.equal(signaler.listCalls, 4);
+    assert.deepEqual(kinds(), ['profileChanged b']);
+    await stopAll();
+  });
+
+  test('a failed signal is retried with backoff and counted', async () => {
+    const { clock, transport, signaler, start, stopAll, kinds } = setup();
+    const w = start();
+    await w.ready;
+    signaler.failures.push(new Error('UNAVAILABLE'), new Error('UNAVAILABLE'));
+    transport.emit(clusterProfilePath(NS), 'ADDED', cp('a'));
+    await clock.advance(1000);
+    assert.equal(w.counters.signals.errors, 1);
+    await clock.advance(1000 + 1000); // backoff 1 s, then the debounce window
+    assert.equal(w.counters.signals.errors, 2);
+    assert.deepEqual(kinds(), []);
+    await clock.advance(2000 + 1000); // backoff 2 s, then the window
+    assert.deepEqual(kinds(), ['profileChanged a']);
+    await w.settled();
+    await stopAll();
+  });
+
+  test('deletion: one deletionRequested while the profile lingers, nothing when it goes, then forgotten', async () => {
+    const { clock, transport, start, stopAll, kinds } = setup();
+    const path = clusterProfilePath(NS);
+    transport.put(path, cp('a'));
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    const deleting = cp('a');
+    deleting.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    deleting.metadata.finalizers = ['x'];
+    transport.emit(path, 'MODIFIED', deleting);
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a', 'deletionRequested a']);
+    assert.equal(w.inspect('uid-a')?.deletionSignalled, true);
+    assert.equal(w.inspect('uid-a')?.snapshot.deleting, true);
+    // Drift while deleting is the cleanup itself: ignored.
+    transport.emit(secretPath(NS), 'DELETED', managed('a-sveltos-kubeconfig', 'uid-a', []));
+    deleting.metadata.finalizers = [];
+    transport.emit(path, 'MODIFIED', deleting);
+    transport.emit(path, 'DELETED', deleting);
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a', 'deletionRequested a']);
+    assert.equal(w.inspect('uid-a'), undefined);
+    await stopAll();
+  });
+
+  test('a profile deleted outright (no finalizer) still gets deletionRequested', async () => {
+    const { clock, transport, start, stopAll, kinds } = setup();
+    const path = clusterProfilePath(NS);
+    transport.put(path, cp('a'));
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    transport.emit(path, 'DELETED', cp('a'));
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a', 'deletionRequested a']);
+    assert.equal(w.inspect('uid-a'), undefined);
+    await stopAll();
+  });
+
+  test('decisions wait for the first visibility query, which is retried', async () => {
+    const { clock, transport, signaler, start, stopAll, kinds } = setup();
+    signaler.listBehaviour = 'fail';
+    transport.put(clusterProfilePath(NS), cp('a'));
+    const w = start();
+    await clock.advance(5000);
+    assert.equal(w.isReady(), false);
+    assert.deepEqual(kinds(), []);
+    signaler.listBehaviour = 'ok';
+    await clock.advance(8000);
+    await w.ready;
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a']);
+    await stopAll();
+  });
+
+  test('stop() does not hang on an unanswered visibility query or pending decisions', async () => {
+    const { clock, transport, signaler, start } = setup();
+    signaler.listBehaviour = 'hang';
+    transport.put(clusterProfilePath(NS), cp('a'));
+    const w = start();
+    await clock.advance(1000);
+    await w.stop();
+    await drain();
+    assert.equal(transport.openWatches().length, 0);
+  });
+});

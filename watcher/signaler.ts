@@ -1,0 +1,219 @@
+// The Temporal side of the watcher: deliver the decided signals, and read what running workflows last
+// observed with one visibility list query.
+//
+//  - profileChanged: signal-with-start by workflowIdFor(ref), USE_EXISTING while a run is open and
+//    REJECT_DUPLICATE once it closed, so that a stale event for a deleted ClusterProfile never
+//    resurrects a finished workflow (the server answers "already started": logged at debug, counted).
+//  - deletionRequested: to the running workflow; if there is none, signal-with-start, so that cleanup
+//    happens even if the workflow never ran.
+//  - resyncRequested: to the running workflow; none → dropped (nothing to resync).
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandleWithSignaledRunId,
+} from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import {
+  SearchAttr,
+  WORKFLOW_TYPE,
+  deletionRequested,
+  profileChanged,
+  resyncRequested,
+  workflowIdFor,
+  type ClusterProfileWorkflowInput,
+  type DeletionRequest,
+  type ProfileRef,
+  type ProfileSnapshot,
+  type ResyncRequest,
+  type ScheduleConfig,
+} from '../workflows/api.js';
+import type { SignalCounters } from './counters.js';
+import type { WorkflowView } from './decide.js';
+import type { WatcherLogger } from './log.js';
+
+export type SignalOutcome =
+  /** Delivered to a running workflow (or to one just started by signal-with-start). */
+  | 'signalled'
+  /** deletionRequested delivered by signal-with-start because no run was open. */
+  | 'started'
+  /** The workflow ID belongs to a closed run: nothing to do. */
+  | 'already-done'
+  /** resyncRequested for a workflow that does not run: dropped. */
+  | 'not-found';
+
+export interface RunningWorkflow extends WorkflowView {
+  workflowId: string;
+  runId: string;
+}
+
+/** What the watcher needs from Temporal; tests may substitute a fake. */
+export interface WorkflowSignaler {
+  profileChanged(ref: ProfileRef, snapshot: ProfileSnapshot): Promise<SignalOutcome>;
+  deletionRequested(ref: ProfileRef, snapshot: ProfileSnapshot): Promise<SignalOutcome>;
+  resyncRequested(ref: ProfileRef, request: ResyncRequest): Promise<SignalOutcome>;
+  /** Running workflows of this task queue by ClusterProfile uid: one visibility list query. */
+  listRunning(): Promise<Map<string, RunningWorkflow>>;
+}
+
+export interface SignalerOptions {
+  client: Client;
+  taskQueue: string;
+  schedule: ScheduleConfig;
+  counters: SignalCounters;
+  logger: WatcherLogger;
+  /** Passed to new workflows (ClusterProfileWorkflowInput.maxCyclesPerRun); tests set it small. */
+  maxCyclesPerRun?: number;
+}
+
+/** "clusterprofile/<ns>/<name>/<uid>" → its parts; undefined for other IDs. */
+export function parseWorkflowId(workflowId: string): ProfileRef | undefined {
+  const parts = workflowId.split('/');
+  if (parts.length !== 4 || parts[0] !== 'clusterprofile') return undefined;
+  const [, namespace, name, uid] = parts as [string, string, string, string];
+  if (!namespace || !name || !uid) return undefined;
+  return { namespace, name, uid };
+}
+
+/** The visibility query for running workflows of this type on this task queue. */
+export function runningWorkflowsQuery(taskQueue: string): string {
+  if (/['"\\]/.test(taskQueue)) throw new Error(`task queue name ${JSON.stringify(taskQueue)} cannot be used in a visibility query`);
+  return `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`;
+}
+
+export function staticSummaryFor(ref: ProfileRef): string {
+  return `ClusterProfile ${ref.namespace}/${ref.name}`;
+}
+
+export function staticDetailsFor(ref: ProfileRef): string {
+  return [
+    `**ClusterProfile** \`${ref.namespace}/${ref.name}\``,
+    '',
+    `- namespace: \`${ref.namespace}\``,
+    `- name: \`${ref.name}\``,
+    `- uid: \`${ref.uid}\``,
+  ].join('\n');
+}
+
+type WorkflowFn = (input: ClusterProfileWorkflowInput) => Promise<void>;
+
+export function temporalSignaler(o: SignalerOptions): WorkflowSignaler {
+  const { client, counters, logger } = o;
+
+  /** Start options shared by both signal-with-start calls (the signal itself is added by the caller). */
+  function startOptions(ref: ProfileRef, snapshot: ProfileSnapshot) {
+    const input: ClusterProfileWorkflowInput = { ref, snapshot, schedule: o.schedule };
+    if (o.maxCyclesPerRun !== undefined) input.maxCyclesPerRun = o.maxCyclesPerRun;
+    const typedSearchAttributes: SearchAttributePair[] = [
+      { key: SearchAttr.namespace, value: ref.namespace },
+      { key: SearchAttr.name, value: ref.name },
+      { key: SearchAttr.observedHash, value: snapshot.observedHash },
+      { key: SearchAttr.phase, value: 'Pending' },
+    ];
+    return {
+      workflowId: workflowIdFor(ref),
+      taskQueue: o.taskQueue,
+      args: [input] as [ClusterProfileWorkflowInput],
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+      typedSearchAttributes,
+      staticSummary: staticSummaryFor(ref),
+      staticDetails: staticDetailsFor(ref),
+    };
+  }
+
+  /** Runs a signal-with-start; undefined when the ID belongs to a closed run (REJECT_DUPLICATE). */
+  async function unlessDone(ref: ProfileRef, signal: string, call: () => Promise<WorkflowHandleWithSignaledRunId>): Promise<string | undefined> {
+    try {
+      return (await call()).signaledRunId;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        counters.alreadyDone++;
+        logger.debug({ workflowId: workflowIdFor(ref), signal }, 'workflow already completed for this ClusterProfile uid; not restarting it');
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  return {
+    async profileChanged(ref, snapshot) {
+      const runId = await unlessDone(ref, profileChanged.name, () =>
+        client.workflow.signalWithStart<WorkflowFn, [ProfileSnapshot]>(WORKFLOW_TYPE, {
+          ...startOptions(ref, snapshot),
+          signal: profileChanged,
+          signalArgs: [snapshot],
+        }),
+      );
+      if (runId === undefined) return 'already-done';
+      counters.profileChanged++;
+      logger.info(
+        { workflowId: workflowIdFor(ref), runId, observedHash: snapshot.observedHash, resourceVersion: snapshot.resourceVersion },
+        'signalled profileChanged',
+      );
+      return 'signalled';
+    },
+
+    async deletionRequested(ref, snapshot) {
+      const workflowId = workflowIdFor(ref);
+      const request: DeletionRequest = { resourceVersion: snapshot.resourceVersion };
+      try {
+        await client.workflow.getHandle(workflowId).signal(deletionRequested, request);
+        counters.deletionRequested++;
+        logger.info({ workflowId, resourceVersion: snapshot.resourceVersion }, 'signalled deletionRequested');
+        return 'signalled';
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      const deleting = { ...snapshot, deleting: true };
+      const runId = await unlessDone(ref, deletionRequested.name, () =>
+        client.workflow.signalWithStart<WorkflowFn, [DeletionRequest]>(WORKFLOW_TYPE, {
+          ...startOptions(ref, deleting),
+          signal: deletionRequested,
+          signalArgs: [request],
+        }),
+      );
+      if (runId === undefined) return 'already-done';
+      counters.deletionRequested++;
+      counters.deletionStarted++;
+      logger.info({ workflowId, runId, resourceVersion: snapshot.resourceVersion }, 'no running workflow: started one with deletionRequested for cleanup');
+      return 'started';
+    },
+
+    async resyncRequested(ref, request) {
+      const workflowId = workflowIdFor(ref);
+      try {
+        await client.workflow.getHandle(workflowId).signal(resyncRequested, request);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        counters.notFound++;
+        logger.debug({ workflowId, reason: request.reason, object: request.object }, 'resync dropped: no running workflow');
+        return 'not-found';
+      }
+      counters.resyncRequested++;
+      logger.info({ workflowId, reason: request.reason, object: request.object }, 'signalled resyncRequested');
+      return 'signalled';
+    },
+
+    async listRunning() {
+      counters.visibilityQueries++;
+      const out = new Map<string, RunningWorkflow>();
+      try {
+        for await (const wf of client.workflow.list({ query: runningWorkflowsQuery(o.taskQueue), pageSize: 1000 })) {
+          const ref = parseWorkflowId(wf.workflowId);
+          if (!ref) continue;
+          const view: RunningWorkflow = { workflowId: wf.workflowId, runId: wf.runId, running: true };
+          const hash = wf.typedSearchAttributes.get(SearchAttr.observedHash);
+          if (hash !== undefined) view.observedHash = hash;
+          const phase = wf.typedSearchAttributes.get(SearchAttr.phase);
+          if (phase !== undefined) view.phase = phase;
+          out.set(ref.uid, view);
+        }
+      } catch (err) {
+        counters.visibilityErrors++;
+        throw err;
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,605 @@
+// The watcher (SPEC §5): informers on ClusterProfiles (all namespaces or a list), metadata-only informers
+// on source Secrets and on our managed Secrets and SveltosClusters; per ClusterProfile uid, events are
+// coalesced into one decision (decide.ts) and the decided signal is sent to the profile's workflow
+// (signaler.ts). Several replicas are safe: the workflow ID (with the uid) dedupes starts, and signals
+// are idempotent for the workflow (a profileChanged with an already-seen hash changes nothing).
+//
+// After a (re)start nothing is re-signalled for converged profiles: before the first decision, one
+// visibility list query reads the ClusterInventoryObservedHash that each running workflow reports;
+// a profile whose hash equals it is left alone. The same query runs after every profile relist.
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { FIELD_MANAGER, CLUSTER_PROFILE, type ClusterProfile } from '../activities/kube/types.js';
+import {
+  DEFAULT_SCHEDULE,
+  DEFAULT_TASK_QUEUE,
+  type ProfileRef,
+  type ProfileSnapshot,
+  type ResyncRequest,
+  type ScheduleConfig,
+} from '../workflows/api.js';
+import { backoffMs, systemClock, type Clock } from './clock.js';
+import { newWatcherCounters, type WatcherCounters } from './counters.js';
+import { Coalescer, decide, mergePending, type Decision, type Pending } from './decide.js';
+import { detectDrift, type ManagedKind } from './drift.js';
+import {
+  MANAGED_SELECTOR,
+  Reflector,
+  clusterProfilePath,
+  objectKey,
+  projectClusterProfile,
+  projectManaged,
+  projectSourceSecret,
+  secretPath,
+  sveltosClusterPath,
+  type KubeObject,
+  type ManagedMeta,
+  type ReflectorEvent,
+  type RelistReason,
+} from './informers.js';
+import { kubeTransport, type ListWatchTransport } from './kube-transport.js';
+import { errorText, jsonLogger, type WatcherLogger } from './log.js';
+import { temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
+import { profileRef, snapshotOf, sourceSecretRefs } from './snapshot.js';
+import { SourceSecretIndex, sourceNamespaceAllowed } from './source-index.js';
+
+export interface WatcherOptions {
+  /** Kubernetes access: a KubeConfig, or a kubeconfig file; default: KUBECONFIG / in-cluster. */
+  kubeConfig?: KubeConfig;
+  kubeconfigPath?: string;
+  /** Temporal client (required unless `signaler` is given). */
+  client?: Client;
+  taskQueue?: string;
+  /** ClusterProfile namespaces to watch; empty or absent: all. */
+  namespaces?: readonly string[];
+  /**
+   * Namespaces, besides a profile's own, whose source Secrets are watched (`--secret-reader-namespaces`
+   * of the worker: Secrets the worker would refuse are not watched). Default `['*']`: any.
+   */
+  secretReaderNamespaces?: readonly string[];
+  /** Passed to workflows started by the watcher. */
+  schedule?: ScheduleConfig;
+  maxCyclesPerRun?: number;
+  /** Safety-net relist period of every informer (default 5 min; 0 disables). */
+  relistPeriodMs?: number;
+  /** Events for one ClusterProfile within this window make one decision (default 1 s). */
+  debounceMs?: number;
+  /** How long a workflow this watcher started may be missing from visibility (indexing lag; default 60 s). */
+  visibilityGraceMs?: number;
+  /** Temporal calls in flight at most (default 8). */
+  maxConcurrentSignals?: number;
+  /** Backoff of failed Temporal calls (per profile) and of failed visibility queries. */
+  retryBackoff?: { initialMs: number; maxMs: number };
+  /** Backoff of failed lists/watches. */
+  informerBackoff?: { initialMs: number; maxMs: number };
+  /** Server-side watch timeout (default 5–10 min, random). */
+  watchTimeoutSeconds?: number;
+  logger?: WatcherLogger;
+  /** Test seams. */
+  clock?: Clock;
+  transport?: ListWatchTransport;
+  signaler?: WorkflowSignaler;
+}
+
+/** What the watcher currently holds about one ClusterProfile (a copy). */
+export interface ProfileInspection {
+  ref: ProfileRef;
+  snapshot: ProfileSnapshot;
+  gone: boolean;
+  lastSentHash?: string;
+  deletionSignalled: boolean;
+  sourceSecrets: string[];
+}
+
+export interface RunningWatcher {
+  /** Resolves when every informer has listed once and the first visibility query answered. */
+  ready: Promise<void>;
+  isReady(): boolean;
+  stop(): Promise<void>;
+  counters: WatcherCounters;
+  /** Resolves when no decision is pending, running or waiting for a retry, and no visibility query is due. */
+  settled(): Promise<void>;
+  inspect(uid: string): ProfileInspection | undefined;
+}
+
+export interface Watcher extends RunningWatcher {
+  start(): RunningWatcher;
+}
+
+interface Tracked {
+  ref: ProfileRef;
+  snapshot: ProfileSnapshot;
+  gone: boolean;
+  lastSent?: { hash: string; atMs: number };
+  deletionSignalled: boolean;
+  /** A profileChanged of this hash was refused: the workflow ID is closed (REJECT_DUPLICATE). */
+  closedHash?: string;
+  failures: number;
+}
+
+/** Limits concurrent async work. */
+class Semaphore {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(private readonly max: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((r) => this.queue.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}
+
+function ownerUid(meta: ManagedMeta['metadata'] | undefined): string | undefined {
+  const owner = (meta?.ownerReferences ?? []).find(
+    (r) => r.kind === CLUSTER_PROFILE.kind && typeof r.apiVersion === 'string' && r.apiVersion.startsWith(`${CLUSTER_PROFILE.group}/`),
+  );
+  return owner?.uid;
+}
+
+export function createWatcher(opts: WatcherOptions): Watcher {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? jsonLogger();
+  const counters = newWatcherCounters();
+  const taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
+  const namespaces = [...new Set(opts.namespaces ?? [])].filter(Boolean);
+  const scopes: Array<string | undefined> = namespaces.length ? namespaces : [undefined];
+  const secretReaderNamespaces = opts.secretReaderNamespaces ?? ['*'];
+  const relistPeriodMs = opts.relistPeriodMs ?? 5 * 60_000;
+  const debounceMs = opts.debounceMs ?? 1000;
+  const visibilityGraceMs = opts.visibilityGraceMs ?? 60_000;
+  const retry = opts.retryBackoff ?? { initialMs: 1000, maxMs: 60_000 };
+  const semaphore = new Semaphore(Math.max(1, opts.maxConcurrentSignals ?? 8));
+
+  let signaler: WorkflowSignaler;
+  if (opts.signaler) signaler = opts.signaler;
+  else if (opts.client) {
+    signaler = temporalSignaler({
+      client: opts.client,
+      taskQueue,
+      schedule: opts.schedule ?? DEFAULT_SCHEDULE,
+      counters: counters.signals,
+      logger,
+      ...(opts.maxCyclesPerRun !== undefined ? { maxCyclesPerRun: opts.maxCyclesPerRun } : {}),
+    });
+  } else throw new Error('createWatcher: a Temporal client (or a signaler) is required');
+
+  let transport = opts.transport;
+  if (!transport) {
+    let kc = opts.kubeConfig;
+    if (!kc) {
+      kc = new KubeConfig();
+      if (opts.kubeconfigPath) kc.loadFromFile(opts.kubeconfigPath);
+      else kc.loadFromDefault();
+    }
+    transport = kubeTransport(kc);
+  }
+
+  const tracked = new Map<string, Tracked>();
+  const sourceIndex = new SourceSecretIndex();
+  let running = new Map<string, RunningWorkflow>();
+  let viewAtMs = 0;
+  let visibilityLoaded = false;
+  let markVisibilityReady: () => void = () => {};
+  const visibilityReady = new Promise<void>((r) => (markVisibilityReady = r));
+  let readyFlag = false;
+  let started = false;
+  let stopped = false;
+
+  // ---- decisions ------------------------------------------------------------------------------------
+
+  const coalescer = new Coalescer<string, Pending>({
+    windowMs: debounceMs,
+    clock,
+    merge: mergePending,
+    flush: (uid, pending) => flush(uid, pending),
+  });
+
+  function touch(uid: string, pending: Pending): void {
+    const before = coalescer.stats.coalesced;
+    coalescer.touch(uid, pending);
+    counters.decisions.coalesced += coalescer.stats.coalesced - before;
+  }
+
+  async function flush(uid: string, pending: Pending): Promise<void> {
+    await visibilityReady;
+    if (stopped) return;
+    const t = tracked.get(uid);
+    if (!t) return;
+    counters.decisions.evaluations++;
+    const decision = decide({
+      snapshot: t.snapshot,
+      gone: t.gone,
+      ...(pending.resync ? { resync: pending.resync } : {}),
+      workflow: visibilityLoaded ? (running.get(uid) ?? { running: false }) : undefined,
+      workflowViewAtMs: viewAtMs,
+      ...(t.lastSent ? { lastSent: t.lastSent } : {}),
+      deletionSignalled: t.deletionSignalled,
+      ...(t.closedHash !== undefined ? { closedHash: t.closedHash } : {}),
+      visibilityGraceMs,
+    });
+    try {
+      await act(t, decision);
+      t.failures = 0;
+    } catch (err) {
+      t.failures++;
+      counters.signals.errors++;
+      const wait = backoffMs(t.failures, retry.initialMs, retry.maxMs);
+      logger.warn(
+        { profile: `${t.ref.namespace}/${t.ref.name}`, uid, action: decision.action, error: errorText(err), failures: t.failures, retryInMs: wait },
+        'signal failed; retrying',
+      );
+      coalescer.touchLater(uid, pending, wait);
+      return;
+    }
+    if (t.gone && (t.deletionSignalled || decision.action === 'none')) {
+      tracked.delete(uid);
+      sourceIndexSet(uid, []);
+    }
+  }
+
+  async function act(t: Tracked, decision: Decision): Promise<void> {
+    const profile = `${t.ref.namespace}/${t.ref.name}`;
+    switch (decision.action) {
+      case 'none':
+        if (decision.reason !== 'unknown-profile') counters.decisions.dedupHits++;
+        logger.debug({ profile, uid: t.ref.uid, reason: decision.reason, resourceVersion: t.snapshot.resourceVersion }, 'no signal needed');
+        return;
+      case 'profileChanged': {
+        const snapshot = decision.snapshot;
+        const outcome = await semaphore.run(() => signaler.profileChanged(t.ref, snapshot));
+        if (outcome === 'already-done') {
+          t.closedHash = snapshot.observedHash;
+          delete t.lastSent;
+        } else {
+          t.lastSent = { hash: snapshot.observedHash, atMs: clock.now() };
+          delete t.closedHash;
+        }
+        return;
+      }
+      case 'deletionRequested': {
+        const snapshot = decision.snapshot;
+        await semaphore.run(() => signaler.deletionRequested(t.ref, snapshot));
+        t.deletionSignalled = true;
+        return;
+      }
+      case 'resyncRequested': {
+        const request = decision.request;
+        await semaphore.run(() => signaler.resyncRequested(t.ref, request));
+        return;
+      }
+    }
+  }
+
+  // ---- visibility -----------------------------------------------------------------------------------
+
+  let visibilityFailures = 0;
+  let visibilityBusy = false;
+  let visibilityAgain = false;
+  let cancelVisibilityTimer: (() => void) | undefined;
+  const visibilityWaiters: Array<() => void> = [];
+
+  function visibilityIdle(): boolean {
+    return !visibilityBusy && !cancelVisibilityTimer;
+  }
+
+  function wakeVisibilityWaiters(): void {
+    if (!visibilityIdle()) return;
+    for (const w of visibilityWaiters.splice(0)) w();
+  }
+
+  /** One visibility list query, then every known profile is decided again against it. */
+  function scheduleVisibility(delayMs: number): void {
+    if (stopped) return;
+    if (visibilityBusy) {
+      visibilityAgain = true;
+      return;
+    }
+    if (cancelVisibilityTimer) return;
+    cancelVisibilityTimer = clock.setTimer(() => {
+      cancelVisibilityTimer = undefined;
+      void loadVisibility();
+    }, delayMs);
+  }
+
+  async function loadVisibility(): Promise<void> {
+    if (stopped) return;
+    visibilityBusy = true;
+    // What the list shows is at least as new as its start: signals sent after that may be missing from it.
+    const queriedAtMs = clock.now();
+    try {
+      const next = await semaphore.run(() => signaler.listRunning());
+      running = next;
+      viewAtMs = queriedAtMs;
+      visibilityFailures = 0;
+      const first = !visibilityLoaded;
+      visibilityLoaded = true;
+      logger.info({ running: next.size, profiles: tracked.size }, first ? 'loaded running workflows' : 'reloaded running workflows');
+      if (first) markVisibilityReady();
+      else for (const uid of tracked.keys()) touch(uid, { profile: true });
+    } catch (err) {
+      visibilityFailures++;
+      const wait = backoffMs(visibilityFailures, retry.initialMs, retry.maxMs);
+      logger.warn({ error: errorText(err), failures: visibilityFailures, retryInMs: wait }, 'visibility query failed; retrying');
+      visibilityAgain = false;
+      visibilityBusy = false;
+      scheduleVisibility(wait);
+      return;
+    }
+    visibilityBusy = false;
+    if (visibilityAgain) {
+      visibilityAgain = false;
+      scheduleVisibility(debounceMs);
+    }
+    wakeVisibilityWaiters();
+  }
+
+  // ---- informers ------------------------------------------------------------------------------------
+
+  const informerCommon = {
+    transport,
+    clock,
+    logger,
+    ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+    ...(opts.informerBackoff ? { backoff: opts.informerBackoff } : {}),
+  };
+
+  // Profile informers relist together on the watcher's own timer, so that one visibility query follows
+  // one relist of all of them.
+  const profileInformers: Array<Reflector<ClusterProfile>> = [];
+  for (const ns of scopes) {
+    const r: Reflector<ClusterProfile> = new Reflector<ClusterProfile>({
+      ...informerCommon,
+      informer: 'clusterprofiles',
+      scope: ns ?? '*',
+      path: clusterProfilePath(ns),
+      metadataOnly: false,
+      counters: counters.informers.clusterprofiles,
+      relistPeriodMs: 0,
+      project: projectClusterProfile,
+      onEvent: onProfileEvent,
+      onListed: ({ reason }) => onProfilesListed(r, reason),
+    });
+    profileInformers.push(r);
+  }
+  let periodicPending = new Set<Reflector<ClusterProfile>>();
+  let cancelProfileRelistTimer: () => void = () => {};
+
+  function armProfileRelist(): void {
+    cancelProfileRelistTimer();
+    if (relistPeriodMs <= 0 || stopped) return;
+    cancelProfileRelistTimer = clock.setTimer(() => {
+      periodicPending = new Set(profileInformers);
+      for (const r of profileInformers) r.relist('periodic');
+      armProfileRelist();
+    }, relistPeriodMs);
+  }
+
+  function onProfilesListed(r: Reflector<ClusterProfile>, reason: RelistReason): void {
+    if (reason === 'initial') return;
+    if (reason === 'periodic' && periodicPending.delete(r) && periodicPending.size > 0) return;
+    scheduleVisibility(debounceMs);
+  }
+
+  function onProfileEvent(ev: ReflectorEvent<ClusterProfile>): void {
+    const cp = ev.object;
+    const uid = cp.metadata.uid;
+    if (!uid) return;
+    const snapshot = snapshotOf(cp);
+    let t = tracked.get(uid);
+    if (ev.type === 'DELETED') {
+      if (!t) {
+        t = { ref: profileRef(cp), snapshot, gone: true, deletionSignalled: false, failures: 0 };
+        tracked.set(uid, t);
+      }
+      t.snapshot = { ...snapshot, deleting: true };
+      t.gone = true;
+      sourceIndexSet(uid, []);
+      logger.info({ profile: objectKey(cp), uid, via: ev.via }, 'ClusterProfile deleted');
+      touch(uid, { profile: true });
+      return;
+    }
+    if (!t) {
+      t = { ref: profileRef(cp), snapshot, gone: false, deletionSignalled: false, failures: 0 };
+      tracked.set(uid, t);
+    } else {
+      if (t.snapshot.resourceVersion === snapshot.resourceVersion) return;
+      t.snapshot = snapshot;
+    }
+    sourceIndexSet(
+      uid,
+      sourceSecretRefs(cp).filter((ref) => sourceNamespaceAllowed(ref.namespace, t.ref.namespace, secretReaderNamespaces)),
+    );
+    logger.debug(
+      { profile: objectKey(cp), uid, type: ev.type, via: ev.via, resourceVersion: snapshot.resourceVersion, observedHash: snapshot.observedHash },
+      'ClusterProfile event',
+    );
+    touch(uid, { profile: true });
+  }
+
+  // Source Secrets: one metadata-only informer per namespace that holds a referenced Secret.
+  const sourceInformers = new Map<string, Reflector<KubeObject>>();
+
+  function sourceIndexSet(uid: string, refs: Parameters<SourceSecretIndex['set']>[1]): void {
+    const change = sourceIndex.set(uid, refs);
+    for (const ns of change.addedNamespaces) startSourceInformer(ns);
+    for (const ns of change.removedNamespaces) {
+      const r = sourceInformers.get(ns);
+      sourceInformers.delete(ns);
+      if (r) {
+        logger.info({ informer: 'source-secrets', scope: ns }, 'no source Secret referenced in this namespace any more; stopping its informer');
+        void r.stop();
+      }
+    }
+  }
+
+  function startSourceInformer(ns: string): void {
+    if (sourceInformers.has(ns) || stopped) return;
+    const r = new Reflector<KubeObject>({
+      ...informerCommon,
+      informer: 'source-secrets',
+      scope: ns,
+      path: secretPath(ns),
+      metadataOnly: true,
+      counters: counters.informers['source-secrets'],
+      relistPeriodMs,
+      project: projectSourceSecret,
+      onEvent: onSourceSecretEvent,
+    });
+    sourceInformers.set(ns, r);
+    if (started) r.start();
+  }
+
+  function onSourceSecretEvent(ev: ReflectorEvent<KubeObject>): void {
+    if (ev.initial) return;
+    if (ev.type === 'MODIFIED' && ev.old?.metadata.resourceVersion === ev.object.metadata.resourceVersion) return;
+    const key = objectKey(ev.object);
+    const users = sourceIndex.profilesUsing(key);
+    if (users.length === 0) return;
+    const request: ResyncRequest = { reason: 'source-secret-changed', object: key };
+    logger.info({ secret: key, type: ev.type, profiles: users.length }, 'source Secret changed');
+    for (const uid of users) {
+      counters.decisions.sourceSecretChanges++;
+      touch(uid, { profile: false, resync: request });
+    }
+  }
+
+  // Managed objects: metadata-only, label-selected.
+  const managedInformers = scopes.flatMap((ns) => [
+    new Reflector<ManagedMeta>({
+      ...informerCommon,
+      informer: 'managed-secrets',
+      scope: ns ?? '*',
+      path: secretPath(ns),
+      labelSelector: MANAGED_SELECTOR,
+      metadataOnly: true,
+      counters: counters.informers['managed-secrets'],
+      relistPeriodMs,
+      project: projectManaged,
+      onEvent: (ev) => onManagedEvent('Secret', ev),
+    }),
+    new Reflector<ManagedMeta>({
+      ...informerCommon,
+      informer: 'managed-sveltosclusters',
+      scope: ns ?? '*',
+      path: sveltosClusterPath(ns),
+      labelSelector: MANAGED_SELECTOR,
+      metadataOnly: true,
+      counters: counters.informers['managed-sveltosclusters'],
+      relistPeriodMs,
+      project: projectManaged,
+      onEvent: (ev) => onManagedEvent('SveltosCluster', ev),
+    }),
+  ]);
+
+  function onManagedEvent(kind: ManagedKind, ev: ReflectorEvent<ManagedMeta>): void {
+    if (ev.initial) return;
+    const key = objectKey(ev.object);
+    const uid = ownerUid(ev.object.metadata) ?? ownerUid(ev.old?.metadata);
+    const t = uid ? tracked.get(uid) : undefined;
+    if (!uid || !t) {
+      counters.decisions.managedOrphanEvents++;
+      logger.debug({ kind, object: key, type: ev.type }, 'managed object without a known ClusterProfile owner; ignored');
+      return;
+    }
+    // Cleanup deletes them on purpose.
+    if (t.gone || t.snapshot.deleting) return;
+    const verdict = detectDrift({
+      kind,
+      type: ev.type,
+      ...(ev.old ? { old: ev.old.metadata } : {}),
+      object: ev.object.metadata,
+      fieldManager: FIELD_MANAGER,
+    });
+    if (!verdict.drift) {
+      counters.decisions.managedNoDrift++;
+      logger.debug({ kind, object: key, type: ev.type, why: verdict.why }, 'managed object changed; not drift');
+      return;
+    }
+    if (kind === 'Secret') counters.decisions.managedSecretDrift++;
+    else counters.decisions.managedSveltosClusterDrift++;
+    logger.info({ kind, object: key, profile: `${t.ref.namespace}/${t.ref.name}`, why: verdict.why }, 'managed object drift; requesting a resync');
+    touch(uid, {
+      profile: false,
+      resync: { reason: kind === 'Secret' ? 'managed-secret-changed' : 'managed-sveltoscluster-changed', object: key },
+    });
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------------
+
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (markReady = r));
+
+  async function becomeReady(): Promise<void> {
+    await Promise.all([...profileInformers, ...managedInformers].map((r) => r.synced));
+    if (stopped) return;
+    await loadVisibility();
+    await visibilityReady;
+    if (stopped) return;
+    await Promise.all([...sourceInformers.values()].map((r) => r.synced));
+    if (stopped) return;
+    armProfileRelist();
+    readyFlag = true;
+    logger.info(
+      { namespaces: namespaces.length ? namespaces : '*', taskQueue, profiles: tracked.size, sourceSecretNamespaces: sourceIndex.namespaces() },
+      'watcher ready',
+    );
+    markReady();
+  }
+
+  const watcher: Watcher = {
+    ready,
+    counters,
+    isReady: () => readyFlag,
+    start() {
+      if (started) return watcher;
+      started = true;
+      logger.info({ namespaces: namespaces.length ? namespaces : '*', taskQueue, relistPeriodMs, debounceMs }, 'watcher starting');
+      for (const r of [...profileInformers, ...managedInformers, ...sourceInformers.values()]) r.start();
+      void becomeReady();
+      return watcher;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      cancelProfileRelistTimer();
+      cancelVisibilityTimer?.();
+      cancelVisibilityTimer = undefined;
+      // Flushes waiting for the first visibility query must not hold up the stop.
+      markVisibilityReady();
+      await coalescer.stop();
+      await Promise.all([...profileInformers, ...managedInformers, ...sourceInformers.values()].map((r) => r.stop()));
+      wakeVisibilityWaiters();
+      logger.info({ counters: { signals: counters.signals, decisions: counters.decisions } }, 'watcher stopped');
+    },
+    async settled() {
+      for (;;) {
+        await coalescer.idle();
+        if (!visibilityIdle() && !stopped) await new Promise<void>((r) => visibilityWaiters.push(r));
+        if (stopped || (coalescer.isIdle() && visibilityIdle())) return;
+      }
+    },
+    inspect(uid) {
+      const t = tracked.get(uid);
+      if (!t) return undefined;
+      return {
+        ref: { ...t.ref },
+        snapshot: { ...t.snapshot, providerNames: [...t.snapshot.providerNames] },
+        gone: t.gone,
+        ...(t.lastSent ? { lastSentHash: t.lastSent.hash } : {}),
+        deletionSignalled: t.deletionSignalled,
+        sourceSecrets: sourceIndex.secretsOf(uid),
+      };
+    },
+  };
+  return watcher;
+}
+
+/** createWatcher(opts).start(). */
+export function startWatcher(opts: WatcherOptions): RunningWatcher {
+  return createWatcher(opts).start();
+}
