@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import { ConflictError, InvalidInputError, ProfileGoneError, toApplicationFailure } from '../../../activities/errors.js';
+import { BoundedRetryError, ConflictError, InvalidInputError, ProfileGoneError, toApplicationFailure } from '../../../activities/errors.js';
+import { EXEC_PLUGIN_MAX_ATTEMPTS, ExecPluginTransientError } from '../../../activities/credentials/exec-plugin.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../../../workflows/api.js';
 
 void describe('errors', () => {
@@ -51,5 +52,33 @@ void describe('errors', () => {
     assert.ok(!(failure instanceof ApplicationFailure));
     assert.ok(toApplicationFailure({ token: 'x' }) instanceof Error);
     assert.ok(!toApplicationFailure({ token: 'x' }).message.includes('x'));
+  });
+
+  void test('a BoundedRetryError stays retryable before its last attempt', () => {
+    const err = new BoundedRetryError('ClusterProfile a/b: plugin did not finish within 2000 ms', 3);
+    assert.equal(toApplicationFailure(err, 1), err);
+    assert.equal(toApplicationFailure(err, 2), err);
+    assert.equal(toApplicationFailure(err), err, 'outside an activity there is no attempt: retryable');
+  });
+
+  void test('a BoundedRetryError becomes non-retryable InvalidInput on its last attempt', () => {
+    const err = new BoundedRetryError('ClusterProfile a/b: plugin did not finish within 2000 ms', 3);
+    for (const attempt of [3, 4]) {
+      const failure = toApplicationFailure(err, attempt);
+      assert.ok(failure instanceof ApplicationFailure);
+      assert.equal(failure.nonRetryable, true);
+      assert.equal(failure.type, ErrorType.InvalidInput);
+      assert.equal(failure.message, `${err.message} (gave up after ${attempt} attempts)`);
+      assert.equal(failure.cause, undefined);
+    }
+  });
+
+  void test('exec plugin timeouts are bounded retries', () => {
+    const err = new ExecPluginTransientError('ClusterProfile a/b: status.accessProviders[0]: exec plugin "p" did not finish');
+    assert.ok(err instanceof BoundedRetryError);
+    assert.equal(err.name, 'ExecPluginTransientError');
+    assert.equal(err.maxAttempts, EXEC_PLUGIN_MAX_ATTEMPTS);
+    assert.equal(toApplicationFailure(err, EXEC_PLUGIN_MAX_ATTEMPTS - 1), err);
+    assert.equal((toApplicationFailure(err, EXEC_PLUGIN_MAX_ATTEMPTS) as ApplicationFailure).nonRetryable, true);
   });
 });
