@@ -10,7 +10,7 @@ import { log, run } from './run.js';
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const KUBERNETES_VERSION = 'v1.36.2';
 
-const goEnv = (): NodeJS.ProcessEnv => ({
+export const goEnv = (): NodeJS.ProcessEnv => ({
   ...process.env,
   // Fail fast instead of fetching another toolchain; build statically like the upstream releases.
   GOTOOLCHAIN: 'local',
@@ -19,7 +19,7 @@ const goEnv = (): NodeJS.ProcessEnv => ({
 });
 
 let goVersionCache: string | undefined;
-async function goVersion(): Promise<string> {
+export async function goVersion(): Promise<string> {
   if (goVersionCache) return goVersionCache;
   let v: string;
   try {
@@ -33,14 +33,14 @@ async function goVersion(): Promise<string> {
   return v;
 }
 
-function hash(parts: Array<string | Buffer>): string {
+export function hash(parts: Array<string | Buffer>): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(p).update('\0');
   return h.digest('hex').slice(0, 16);
 }
 
 /** Builds into a temporary name and renames, so an interrupted build never leaves a half binary. */
-async function buildInto(dir: string, name: string, build: (out: string) => Promise<void>): Promise<string> {
+export async function buildInto(dir: string, name: string, build: (out: string) => Promise<void>): Promise<string> {
   const bin = join(dir, name);
   if (existsSync(bin)) return bin;
   await mkdir(dir, { recursive: true });

@@ -1,6 +1,6 @@
 // The local Kubernetes API server and Temporal dev server behind `npm run stack -- up | down | status`.
 // Contract relied on by tests, the README and outside checks: `.stack/env` exports KUBECONFIG,
-// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_UI_URL.
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_UI_URL (and HELM_PATH for the deploy tests).
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { log } from './run.js';
 import { registerSearchAttributes, temporalReady } from './temporal.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../workflows/api.js';
 import { ensureTestServer } from '../test-server/ensure.js';
+import { ensureHelm } from '../helm/ensure.js';
 
 const NAMESPACE = 'default';
 
@@ -70,12 +71,14 @@ export async function up(): Promise<void> {
   const needKube = !isOurs(prev?.kube);
   const needTemporal = !isOurs(prev?.temporal);
   // Build both before starting anything: the builds dominate a cold `up`.
-  const [kubeBin, temporalBin, crdFiles, testServer] = await Promise.all([
+  const [kubeBin, temporalBin, crdFiles, testServer, helmBin] = await Promise.all([
     needKube ? ensureKubetestenv() : Promise.resolve(prev!.kube!.binary),
     ensureTemporalCli(),
     ensureCrdFiles(),
     // Not started here: tests start their own time-skipping servers; this resolves its jars from Maven.
     ensureTestServer(),
+    // Not a server: the deploy tests lint, render and dry-run the Helm chart with it.
+    ensureHelm(),
   ]);
 
   if (needKube) {
@@ -133,6 +136,7 @@ export async function up(): Promise<void> {
       `export TEMPORAL_UI_URL=${uiUrl}`,
       `export TEMPORAL_CLI_PATH=${temporalBin}`,
       `export TEMPORAL_TEST_SERVER_PATH=${testServer}`,
+      `export HELM_PATH=${helmBin}`,
       '',
     ].join('\n'),
   );

@@ -1,0 +1,54 @@
+// Helm, built from its Go module once per (version, Go version) and kept in the shared build cache
+// outside the repo, like the other local servers (tools/stack/build.ts). Used by the deploy tests and
+// to render deploy/manifests; `npm run stack -- up` builds it and exports HELM_PATH in .stack/env.
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildInto, goEnv, goVersion, hash } from '../stack/build.js';
+import { cacheRoot } from '../stack/paths.js';
+import { log, run } from '../stack/run.js';
+
+export const HELM_VERSION = 'v3.21.4';
+/**
+ * The Kubernetes version Helm assumes without a cluster (`helm template`, `helm lint`), set like
+ * upstream's Makefile does: from the k8s.io/client-go it is built with (v0.36.2 → 1.36).
+ */
+export const HELM_KUBE_VERSION = { major: '1', minor: '36' };
+
+export function helmLdflags(): string {
+  return [
+    '-s -w',
+    `-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}`,
+    `-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=${HELM_KUBE_VERSION.major}`,
+    `-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=${HELM_KUBE_VERSION.minor}`,
+    `-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=${HELM_KUBE_VERSION.major}`,
+    `-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${HELM_KUBE_VERSION.minor}`,
+  ].join(' ');
+}
+
+let pending: Promise<string> | undefined;
+
+/** Returns the path of a helm binary, building it on first use (cold: a few minutes on 2 cores). */
+export function ensureHelm(): Promise<string> {
+  return (pending ??= build().catch((e: unknown) => {
+    pending = undefined;
+    throw e;
+  }));
+}
+
+async function build(): Promise<string> {
+  const gv = await goVersion();
+  const ldflags = helmLdflags();
+  const key = hash([HELM_VERSION, gv, ldflags]);
+  return buildInto(join(cacheRoot, 'helm', `${HELM_VERSION}-${key}`), 'helm', async (out) => {
+    log(`building helm ${HELM_VERSION} from its Go module (about 1.5 min with a warm Go cache, a few minutes cold; cached afterwards)`);
+    const gobin = `${out}.gobin`;
+    await rm(gobin, { recursive: true, force: true });
+    await run('go', ['install', '-trimpath', '-ldflags', ldflags, `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
+      // GOTOOLCHAIN=local and CGO_ENABLED=0 come from goEnv(); `go install pkg@version` uses the module's own go.mod.
+      env: { ...goEnv(), GOBIN: gobin, GOFLAGS: '' },
+      heartbeat: 'still building helm',
+    });
+    await rename(join(gobin, 'helm'), out);
+    await rm(gobin, { recursive: true, force: true });
+  });
+}
