@@ -13,6 +13,7 @@ import { registerSearchAttributes, temporalReady } from './temporal.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../workflows/api.js';
 import { ensureTestServer } from '../test-server/ensure.js';
 import { ensureHelm } from '../helm/ensure.js';
+import { ensureChromium } from './chromium.js';
 
 const NAMESPACE = 'default';
 
@@ -71,7 +72,7 @@ export async function up(): Promise<void> {
   const needKube = !isOurs(prev?.kube);
   const needTemporal = !isOurs(prev?.temporal);
   // Build both before starting anything: the builds dominate a cold `up`.
-  const [kubeBin, temporalBin, crdFiles, testServer, helmBin] = await Promise.all([
+  const [kubeBin, temporalBin, crdFiles, testServer, helmBin, chromium] = await Promise.all([
     needKube ? ensureKubetestenv() : Promise.resolve(prev!.kube!.binary),
     ensureTemporalCli(),
     ensureCrdFiles(),
@@ -79,6 +80,8 @@ export async function up(): Promise<void> {
     ensureTestServer(),
     // Not a server: the deploy tests lint, render and dry-run the Helm chart with it.
     ensureHelm(),
+    // Not a server either: the Web UI test drives it.
+    ensureChromium(),
   ]);
 
   if (needKube) {
@@ -137,6 +140,7 @@ export async function up(): Promise<void> {
       `export TEMPORAL_CLI_PATH=${temporalBin}`,
       `export TEMPORAL_TEST_SERVER_PATH=${testServer}`,
       `export HELM_PATH=${helmBin}`,
+      `export CHROMIUM_PATH=${chromium}`,
       '',
     ].join('\n'),
   );
