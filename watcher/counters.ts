@@ -39,7 +39,7 @@ export interface SignalCounters {
   /** Of those, by signal-with-start because no workflow was running. */
   deletionStarted: number;
   resyncRequested: number;
-  /** signal-with-start refused: the workflow ID was already used by a closed run (REJECT_DUPLICATE). */
+  /** signal-with-start refused: the workflow ID was already used by a completed run. */
   alreadyDone: number;
   /** resyncRequested for a workflow that does not run (dropped). */
   notFound: number;

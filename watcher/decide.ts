@@ -34,7 +34,7 @@ export interface DecisionInput {
   deletionSignalled: boolean;
   /**
    * A signal-with-start of this hash was refused because the workflow ID belongs to a closed run
-   * (REJECT_DUPLICATE): asking again cannot help until the profile changes.
+   * that completed (ALLOW_DUPLICATE_FAILED_ONLY): asking again cannot help until the profile changes.
    */
   closedHash?: string;
   /**

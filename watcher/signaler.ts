@@ -2,8 +2,10 @@
 // observed with one visibility list query.
 //
 //  - profileChanged: signal-with-start by workflowIdFor(ref), USE_EXISTING while a run is open and
-//    REJECT_DUPLICATE once it closed, so that a stale event for a deleted ClusterProfile never
-//    resurrects a finished workflow (the server answers "already started": logged at debug, counted).
+//    ALLOW_DUPLICATE_FAILED_ONLY once it closed: a stale event for a deleted ClusterProfile never
+//    resurrects a workflow that completed its cleanup (the server answers "already started": logged at
+//    debug, counted), while a run that was terminated, failed or timed out is started again for a
+//    profile that still exists, instead of leaving it orphaned.
 //  - deletionRequested: to the running workflow; if there is none, signal-with-start, so that cleanup
 //    happens even if the workflow never ran.
 //  - resyncRequested: to the running workflow; none → dropped (nothing to resync).
@@ -115,14 +117,14 @@ export function temporalSignaler(o: SignalerOptions): WorkflowSignaler {
       taskQueue: o.taskQueue,
       args: [input] as [ClusterProfileWorkflowInput],
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
       typedSearchAttributes,
       staticSummary: staticSummaryFor(ref),
       staticDetails: staticDetailsFor(ref),
     };
   }
 
-  /** Runs a signal-with-start; undefined when the ID belongs to a closed run (REJECT_DUPLICATE). */
+  /** Runs a signal-with-start; undefined when the ID belongs to a run that completed. */
   async function unlessDone(ref: ProfileRef, signal: string, call: () => Promise<WorkflowHandleWithSignaledRunId>): Promise<string | undefined> {
     try {
       return (await call()).signaledRunId;

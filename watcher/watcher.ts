@@ -112,7 +112,7 @@ interface Tracked {
   gone: boolean;
   lastSent?: { hash: string; atMs: number };
   deletionSignalled: boolean;
-  /** A profileChanged of this hash was refused: the workflow ID is closed (REJECT_DUPLICATE). */
+  /** A profileChanged of this hash was refused: the workflow ID belongs to a completed run. */
   closedHash?: string;
   failures: number;
 }

@@ -536,14 +536,8 @@ describe('deploy: Helm chart and kubectl manifests', () => {
   test('deploy/README.md registers exactly the search attributes of workflows/api.ts', async () => {
     const readme = await readFile(join(repoRoot, 'deploy', 'README.md'), 'utf8');
     const expected = SEARCH_ATTRIBUTE_DECLARATIONS.map((d) => `${d.name}=${d.type}`).sort();
-    const temporal = readme
-      .split('temporal operator search-attribute create')
-      .slice(1)
-      .flatMap((chunk) => {
-        const command = chunk.split('```')[0]!;
-        const type = /--type (\w+)/.exec(command)?.[1];
-        return [...command.matchAll(/--name (\w+)/g)].map((m) => `${m[1]}=${type}`);
-      });
+    // One attribute per command: the CLI pairs each --name with the --type at the same position.
+    const temporal = [...readme.matchAll(/^temporal operator search-attribute create .*--name (\w+) --type (\w+)$/gm)].map((m) => `${m[1]}=${m[2]}`);
     assert.deepEqual(temporal.sort(), expected, 'temporal operator search-attribute create');
     const tcld = [...readme.matchAll(/--search-attribute "(\w+=\w+)"/g)].map((m) => m[1]!);
     assert.deepEqual(tcld.sort(), expected, 'tcld namespace search-attributes add');

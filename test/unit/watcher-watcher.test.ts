@@ -202,7 +202,7 @@ describe('watcher (faked edges)', () => {
     assert.deepEqual(kinds(), [], 'still converged');
 
     // The workflow of b closed (e.g. terminated by an operator): the next relist tries a signal-with-start
-    // once; the server refuses it (REJECT_DUPLICATE), and later relists do not ask again.
+    // once; the server refuses it (the run completed), and later relists do not ask again.
     signaler.running.delete('uid-b');
     signaler.profileOutcome = 'already-done';
     await clock.advance(300_000);
