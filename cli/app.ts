@@ -1,15 +1,26 @@
 // Composes the process for `clusterinventory run | worker | watcher`: Kubernetes client, Temporal
-// connection, worker with activities, watcher, health endpoints, graceful shutdown.
+// connection, worker with activities, watcher, metrics, health endpoints, graceful shutdown.
 import { readFile } from 'node:fs/promises';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
+import { Runtime, type Worker } from '@temporalio/worker';
 import { createReconcileActivities } from '../activities/reconcile.js';
 import { createKubeClient } from '../activities/kube/client.js';
 import { NO_PROVIDER_FILE, parseProviderFile, type ProviderFile } from '../activities/credentials/provider-file.js';
 import type { AppConfig } from '../worker/config.js';
 import { startHealthServer, type HealthServer } from '../worker/health.js';
 import { createLogger, type Logger } from '../worker/logger.js';
+import {
+  FleetGauges,
+  createActivityMetrics,
+  createExecHistogram,
+  exportWatcherCounters,
+  initActivityMetrics,
+  instrumentActivities,
+  instrumentSpawn,
+} from '../worker/metrics.js';
+import { installRuntime } from '../worker/telemetry.js';
 import { connectTemporal, type TemporalHandles } from '../worker/temporal-connection.js';
+import { listProfiles } from '../worker/visibility.js';
 import { createWorker } from '../worker/worker.js';
 import { startWatcher, type RunningWatcher } from '../watcher/watcher.js';
 
@@ -19,6 +30,8 @@ export interface RunningApp {
   worker?: Worker;
   watcher?: RunningWatcher;
   health?: HealthServer;
+  /** "host:port" of /metrics (SDK worker metrics and ours); undefined when disabled. */
+  metricsAddress?: string;
   /** Resolves when the worker stopped (or immediately for a watcher-only process). */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -28,7 +41,18 @@ export interface AppOverrides {
   kubeConfig?: KubeConfig;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Fleet gauges (per-cluster expiry, profiles by phase): visibility scan and recompute periods. */
+  fleetScanPeriodMs?: number;
+  fleetRefreshPeriodMs?: number;
+  /** How often the watcher's counters are copied into metrics. */
+  counterFlushPeriodMs?: number;
 }
+
+/** Visibility scans for the fleet gauges: cheap (one list call per 1,000 profiles), and a minute is fresh enough. */
+const FLEET_SCAN_PERIOD_MS = 60_000;
+/** "Seconds until expiry" is recomputed this often between scans. */
+const FLEET_REFRESH_PERIOD_MS = 10_000;
+const COUNTER_FLUSH_PERIOD_MS = 5_000;
 
 /** Reads and validates the provider file; errors name the path and the field. */
 export async function loadProviders(path: string | undefined): Promise<ProviderFile> {
@@ -42,30 +66,11 @@ export async function loadProviders(path: string | undefined): Promise<ProviderF
   return parseProviderFile(text, path);
 }
 
-let runtimeInstalled = false;
-function installRuntime(logger: Logger): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({
-    logger: {
-      log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ ...meta }, message),
-      trace: (message, meta) => logger.trace({ ...meta }, message),
-      debug: (message, meta) => logger.debug({ ...meta }, message),
-      info: (message, meta) => logger.info({ ...meta }, message),
-      warn: (message, meta) => logger.warn({ ...meta }, message),
-      error: (message, meta) => logger.error({ ...meta }, message),
-    },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
-    // We handle signals ourselves, to stop the watcher before the worker.
-    shutdownSignals: [],
-  });
-}
-
 export async function startApp(config: AppConfig, overrides: AppOverrides = {}): Promise<RunningApp> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const env = overrides.env ?? process.env;
   const providers = await loadProviders(config.providerFile);
-  installRuntime(logger);
+  const telemetry = installRuntime(logger, config.metricsAddr);
 
   const kc = overrides.kubeConfig ?? new KubeConfig();
   if (!overrides.kubeConfig) kc.loadFromDefault();
@@ -73,10 +78,22 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
   const temporal = await connectTemporal(env);
   logger.info({ mode: config.mode, temporal: temporal.address, namespace: temporal.namespace, taskQueue: config.taskQueue }, 'starting');
 
+  // Our metrics go through the SDK's meter (the runtime exists once connected), so that its Prometheus
+  // exporter serves them with the worker metrics. Without --metrics-addr nothing is created.
+  const meter = telemetry.metricsAddress ? Runtime.instance().metricMeter : undefined;
+  const fleet =
+    meter && config.mode !== 'worker'
+      ? new FleetGauges({
+          meter,
+          list: () => listProfiles(temporal.client, { taskQueue: config.taskQueue }),
+          onScanError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'fleet metrics: visibility scan failed; retrying on the next one'),
+        })
+      : undefined;
+
   let worker: Worker | undefined;
   let workerRun: Promise<void> = Promise.resolve();
   if (config.mode !== 'watcher') {
-    const activities = createReconcileActivities({
+    let activities = createReconcileActivities({
       kube,
       providers,
       secretReaderNamespaces: config.secretReaderNamespaces,
@@ -84,7 +101,13 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       now: () => Date.now(),
       baseEnv: env,
       logger,
+      ...(meter ? { spawn: instrumentSpawn(createExecHistogram(meter), providers) } : {}),
     });
+    if (meter) {
+      const activityMetrics = createActivityMetrics(meter);
+      initActivityMetrics(activityMetrics, providers);
+      activities = instrumentActivities(activities, activityMetrics, fleet);
+    }
     worker = await createWorker({ connection: temporal.connection, namespace: temporal.namespace, taskQueue: config.taskQueue, activities });
     workerRun = worker.run();
   }
@@ -96,11 +119,21 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       client: temporal.client,
       taskQueue: config.taskQueue,
       namespaces: config.namespaces,
+      secretReaderNamespaces: config.secretReaderNamespaces,
       schedule: config.schedule,
       relistPeriodMs: config.relistPeriodMs,
       logger,
     });
   }
+
+  const timers: NodeJS.Timeout[] = [];
+  if (meter && watcher) {
+    const counters = exportWatcherCounters(meter, watcher.counters);
+    counters.flush();
+    timers.push(setInterval(() => counters.flush(), overrides.counterFlushPeriodMs ?? COUNTER_FLUSH_PERIOD_MS).unref());
+  }
+  fleet?.start(overrides.fleetScanPeriodMs ?? FLEET_SCAN_PERIOD_MS, overrides.fleetRefreshPeriodMs ?? FLEET_REFRESH_PERIOD_MS);
+  if (telemetry.metricsAddress) logger.info({ address: telemetry.metricsAddress }, 'Prometheus metrics on /metrics');
 
   let kubeReachable = false;
   const version = kc.makeApiClient(VersionApi);
@@ -140,6 +173,8 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
     (stopping ??= (async () => {
       logger.info('shutting down');
       await watcher?.stop();
+      for (const t of timers.splice(0)) clearInterval(t);
+      await fleet?.stop();
       if (worker && worker.getState() !== 'STOPPED') worker.shutdown();
       await workerRun.catch((e: unknown) => logger.error({ err: String(e) }, 'worker stopped with an error'));
       await health?.close();
@@ -148,5 +183,14 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       logger.info('stopped');
     })());
 
-  return { logger, temporal, ...(worker ? { worker } : {}), ...(watcher ? { watcher } : {}), ...(health ? { health } : {}), done: worker ? workerRun : idle, stop };
+  return {
+    logger,
+    temporal,
+    ...(worker ? { worker } : {}),
+    ...(watcher ? { watcher } : {}),
+    ...(health ? { health } : {}),
+    ...(telemetry.metricsAddress ? { metricsAddress: telemetry.metricsAddress } : {}),
+    done: worker ? workerRun : idle,
+    stop,
+  };
 }

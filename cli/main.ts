@@ -1,8 +1,21 @@
-// Entry point of the `clusterinventory` command.
+// Entry point of the `clusterinventory` command: the operator commands (status, refresh) first, then
+// the long-running processes (run, worker, watcher) with their flags (worker/config.ts).
 import { ConfigError, USAGE, parseConfig } from '../worker/config.js';
-import { startApp } from './app.js';
+import { processIo } from './format.js';
+
+/** `clusterinventory status | head`: the reader went away; stop quietly instead of crashing on EPIPE. */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'status' || argv[0] === 'refresh') quietOnClosedPipe();
+  // Imported on demand: a status call does not load the worker, and a worker does not load the CLI.
+  if (argv[0] === 'status') return (await import('./status.js')).runStatus(argv.slice(1), processIo());
+  if (argv[0] === 'refresh') return (await import('./refresh.js')).runRefresh(argv.slice(1), processIo());
   let config;
   try {
     config = parseConfig(argv);
@@ -17,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const { startApp } = await import('./app.js');
   const app = await startApp(config);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

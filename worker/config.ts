@@ -13,6 +13,8 @@ export interface AppConfig {
   kubeApiQps: number;
   kubeApiBurst: number;
   healthAddr: { host: string; port: number } | undefined;
+  /** Prometheus /metrics (SDK worker metrics and ours, one endpoint); undefined = disabled. */
+  metricsAddr: { host: string; port: number } | undefined;
   taskQueue: string;
   /** Empty: every namespace. */
   namespaces: string[];
@@ -34,6 +36,7 @@ const options = {
   'kube-api-qps': { type: 'string', default: '20' },
   'kube-api-burst': { type: 'string', default: '30' },
   'health-addr': { type: 'string', default: ':9440' },
+  'metrics-addr': { type: 'string', default: ':9464' },
   'task-queue': { type: 'string', default: DEFAULT_TASK_QUEUE },
   namespaces: { type: 'string', default: '' },
   'secret-reader-namespaces': { type: 'string', default: '' },
@@ -49,13 +52,17 @@ export const USAGE = `usage: clusterinventory <run|worker|watcher> [flags]
   worker    Temporal worker: runs the workflows and the activities
   watcher   watches ClusterProfiles and signals their workflows
 
-flags:
+  status [NAMESPACE/NAME]   managed ClusterProfiles, or one in detail (see: clusterinventory status --help)
+  refresh NAMESPACE/NAME    sync one ClusterProfile now and print the outcome (clusterinventory refresh --help)
+
+flags of run, worker and watcher:
   --clusterprofile-provider-file PATH  exec-plugin providers (JSON); optional
   --sync-period DURATION               refresh period when credentials do not expire (default 10m)
   --min-refresh-interval DURATION      floor between two refreshes of expiring credentials (default 1m)
   --kube-api-qps N                     Kubernetes client QPS (default 20)
   --kube-api-burst N                   Kubernetes client burst (default 30)
   --health-addr [HOST]:PORT            /healthz and /readyz; "0" disables (default :9440)
+  --metrics-addr [HOST]:PORT           Prometheus /metrics (Temporal SDK + ours); "0" disables (default :9464)
   --task-queue NAME                    Temporal task queue (default ${DEFAULT_TASK_QUEUE})
   --namespaces a,b                     ClusterProfile namespaces to watch (default all)
   --secret-reader-namespaces a,b|*     source Secret namespaces allowed beyond the profile's own (default none)
@@ -86,12 +93,19 @@ function list(value: string): string[] {
     .filter(Boolean);
 }
 
-function hostPort(value: string): { host: string; port: number } | undefined {
+function hostPort(flag: string, value: string, example: string): { host: string; port: number } | undefined {
   if (value === '0' || value === '') return undefined;
   const m = /^(.*):(\d+)$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 0 || port > 65535) throw new ConfigError(`--health-addr=${value}: expected [HOST]:PORT, e.g. :9440`);
+  if (!m || port < 0 || port > 65535) throw new ConfigError(`--${flag}=${value}: expected [HOST]:PORT, e.g. ${example}`);
   return { host: m[1] || '0.0.0.0', port };
+}
+
+/** The SDK's exporter binds the address it is given: a fixed port (0 would give one nobody can find). */
+function metricsAddr(value: string): { host: string; port: number } | undefined {
+  const addr = hostPort('metrics-addr', value, ':9464');
+  if (addr && addr.port === 0) throw new ConfigError(`--metrics-addr=${value}: needs a port (use "0" to disable metrics)`);
+  return addr;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
@@ -127,7 +141,8 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
     schedule: { ...DEFAULT_SCHEDULE, ...schedule },
     kubeApiQps: positiveNumber('kube-api-qps', values['kube-api-qps']),
     kubeApiBurst: Math.floor(positiveNumber('kube-api-burst', values['kube-api-burst'])),
-    healthAddr: hostPort(values['health-addr']),
+    healthAddr: hostPort('health-addr', values['health-addr'], ':9440'),
+    metricsAddr: metricsAddr(values['metrics-addr']),
     taskQueue,
     namespaces: list(values.namespaces),
     secretReaderNamespaces,

@@ -1,4 +1,6 @@
-// /healthz (the process is alive) and /readyz (every readiness check passes).
+// /healthz (the process is alive) and /readyz (every readiness check passes). Checks run in parallel,
+// each bounded by a timeout: a server that stopped answering makes its check fail within that time
+// (a hung gRPC call must not hang the probe beyond the kubelet's timeout).
 import { createServer, type Server } from 'node:http';
 
 export type ReadinessCheck = () => boolean | Promise<boolean>;
@@ -9,22 +11,49 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(addr: { host: string; port: number }, checks: Record<string, ReadinessCheck>): Promise<HealthServer> {
+export interface HealthOptions {
+  /** Per check (default 3 s). */
+  checkTimeoutMs?: number;
+}
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 3_000;
+
+/** Runs every check; returns the names of those that failed, threw or timed out. */
+export async function failingChecks(checks: Record<string, ReadinessCheck>, timeoutMs = DEFAULT_CHECK_TIMEOUT_MS): Promise<string[]> {
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      try {
+        const ok = await Promise.race([Promise.resolve().then(check), timeout]);
+        return ok ? undefined : name;
+      } catch {
+        return name;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return results.filter((n): n is string => n !== undefined);
+}
+
+export async function startHealthServer(
+  addr: { host: string; port: number },
+  checks: Record<string, ReadinessCheck>,
+  opts: HealthOptions = {},
+): Promise<HealthServer> {
+  const timeoutMs = opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const server = createServer((req, res) => {
     void (async () => {
-      if (req.url === '/healthz') {
+      const path = (req.url ?? '').split('?')[0];
+      if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
         return;
       }
-      if (req.url === '/readyz') {
-        const failing: string[] = [];
-        for (const [name, check] of Object.entries(checks)) {
-          try {
-            if (!(await check())) failing.push(name);
-          } catch {
-            failing.push(name);
-          }
-        }
+      if (path === '/readyz') {
+        const failing = await failingChecks(checks, timeoutMs);
         res.writeHead(failing.length ? 503 : 200, { 'content-type': 'text/plain' }).end(failing.length ? `not ready: ${failing.join(', ')}\n` : 'ok\n');
         return;
       }
@@ -37,5 +66,13 @@ export async function startHealthServer(addr: { host: string; port: number }, ch
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : addr.port;
-  return { server, port, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    server,
+    port,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

@@ -97,6 +97,26 @@ export interface WorkflowStatus {
   runCount: number;
 }
 
+/**
+ * Memo the workflow keeps up to date (upserted only when a value changes), so that
+ * `clusterinventory status` can build its table from Temporal visibility alone, without a query per
+ * workflow. Credential-free: times, and the last error's reason and (shortened) message, which are
+ * written for Events and logs anyway. Absent keys: not known (or not applicable) right now.
+ */
+export interface StatusMemo {
+  /** When this ClusterProfile incarnation (uid) started being managed: the first run's start. */
+  managedSinceMs?: number;
+  lastSyncAtMs?: number;
+  nextRefreshAtMs?: number;
+  lastError?: { reason: string; message: string; atMs: number };
+}
+
+/** `patched()` ID of the status memo (new commands: existing histories replay without it). */
+export const STATUS_MEMO_PATCH = 'memo-status-v1';
+
+/** lastError.message in the memo is cut to this many characters (the status query has it whole). */
+export const MEMO_ERROR_MESSAGE_MAX = 300;
+
 /** Durations are inputs so that tests can shorten them. */
 export interface ScheduleConfig {
   syncPeriodMs: number;

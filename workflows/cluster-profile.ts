@@ -8,6 +8,7 @@
 // change), clean up and complete, or continue as new with the state carried over.
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -16,16 +17,21 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type RetryPolicy,
 } from '@temporalio/workflow';
 import {
   ErrorType,
+  MEMO_ERROR_MESSAGE_MAX,
   NON_RETRYABLE_ERROR_TYPES,
+  STATUS_MEMO_PATCH,
   SearchAttr,
   deletionRequested,
   profileChanged,
@@ -37,6 +43,7 @@ import {
   type ProfileEvent,
   type ProfileSnapshot,
   type ReconcileActivities,
+  type StatusMemo,
   type SyncOutcome,
   type WorkflowStatus,
 } from './api.js';
@@ -54,11 +61,27 @@ export const ACTIVITY_RETRY: RetryPolicy = {
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 };
 
+/**
+ * A sync cancelled for deletion must have really ended before the cleanup starts: an abandoned attempt
+ * (still running its plugin) would write the Secret again after the cleanup deleted it. The SDK documents
+ * WAIT_CANCELLATION_COMPLETED as the default, but an unset option reaches Core as TRY_CANCEL (proto value 0),
+ * which resolves the activity as cancelled at once; so it is set explicitly. An attempt that does not
+ * heartbeat cannot learn of the cancellation and runs to its end (bounded by startToCloseTimeout); one
+ * waiting in retry backoff is cancelled by the server immediately.
+ */
+const SYNC_CANCELLATION = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
+
 /** Kubernetes reads and writes: finalizer, SveltosCluster, cleanup. */
-const kube = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1m', retry: ACTIVITY_RETRY });
+const kube = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1m', retry: ACTIVITY_RETRY, cancellationType: SYNC_CANCELLATION });
 
 /** Credential resolution may run an exec plugin (up to its own timeout, 30 s by default) and then write the Secret. */
-const credentials = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '2m', retry: ACTIVITY_RETRY });
+const credentials = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '2m',
+  // The activity heartbeats while a plugin runs; this makes a deletion's cancellation reach it within seconds.
+  heartbeatTimeout: '20s',
+  retry: ACTIVITY_RETRY,
+  cancellationType: SYNC_CANCELLATION,
+});
 
 /** Events are best effort: a few quick attempts, then the workflow moves on. */
 const events = proxyActivities<ReconcileActivities>({
@@ -94,6 +117,8 @@ interface State {
   searchAttributes: Map<string, string | number | null>;
   /** Whether the Deleting event was recorded (at most once). */
   deletingEventRecorded: boolean;
+  /** The status memo as last upserted (or given at start / continue-as-new). */
+  memo: StatusMemo;
 }
 
 export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput): Promise<void> {
@@ -116,7 +141,11 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
     cyclesThisRun: 0,
     searchAttributes: initialSearchAttributes(),
     deletingEventRecorded: false,
+    memo: { ...(workflowInfo().memo as StatusMemo | undefined) },
   };
+  // The first run of this incarnation starts the clock; later runs carry it in the memo (a run that
+  // continued as new before the memo existed: the start the SDK reports).
+  const managedSinceMs = (input.carried ? st.memo.managedSinceMs : undefined) ?? workflowInfo().startTime.getTime();
 
   function setPhase(event: PhaseEvent): Phase {
     st.status.phase = nextPhase(st.status.phase, event);
@@ -223,6 +252,56 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
       }
     }
     if (updates.length > 0) upsertSearchAttributes(updates);
+    upsertChangedMemo();
+    showCurrentDetails();
+  }
+
+  /**
+   * Keeps the status memo (workflows/api.ts StatusMemo) in step: one upsert of the keys whose value
+   * changed, nothing when none did. Histories recorded before the memo existed replay without it.
+   */
+  function upsertChangedMemo(): void {
+    const s = st.status;
+    const desired: StatusMemo = {
+      managedSinceMs,
+      lastSyncAtMs: s.lastSyncAtMs,
+      nextRefreshAtMs: s.nextRefreshAtMs,
+      lastError: s.lastError && {
+        reason: s.lastError.reason,
+        message: shorten(s.lastError.message, MEMO_ERROR_MESSAGE_MAX),
+        atMs: s.lastError.atMs,
+      },
+    };
+    const changes: Record<string, unknown> = {};
+    for (const key of Object.keys(desired) as Array<keyof StatusMemo>) {
+      if (!sameMemoValue(st.memo[key], desired[key])) changes[key] = desired[key];
+    }
+    if (Object.keys(changes).length === 0 || !patched(STATUS_MEMO_PATCH)) return;
+    upsertMemo(changes);
+    st.memo = { ...st.memo, ...desired };
+  }
+
+  /**
+   * The workflow page's "current details" in the Web UI (served by a query; no history event). UI 2.42
+   * shows them in a frame about four lines high: the phase, then two short items (the error first when
+   * there is one). The ClusterProfile's name is in the static summary already.
+   */
+  function showCurrentDetails(): void {
+    const s = st.status;
+    const at = (ms: number | undefined): string => (ms === undefined ? '—' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    const expiry = s.credentialExpiresAtMs !== undefined ? at(s.credentialExpiresAtMs) : s.lastSyncAtMs === undefined ? '—' : 'no expiry stated';
+    const lines = [`**${s.phase}**${s.provider ? ` · provider \`${s.provider}\`` : ''}`, ''];
+    if (s.lastError) {
+      // Messages name the profile first ("ClusterProfile ns/name: field: reason"); the summary does already.
+      const own = `ClusterProfile ${profile}: `;
+      const message = s.lastError.message.startsWith(own) ? s.lastError.message.slice(own.length) : s.lastError.message;
+      lines.push(`- last error: \`${s.lastError.reason}\`: ${shorten(message, CURRENT_DETAILS_ERROR_MAX)}`);
+      lines.push(`- next retry: ${at(s.nextRefreshAtMs)} · credential expires: ${expiry}`);
+    } else {
+      lines.push(`- credential expires: ${expiry}`);
+      lines.push(`- next refresh: ${at(s.nextRefreshAtMs)} · last sync: ${at(s.lastSyncAtMs)}`);
+    }
+    setCurrentDetails(lines.join('\n'));
   }
 
   // ---- activities ----------------------------------------------------------------------------------
@@ -435,6 +514,7 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
 
   let timerFired = false;
   for (;;) {
+    showCurrentDetails();
     const action = decideNext({
       phase: st.status.phase,
       deleting: st.deleting,
@@ -503,6 +583,8 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
         if (input.maxCyclesPerRun !== undefined) next.maxCyclesPerRun = input.maxCyclesPerRun;
         await makeContinueAsNewFunc<typeof clusterProfileWorkflow>({
           typedSearchAttributes: workflowInfo().typedSearchAttributes,
+          // The memo goes along (managedSinceMs above all); removed keys are left out.
+          memo: Object.fromEntries(Object.entries(workflowInfo().memo ?? {}).filter(([, v]) => v !== undefined)),
         })(next);
         return;
       }
@@ -516,6 +598,21 @@ function observed(snapshot: ProfileSnapshot): Pick<WorkflowStatus, 'observedGene
     observedResourceVersion: snapshot.resourceVersion,
     observedHash: snapshot.observedHash,
   };
+}
+
+/** The error in the Web UI's current details: the frame is small; `status` and the memo have more. */
+const CURRENT_DETAILS_ERROR_MAX = 80;
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function sameMemoValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
 }
 
 /** The failure type and message that an activity reported (its ApplicationFailure, if any). */

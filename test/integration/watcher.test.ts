@@ -441,16 +441,21 @@ describe('watcher against the local stack (no worker)', () => {
     assert.equal(named(await signalsOf(id1, run1), 'deletionRequested').length, 1, 'still one deletionRequested');
   });
 
-  test('a deletion for a workflow that already completed does not resurrect it', async () => {
+  test('a deletion for a terminated workflow starts a new run, so that cleanup still happens', async () => {
+    // A run that COMPLETED is never started again (the end-to-end tests cover that path with a worker);
+    // one an operator terminated is, so that the profile is not orphaned.
     const p2 = await getProfile('spoke-2');
     const id2 = workflowIdFor(profileRef(p2));
-    await client.workflow.getHandle(id2).terminate('pretend it finished');
-    const alreadyDone = watcherB.counters.signals.alreadyDone;
+    const terminated = await client.workflow.getHandle(id2).describe();
+    await client.workflow.getHandle(id2).terminate('operator terminated it');
     await custom.deleteNamespacedCustomObject({ ...CP, namespace, name: 'spoke-2' });
-    await until('the stale deletion was refused by the workflow ID reuse policy', () => watcherB.counters.signals.alreadyDone > alreadyDone);
+    const next = await eventually('a new run of the same workflow ID', async () => {
+      const d = await client.workflow.getHandle(id2).describe();
+      return d.runId !== terminated.runId && d.status.name === 'RUNNING' ? d : undefined;
+    });
     await watcherB.settled();
-    const desc = await client.workflow.getHandle(id2).describe();
-    assert.equal(desc.status.name, 'TERMINATED', 'the latest run is still the terminated one');
+    const signals = named(await signalsOf(id2, next.runId), 'deletionRequested');
+    assert.equal(signals.length, 1, 'the new run received the deletion');
   });
 
   test('a second watcher replica does not create a second workflow', async () => {

@@ -185,7 +185,12 @@ async function historyEvents(handle: WorkflowHandle, runId?: string): Promise<Hi
 }
 
 const attributesOf = {
-  upsert: (e: HistoryEvent) => e.upsertWorkflowSearchAttributesEventAttributes,
+  // Upserts of our search attributes: the TemporalChangeVersion upsert that Core adds once per run with a
+  // patch marker (workflow.patched, e.g. the status memo) is not one of ours.
+  upsert: (e: HistoryEvent) => {
+    const a = e.upsertWorkflowSearchAttributesEventAttributes;
+    return a && Object.keys(a.searchAttributes?.indexedFields ?? {}).some((k) => k !== 'TemporalChangeVersion') ? a : undefined;
+  },
   timerStarted: (e: HistoryEvent) => e.timerStartedEventAttributes,
   activityScheduled: (e: HistoryEvent) => e.activityTaskScheduledEventAttributes,
   continuedAsNew: (e: HistoryEvent) => e.workflowExecutionContinuedAsNewEventAttributes,

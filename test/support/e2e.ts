@@ -115,7 +115,7 @@ export class E2E {
   async start(opts: E2EOptions = {}): Promise<this> {
     stackEnv();
     await this.core.createNamespace({ body: { metadata: { name: this.namespace } } });
-    const flags = ['--namespaces', this.namespace, '--task-queue', this.taskQueue, '--health-addr', '127.0.0.1:0', '--relist-period', '30s', '--log-level', 'debug'];
+    const flags = ['--namespaces', this.namespace, '--task-queue', this.taskQueue, '--health-addr', '127.0.0.1:0', '--metrics-addr', '0', '--relist-period', '30s', '--log-level', 'debug'];
     if (opts.providers !== undefined) {
       const dir = await mkdtemp(join(tmpdir(), 'ci-providers-'));
       const file = join(dir, 'providers.json');
@@ -130,8 +130,14 @@ export class E2E {
     return this;
   }
 
+  /** Stops the app and terminates the fixture's still-running workflows, so the shared dev server does not accumulate them. */
   async stop(): Promise<void> {
-    await this.app?.stop();
+    if (!this.app) return;
+    const client = this.app.temporal.client;
+    const running: string[] = [];
+    for await (const wf of client.workflow.list({ query: `TaskQueue = '${this.taskQueue}' AND ExecutionStatus = 'Running'` })) running.push(wf.workflowId);
+    await Promise.all(running.map((id) => client.workflow.getHandle(id).terminate('e2e fixture stopped').catch(() => undefined)));
+    await this.app.stop();
   }
 
   async createSecret(name: string, data: Record<string, string>, labels?: Record<string, string>, namespace = this.namespace): Promise<V1Secret> {

@@ -1,0 +1,340 @@
+// `clusterinventory status [NAMESPACE/NAME]`.
+//
+// Without a name: one row per managed ClusterProfile (running workflow), from Temporal visibility only
+// (search attributes and the status memo), streamed page by page; no workflow is queried, so 10,000
+// profiles cost ten list calls and no worker round trip. With a name: the running workflow of that
+// ClusterProfile (found by its search attributes; a reused name has one running incarnation), its
+// `status` query, and its page in the Temporal Web UI.
+//
+// Exit codes (for scripts): 0 fine, 1 a listed profile (or the named one) is Degraded, 2 usage error,
+// 3 could not tell (Temporal unreachable, not found, query failed).
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { statusQuery, type WorkflowStatus } from '../workflows/api.js';
+import { parseDuration } from '../worker/duration.js';
+import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, listProfiles, parseProfileName, type ProfileFilter, type ProfileRow } from '../worker/visibility.js';
+import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
+import { StreamingJsonList, StreamingTable, StreamingYamlList, emit, iso, oneLine, relative, humanDuration, yaml, type CliIo } from './format.js';
+
+export const EXIT = { ok: 0, degraded: 1, usage: 2, error: 3 } as const;
+
+export const STATUS_USAGE = `usage: clusterinventory status [NAMESPACE/NAME] [flags]
+
+Without NAMESPACE/NAME: every managed ClusterProfile, from Temporal visibility (no workflow is queried).
+Rows are sorted by namespace/name within each visibility page (1,000 rows). With NAMESPACE/NAME: the
+running workflow's status query and its link in the Temporal Web UI.
+
+flags:
+  -n, --namespace NS     only ClusterProfiles of this namespace
+      --phase PHASE      only this phase (Pending, Syncing, Ready, Degraded, Deleting)
+  -o, --output FORMAT    table (default), wide (adds LAST SYNC, TASK QUEUE, WORKFLOW ID; still no queries),
+                         json or yaml
+      --task-queue NAME  only workflows of this task queue (default: every task queue)
+      --ui-url URL       Temporal Web UI base URL for links (default $TEMPORAL_UI_URL)
+      --timeout DURATION limit for the status query (default 10s)
+
+exit codes: 0 fine, 1 Degraded (any listed profile, or the named one), 2 usage error, 3 could not tell
+(Temporal unreachable, no running workflow for NAMESPACE/NAME, query failed).
+
+Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE.`;
+
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
+const FORMATS: readonly OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface StatusArgs {
+  profile?: { namespace: string; name: string };
+  filter: ProfileFilter;
+  output: OutputFormat;
+  uiUrl?: string;
+  timeoutMs: number;
+  pageSize: number;
+}
+
+export function parseOutput(value: string | undefined): OutputFormat {
+  const v = value ?? 'table';
+  if (!(FORMATS as readonly string[]).includes(v)) throw new UsageError(`--output=${v}: expected one of ${FORMATS.join(', ')}`);
+  return v as OutputFormat;
+}
+
+export function parseTimeout(value: string, flag = 'timeout'): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw new UsageError(`--${flag}=${value}: not a positive duration (examples: 10s, 2m)`);
+  return ms;
+}
+
+export function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv): StatusArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        namespace: { type: 'string', short: 'n' },
+        phase: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        'task-queue': { type: 'string' },
+        'ui-url': { type: 'string' },
+        timeout: { type: 'string', default: '10s' },
+        'page-size': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (positionals.length > 1) throw new UsageError(`expected at most one NAMESPACE/NAME, got ${positionals.length} arguments`);
+  const filter: ProfileFilter = {};
+  if (values.namespace !== undefined) filter.namespace = values.namespace;
+  if (values.phase !== undefined) filter.phase = values.phase;
+  if (values['task-queue'] !== undefined) filter.taskQueue = values['task-queue'];
+  let profile: StatusArgs['profile'];
+  try {
+    checkFilter(filter);
+    if (positionals[0] !== undefined) profile = parseProfileName(positionals[0]);
+  } catch (e) {
+    if (e instanceof FilterError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (profile && (filter.namespace !== undefined || filter.phase !== undefined)) {
+    throw new UsageError('--namespace and --phase filter the list; they do not go with NAMESPACE/NAME');
+  }
+  let pageSize = DEFAULT_PAGE_SIZE;
+  if (values['page-size'] !== undefined) {
+    pageSize = Number(values['page-size']);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000) throw new UsageError(`--page-size=${values['page-size']}: expected 1..10000`);
+  }
+  const uiUrl = values['ui-url'] ?? env.TEMPORAL_UI_URL;
+  return {
+    ...(profile ? { profile } : {}),
+    filter,
+    output: parseOutput(values.output),
+    ...(uiUrl ? { uiUrl } : {}),
+    timeoutMs: parseTimeout(values.timeout),
+    pageSize,
+  };
+}
+
+// ---- the list -------------------------------------------------------------------------------------
+
+const HEADER = ['NAMESPACE', 'NAME', 'PROVIDER', 'PHASE', 'CREDENTIAL EXPIRY', 'NEXT REFRESH', 'LAST ERROR', 'AGE'];
+const WIDE_HEADER = [...HEADER, 'LAST SYNC', 'TASK QUEUE', 'WORKFLOW ID'];
+const DASH = '-';
+
+/** The table cells of one row. */
+export function tableCells(row: ProfileRow, nowMs: number, wide = false): string[] {
+  const expiry =
+    row.credentialExpiresAtMs === undefined
+      ? DASH
+      : row.credentialExpiresAtMs > nowMs
+        ? `in ${humanDuration(row.credentialExpiresAtMs - nowMs)}`
+        : `expired ${humanDuration(nowMs - row.credentialExpiresAtMs)} ago`;
+  const next = row.nextRefreshAtMs === undefined ? DASH : row.nextRefreshAtMs > nowMs ? `in ${humanDuration(row.nextRefreshAtMs - nowMs)}` : 'due';
+  const error = row.lastError ? oneLine(`${row.lastError.reason}: ${row.lastError.message}`, wide ? 160 : 60) : DASH;
+  const cells = [row.namespace, row.name, row.provider ?? DASH, row.phase ?? DASH, expiry, next, error, humanDuration(nowMs - row.sinceMs)];
+  if (wide) cells.push(row.lastSyncAtMs === undefined ? DASH : relative(row.lastSyncAtMs, nowMs), row.taskQueue, row.workflowId);
+  return cells;
+}
+
+/** The JSON / YAML form of one row: times as RFC 3339, absent values left out. */
+export function rowObject(row: ProfileRow): Record<string, unknown> {
+  return {
+    namespace: row.namespace,
+    name: row.name,
+    uid: row.uid,
+    phase: row.phase,
+    provider: row.provider,
+    credentialExpiresAt: iso(row.credentialExpiresAtMs),
+    nextRefreshAt: iso(row.nextRefreshAtMs),
+    lastSyncAt: iso(row.lastSyncAtMs),
+    lastError: row.lastError && { reason: row.lastError.reason, message: row.lastError.message, at: iso(row.lastError.atMs) },
+    managedSince: iso(row.sinceMs),
+    workflowId: row.workflowId,
+    runId: row.runId,
+    taskQueue: row.taskQueue,
+  };
+}
+
+/** JSON.stringify drops undefined; YAML would print it as null: drop it for both. */
+function defined(obj: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
+}
+
+export interface ListSummary {
+  rows: number;
+  degraded: number;
+}
+
+/** Streams the list in the requested format; returns what it printed. */
+export async function printList(rows: AsyncIterable<ProfileRow>, args: Pick<StatusArgs, 'output' | 'pageSize'>, io: CliIo): Promise<ListSummary> {
+  const now = io.now();
+  const summary: ListSummary = { rows: 0, degraded: 0 };
+  const count = (row: ProfileRow): void => {
+    summary.rows++;
+    if (row.phase === 'Degraded') summary.degraded++;
+  };
+  if (args.output === 'json' || args.output === 'yaml') {
+    const list = args.output === 'json' ? new StreamingJsonList(io.stdout) : new StreamingYamlList(io.stdout);
+    for await (const row of rows) {
+      count(row);
+      await list.add(defined(rowObject(row)));
+    }
+    await list.end();
+    return summary;
+  }
+  const wide = args.output === 'wide';
+  const table = new StreamingTable(io.stdout, wide ? WIDE_HEADER : HEADER, args.pageSize, (c) => `${c[0]}\u0000${c[1]}`, wide ? 80 : 60);
+  for await (const row of rows) {
+    count(row);
+    await table.add(tableCells(row, now, wide));
+  }
+  await table.flush();
+  if (summary.rows === 0) await emit(io.stderr, 'No managed ClusterProfiles found.\n');
+  return summary;
+}
+
+// ---- one profile ----------------------------------------------------------------------------------
+
+export interface FoundWorkflow {
+  row: ProfileRow;
+  /** Other running incarnations (a reused name whose old workflow is still cleaning up). */
+  others: ProfileRow[];
+}
+
+/** The running workflow of namespace/name: the newest incarnation when a reused name has several. */
+export async function findRunning(client: Client, profile: { namespace: string; name: string }, taskQueue?: string): Promise<FoundWorkflow | undefined> {
+  const rows: ProfileRow[] = [];
+  for await (const row of listProfiles(client, { ...profile, ...(taskQueue ? { taskQueue } : {}) }, 100)) rows.push(row);
+  if (rows.length === 0) return undefined;
+  rows.sort((a, b) => b.sinceMs - a.sinceMs || b.runStartedAtMs - a.runStartedAtMs);
+  return { row: rows[0]!, others: rows.slice(1) };
+}
+
+/** The most recently closed workflow of namespace/name, to explain why none runs. */
+async function findClosed(client: Client, profile: { namespace: string; name: string }, taskQueue?: string): Promise<ProfileRow | undefined> {
+  let latest: ProfileRow | undefined;
+  for await (const row of listProfiles(client, { ...profile, running: false, ...(taskQueue ? { taskQueue } : {}) }, 100)) {
+    if (!latest || (row.closedAtMs ?? 0) > (latest.closedAtMs ?? 0)) latest = row;
+  }
+  return latest;
+}
+
+/** The status query result in output form: times as RFC 3339. */
+export function statusObject(s: WorkflowStatus): Record<string, unknown> {
+  return defined({
+    namespace: s.ref.namespace,
+    name: s.ref.name,
+    uid: s.ref.uid,
+    phase: s.phase,
+    provider: s.provider,
+    fingerprint: s.fingerprint,
+    credentialExpiresAt: iso(s.credentialExpiresAtMs),
+    lastSyncAt: iso(s.lastSyncAtMs),
+    nextRefreshAt: iso(s.nextRefreshAtMs),
+    lastError: s.lastError && { reason: s.lastError.reason, message: s.lastError.message, at: iso(s.lastError.atMs) },
+    observedGeneration: s.observedGeneration,
+    observedResourceVersion: s.observedResourceVersion,
+    observedHash: s.observedHash,
+    syncCount: s.syncCount,
+    runCount: s.runCount,
+  });
+}
+
+function when(ms: number | undefined, nowMs: number, none = DASH): string {
+  return ms === undefined ? none : `${iso(ms)} (${relative(ms, nowMs)})`;
+}
+
+/** The human form of one profile's status. */
+export function describeStatus(s: WorkflowStatus, found: { workflowId: string; runId: string; taskQueue: string }, uiLink: string | undefined, nowMs: number): string {
+  const rows: Array<[string, string]> = [
+    ['ClusterProfile', `${s.ref.namespace}/${s.ref.name} (uid ${s.ref.uid})`],
+    ['Phase', s.phase],
+    ['Provider', s.provider ?? DASH],
+    ['Credential expiry', when(s.credentialExpiresAtMs, nowMs, s.lastSyncAtMs === undefined ? DASH : 'none stated (refreshed every sync period)')],
+    ['Fingerprint', s.fingerprint ?? DASH],
+    ['Last sync', when(s.lastSyncAtMs, nowMs, 'never')],
+    ['Next refresh', when(s.nextRefreshAtMs, nowMs)],
+    ['Last error', s.lastError ? `${s.lastError.reason} at ${iso(s.lastError.atMs)}: ${s.lastError.message}` : DASH],
+    [
+      'Observed',
+      s.observedGeneration === undefined ? DASH : `generation ${s.observedGeneration}, resourceVersion ${s.observedResourceVersion ?? DASH}, hash ${s.observedHash ?? DASH}`,
+    ],
+    ['Syncs', `${s.syncCount} (workflow run ${s.runCount})`],
+    ['Workflow', `${found.workflowId} (run ${found.runId}, task queue ${found.taskQueue})`],
+    ['Web UI', uiLink ?? 'set --ui-url or TEMPORAL_UI_URL for a link'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}\n`).join('');
+}
+
+async function statusOfOne(cli: CliClient, args: StatusArgs, io: CliIo): Promise<number> {
+  const profile = args.profile!;
+  const found = await findRunning(cli.client, profile, args.filter.taskQueue);
+  if (!found) {
+    const closed = await findClosed(cli.client, profile, args.filter.taskQueue);
+    const detail = closed
+      ? `; its last workflow ${closed.workflowId} is ${closed.executionStatus}${closed.closedAtMs ? ` since ${iso(closed.closedAtMs)}` : ''}${closed.phase ? ` (phase ${closed.phase})` : ''}`
+      : '';
+    await emit(io.stderr, `clusterinventory: no running workflow for ClusterProfile ${profile.namespace}/${profile.name}${detail}\n`);
+    return EXIT.error;
+  }
+  const { row } = found;
+  for (const other of found.others) {
+    await emit(io.stderr, `note: another workflow also runs for ${profile.namespace}/${profile.name}: ${other.workflowId} (phase ${other.phase ?? DASH}; an earlier incarnation still cleaning up?)\n`);
+  }
+  const link = args.uiUrl ? workflowUiUrl(args.uiUrl, cli.namespace, row.workflowId, row.runId) : undefined;
+  let status: WorkflowStatus;
+  try {
+    status = await cli.client.withDeadline(io.now() + args.timeoutMs, () => cli.client.workflow.getHandle(row.workflowId, row.runId).query(statusQuery));
+  } catch (e) {
+    await emit(io.stderr, `clusterinventory: status query of ${row.workflowId} failed (is a worker running?): ${(e as Error).message}\n`);
+    await emit(io.stderr, `visibility says: phase ${row.phase ?? DASH}${row.lastError ? `, last error ${row.lastError.reason}: ${row.lastError.message}` : ''}${link ? `\n${link}` : ''}\n`);
+    return EXIT.error;
+  }
+  const where = { workflowId: row.workflowId, runId: row.runId, taskQueue: row.taskQueue };
+  if (args.output === 'json' || args.output === 'yaml') {
+    const doc = defined({ ...where, uiUrl: link, status: statusObject(status) });
+    await emit(io.stdout, args.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yaml(doc));
+  } else {
+    await emit(io.stdout, describeStatus(status, where, link, io.now()));
+  }
+  return status.phase === 'Degraded' ? EXIT.degraded : EXIT.ok;
+}
+
+export async function runStatus(argv: string[], io: CliIo, connect: (env: NodeJS.ProcessEnv) => Promise<CliClient> = connectClient): Promise<number> {
+  let args;
+  try {
+    args = parseStatusArgs(argv, io.env);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    await emit(io.stderr, `clusterinventory status: ${e.message}\n\n${STATUS_USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (args === 'help') {
+    await emit(io.stdout, `${STATUS_USAGE}\n`);
+    return EXIT.ok;
+  }
+  let cli: CliClient;
+  try {
+    cli = await connect(io.env);
+  } catch (e) {
+    await emit(io.stderr, `clusterinventory: ${(e as Error).message}\n`);
+    return EXIT.error;
+  }
+  try {
+    if (args.profile) return await statusOfOne(cli, args, io);
+    const summary = await printList(listProfiles(cli.client, args.filter, args.pageSize), args, io);
+    return summary.degraded > 0 ? EXIT.degraded : EXIT.ok;
+  } catch (e) {
+    await emit(io.stderr, `clusterinventory: ${(e as Error).message}\n`);
+    return EXIT.error;
+  } finally {
+    await cli.close();
+  }
+}

@@ -1,0 +1,203 @@
+// The status memo and the current details of clusterProfileWorkflow (what `clusterinventory status` and
+// the Web UI read without querying), on the time-skipping test server with mocked activities:
+//  - the memo holds managedSinceMs, lastSyncAtMs, nextRefreshAtMs and lastError (shortened), is upserted
+//    only when a value changes (at most once per sync), goes along on continue-as-new with the same
+//    managedSinceMs, and is guarded by the memo-status-v1 patch;
+//  - the current details (served by the built-in metadata query) name the phase and the expiry.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
+import {
+  DEFAULT_SCHEDULE,
+  MEMO_ERROR_MESSAGE_MAX,
+  STATUS_MEMO_PATCH,
+  SearchAttr,
+  WORKFLOW_TYPE,
+  profileChanged,
+  statusQuery,
+  workflowIdFor,
+  type ClusterProfileWorkflowInput,
+  type ProfileRef,
+  type ProfileSnapshot,
+  type ReconcileActivities,
+  type StatusMemo,
+  type WorkflowStatus,
+} from '../../workflows/api.js';
+import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
+import { MockReconcileActivities, invalidInput } from '../workflows/mock-activities.js';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const TASK_QUEUE = 'clusterinventory-memo-test';
+const GUARD = { timeout: 10 * 60_000 };
+const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+let ts: TimeSkippingEnvironment;
+let worker: Worker;
+let workerRun: Promise<void>;
+const mocks = new Map<string, MockReconcileActivities>();
+const open: WorkflowHandle[] = [];
+
+const mockFor = (ref: ProfileRef): ReconcileActivities => mocks.get(ref.name)!.activities;
+const dispatcher: ReconcileActivities = {
+  ensureFinalizer: (ref) => mockFor(ref).ensureFinalizer(ref),
+  syncCredentials: (ref) => mockFor(ref).syncCredentials(ref),
+  applySveltosCluster: (ref) => mockFor(ref).applySveltosCluster(ref),
+  cleanup: (ref) => mockFor(ref).cleanup(ref),
+  recordEvent: (ref, event) => mockFor(ref).recordEvent(ref, event),
+};
+
+before(async () => {
+  ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  worker = await Worker.create({ connection: ts.env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: { code }, activities: dispatcher });
+  workerRun = worker.run();
+});
+
+after(async () => {
+  for (const h of open) await h.terminate('test finished').catch(() => undefined);
+  worker?.shutdown();
+  await workerRun;
+  await ts?.env.teardown();
+});
+
+const now = (): Promise<number> => ts.env.currentTimeMs();
+const snapshot = (hash: string, generation: number): ProfileSnapshot => ({ observedHash: hash, generation, resourceVersion: String(generation), providerNames: ['mock-provider'], deleting: false });
+
+async function start(name: string, mock: MockReconcileActivities, maxCyclesPerRun?: number): Promise<WorkflowHandle<typeof clusterProfileWorkflow>> {
+  const ref: ProfileRef = { namespace: 'fleet', name, uid: `uid-${name}` };
+  mocks.set(name, mock);
+  const input: ClusterProfileWorkflowInput = { ref, snapshot: snapshot('h1', 1), schedule: DEFAULT_SCHEDULE };
+  if (maxCyclesPerRun !== undefined) input.maxCyclesPerRun = maxCyclesPerRun;
+  const handle = await ts.env.client.workflow.signalWithStart<typeof clusterProfileWorkflow, [ProfileSnapshot]>(WORKFLOW_TYPE, {
+    workflowId: workflowIdFor(ref),
+    taskQueue: TASK_QUEUE,
+    args: [input],
+    signal: profileChanged,
+    signalArgs: [input.snapshot],
+    typedSearchAttributes: [
+      { key: SearchAttr.namespace, value: ref.namespace },
+      { key: SearchAttr.name, value: ref.name },
+    ],
+  });
+  const latest = ts.env.client.workflow.getHandle<typeof clusterProfileWorkflow>(handle.workflowId);
+  open.push(latest);
+  return latest;
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 120_000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+/** Waits until the workflow sleeps until its next refresh (no sync in flight), as seen by the status query. */
+async function idle(handle: WorkflowHandle, phase: WorkflowStatus['phase'] = 'Ready'): Promise<WorkflowStatus> {
+  return eventually(`idle in ${phase}`, async () => {
+    const s = await handle.query(statusQuery);
+    return s.phase === phase && s.nextRefreshAtMs !== undefined && s.nextRefreshAtMs > (await now()) ? s : undefined;
+  });
+}
+
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+type Fields = Record<string, { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null }> | null | undefined;
+
+function decode(fields: Fields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, p] of Object.entries(fields ?? {})) out[k] = defaultPayloadConverter.fromPayload(p);
+  return out;
+}
+
+function memoUpserts(history: History): Array<Record<string, unknown>> {
+  return (history.events ?? []).flatMap((e) => (e.workflowPropertiesModifiedEventAttributes ? [decode(e.workflowPropertiesModifiedEventAttributes.upsertedMemo?.fields)] : []));
+}
+
+function patchMarkers(history: History): number {
+  return (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length;
+}
+
+async function memoOf(handle: WorkflowHandle): Promise<StatusMemo> {
+  return ((await handle.describe()).memo ?? {});
+}
+
+void test('the memo follows the status, at most one upsert per sync, and survives continue-as-new', GUARD, async () => {
+  const mock = new MockReconcileActivities({ now, credentialTtlMs: HOUR });
+  const handle = await start('expiring', mock, 3);
+  const first = await idle(handle);
+  const firstRunId = (await handle.describe()).runId;
+  const since = (await handle.describe()).startTime.getTime();
+
+  const memo = await memoOf(handle);
+  assert.equal(memo.managedSinceMs, since, 'managed since the first run started');
+  assert.equal(memo.lastSyncAtMs, first.lastSyncAtMs);
+  assert.equal(memo.nextRefreshAtMs, first.nextRefreshAtMs);
+  assert.equal(memo.lastError, undefined);
+
+  // 4 h of 1 h credentials: refreshes every 48 min, continue-as-new after every 3 syncs.
+  await ts.env.sleep(4 * HOUR);
+  const later = await idle(handle);
+  const d = await handle.describe();
+  assert.notEqual(d.runId, firstRunId, 'continued as new');
+  const carried = await memoOf(handle);
+  assert.equal(carried.managedSinceMs, since, 'managedSinceMs goes along');
+  assert.equal(carried.nextRefreshAtMs, later.nextRefreshAtMs);
+  assert.equal(carried.lastSyncAtMs, later.lastSyncAtMs);
+
+  const firstRun = await ts.env.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
+  const upserts = memoUpserts(firstRun);
+  const syncs = (firstRun.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncCredentials').length;
+  assert.ok(upserts.length >= 1 && upserts.length <= syncs, `${upserts.length} memo upserts for ${syncs} syncs`);
+  assert.deepEqual(Object.keys(upserts[0]!).sort(), ['lastSyncAtMs', 'managedSinceMs', 'nextRefreshAtMs'], 'the first upsert sets what is known');
+  for (const u of upserts.slice(1)) assert.ok(!('managedSinceMs' in u), 'unchanged keys are not upserted again');
+  assert.equal(patchMarkers(firstRun), 1, `one ${STATUS_MEMO_PATCH} marker per run`);
+});
+
+void test('Degraded: the last error (shortened) is in the memo until a sync succeeds; current details name the phase', GUARD, async () => {
+  const mock = new MockReconcileActivities({ now, credentialTtlMs: HOUR });
+  const long = `no supported access provider for fleet/degraded: ${'x'.repeat(400)}`;
+  mock.syncFailure = () => invalidInput(long);
+  const handle = await start('degraded', mock);
+  const s = await idle(handle, 'Degraded');
+  const memo = await eventually('lastError in the memo', async () => {
+    const m = await memoOf(handle);
+    return m.lastError ? m : undefined;
+  });
+  assert.equal(memo.lastError?.reason, 'InvalidInput');
+  assert.equal(memo.lastError?.atMs, s.lastError?.atMs);
+  assert.equal(memo.lastError?.message.length, MEMO_ERROR_MESSAGE_MAX);
+  assert.ok(memo.lastError?.message.startsWith('no supported access provider for fleet/degraded: xxx'));
+  assert.equal(s.lastError?.message, long, 'the status query keeps the whole message');
+
+  const details = async (): Promise<string> => (await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails;
+  assert.match(await details(), /^\*\*Degraded\*\*\n\n- last error: `InvalidInput`: no supported access provider for fleet\/degraded: x+…\n- next retry: \S+Z · credential expires: —$/);
+
+  mock.syncFailure = undefined;
+  await handle.signal(profileChanged, snapshot('h2', 2));
+  const ok = await idle(handle, 'Ready');
+  const cleared = await eventually('lastError gone from the memo', async () => {
+    const m = await memoOf(handle);
+    return m.lastError === undefined ? m : undefined;
+  });
+  assert.equal(cleared.lastSyncAtMs, ok.lastSyncAtMs);
+  const text = await details();
+  assert.match(text, /^\*\*Ready\*\* · provider `mock-provider`\n/);
+  const second = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  assert.ok(text.includes(`- credential expires: ${second(ok.credentialExpiresAtMs!)}`), text);
+  assert.ok(text.includes(`- next refresh: ${second(ok.nextRefreshAtMs!)} · last sync: ${second(ok.lastSyncAtMs!)}`), text);
+  assert.doesNotMatch(text, /last error/);
+});
