@@ -1,0 +1,55 @@
+// Create → SveltosCluster latency: the time from creating a ClusterProfile (and setting its status, as a
+// cluster manager does) until its SveltosCluster and kubeconfig Secret exist, through the real watcher,
+// Temporal dev server, worker and kube-apiserver. Also the time until a source Secret rotation reaches the
+// managed Secret. BENCH_LATENCY_PROFILES (default 30) profiles, created one after another.
+// Needs `npm run stack -- up`. Figures are reported, never asserted.
+import { performance } from 'node:perf_hooks';
+import { secretNameFor } from '../../activities/kube/types.js';
+import { E2E, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
+
+const N = Number(process.env.BENCH_LATENCY_PROFILES ?? 30);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function until(probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out after 120 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const e2e = await new E2E().start();
+const create: number[] = [];
+const rotate: number[] = [];
+try {
+  for (let i = 0; i < N; i++) {
+    const name = `lat-${i}`;
+    await e2e.createSecret(`${name}-src`, { kubeconfig: spokeKubeconfig(`token-${i}-a`) });
+    const t0 = performance.now();
+    await e2e.createProfile(name, [secretReaderProvider(`${name}-src`)], { labels: { bench: 'latency' } });
+    await until(async () => Boolean((await e2e.getSveltosCluster(name)) && (await e2e.getSecret(secretNameFor(name)))));
+    create.push(performance.now() - t0);
+
+    const rotated = spokeKubeconfig(`token-${i}-b`);
+    const t1 = performance.now();
+    await e2e.updateSecret(`${name}-src`, { kubeconfig: rotated });
+    await until(async () => e2e.managedKubeconfig(await e2e.getSecret(secretNameFor(name))) === rotated);
+    rotate.push(performance.now() - t1);
+  }
+} finally {
+  await e2e.stop();
+}
+
+for (const [label, xs] of [
+  ['create → SveltosCluster + Secret', create],
+  ['source Secret rotation → managed Secret', rotate],
+] as const) {
+  const s = [...xs].sort((a, b) => a - b);
+  process.stdout.write(
+    `${label}: n=${s.length} p50=${percentile(s, 50).toFixed(0)} ms p90=${percentile(s, 90).toFixed(0)} ms max=${s.at(-1)!.toFixed(0)} ms\n`,
+  );
+}
+process.exit(0);
