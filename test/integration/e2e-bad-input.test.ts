@@ -458,7 +458,15 @@ describe('bad input matrix', () => {
     );
   });
 
-  void test.skip('label value valid on the ClusterProfile but invalid on the SveltosCluster: none exists (both are metadata.labels with the same API server validation; the SveltosCluster only adds managed-by)');
+  // A label value that is fine on the ClusterProfile but invalid on the SveltosCluster cannot exist: both are
+  // metadata.labels under the same API server validation (the SveltosCluster only adds managed-by). This
+  // proves the premise; names.ts still validates labels before writing, as unit tests show.
+  test('the API server refuses an invalid label value on the ClusterProfile (so none reaches the SveltosCluster)', async () => {
+    await assert.rejects(
+      e2e.createProfile(uniqueName('bad'), [], { labels: { env: 'not a valid label value!' } }),
+      (err: { code?: number; body?: unknown }) => err.code === 422 && /metadata\.labels/.test(String(err.body)),
+    );
+  });
 
   test('no hot loop: no Degraded profile synced again on its own', async () => {
     assert.ok(records.size >= 20, `at least 20 matrix cases ran (${records.size})`);
