@@ -8,7 +8,8 @@ import { refreshUpdate, type SyncOutcome } from '../workflows/api.js';
 import { FilterError, checkFilter, parseProfileName } from '../worker/visibility.js';
 import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
 import { emit, iso, relative, yaml, type CliIo } from './format.js';
-import { EXIT, UsageError, findRunning, parseOutput, parseTimeout, type OutputFormat } from './status.js';
+import { EXIT, UsageError, runOperatorCommand } from './command.js';
+import { findRunning, parseOutput, parseTimeout, type OutputFormat } from './status.js';
 
 export const REFRESH_USAGE = `usage: clusterinventory refresh NAMESPACE/NAME [flags]
 
@@ -142,31 +143,9 @@ async function refreshOne(cli: CliClient, args: RefreshArgs, io: CliIo): Promise
 }
 
 export async function runRefresh(argv: string[], io: CliIo, connect: (env: NodeJS.ProcessEnv) => Promise<CliClient> = connectClient): Promise<number> {
-  let args;
-  try {
-    args = parseRefreshArgs(argv, io.env);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    await emit(io.stderr, `clusterinventory refresh: ${e.message}\n\n${REFRESH_USAGE}\n`);
-    return EXIT.usage;
-  }
-  if (args === 'help') {
-    await emit(io.stdout, `${REFRESH_USAGE}\n`);
-    return EXIT.ok;
-  }
-  let cli: CliClient;
-  try {
-    cli = await connect(io.env);
-  } catch (e) {
-    await emit(io.stderr, `clusterinventory: ${(e as Error).message}\n`);
-    return EXIT.error;
-  }
-  try {
-    return await refreshOne(cli, args, io);
-  } catch (e) {
-    await emit(io.stderr, `clusterinventory: ${(e as Error).message}\n`);
-    return EXIT.error;
-  } finally {
-    await cli.close();
-  }
+  return runOperatorCommand(
+    io,
+    { name: 'refresh', usage: REFRESH_USAGE, parse: () => parseRefreshArgs(argv, io.env), run: (cli, args) => refreshOne(cli, args, io) },
+    connect,
+  );
 }

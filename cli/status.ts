@@ -13,10 +13,11 @@ import type { Client } from '@temporalio/client';
 import { statusQuery, type WorkflowStatus } from '../workflows/api.js';
 import { parseDuration } from '../worker/duration.js';
 import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, listProfiles, parseProfileName, type ProfileFilter, type ProfileRow } from '../worker/visibility.js';
+import { EXIT, UsageError, runOperatorCommand } from './command.js';
 import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
 import { StreamingJsonList, StreamingTable, StreamingYamlList, emit, iso, oneLine, relative, humanDuration, yaml, type CliIo } from './format.js';
 
-export const EXIT = { ok: 0, degraded: 1, usage: 2, error: 3 } as const;
+export { EXIT, UsageError } from './command.js';
 
 export const STATUS_USAGE = `usage: clusterinventory status [NAMESPACE/NAME] [flags]
 
@@ -40,10 +41,6 @@ Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEM
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
 const FORMATS: readonly OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 export interface StatusArgs {
   profile?: { namespace: string; name: string };
@@ -308,33 +305,18 @@ async function statusOfOne(cli: CliClient, args: StatusArgs, io: CliIo): Promise
 }
 
 export async function runStatus(argv: string[], io: CliIo, connect: (env: NodeJS.ProcessEnv) => Promise<CliClient> = connectClient): Promise<number> {
-  let args;
-  try {
-    args = parseStatusArgs(argv, io.env);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    await emit(io.stderr, `clusterinventory status: ${e.message}\n\n${STATUS_USAGE}\n`);
-    return EXIT.usage;
-  }
-  if (args === 'help') {
-    await emit(io.stdout, `${STATUS_USAGE}\n`);
-    return EXIT.ok;
-  }
-  let cli: CliClient;
-  try {
-    cli = await connect(io.env);
-  } catch (e) {
-    await emit(io.stderr, `clusterinventory: ${(e as Error).message}\n`);
-    return EXIT.error;
-  }
-  try {
-    if (args.profile) return await statusOfOne(cli, args, io);
-    const summary = await printList(listProfiles(cli.client, args.filter, args.pageSize), args, io);
-    return summary.degraded > 0 ? EXIT.degraded : EXIT.ok;
-  } catch (e) {
-    await emit(io.stderr, `clusterinventory: ${(e as Error).message}\n`);
-    return EXIT.error;
-  } finally {
-    await cli.close();
-  }
+  return runOperatorCommand(
+    io,
+    {
+      name: 'status',
+      usage: STATUS_USAGE,
+      parse: () => parseStatusArgs(argv, io.env),
+      run: async (cli, args) => {
+        if (args.profile) return statusOfOne(cli, args, io);
+        const summary = await printList(listProfiles(cli.client, args.filter, args.pageSize), args, io);
+        return summary.degraded > 0 ? EXIT.degraded : EXIT.ok;
+      },
+    },
+    connect,
+  );
 }
