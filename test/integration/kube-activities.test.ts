@@ -39,6 +39,7 @@ import {
 import { createReconcileActivities, type StructuredLogger } from '../../activities/reconcile.js';
 import { ErrorType, type ProfileRef, type ReconcileActivities } from '../../workflows/api.js';
 import { kubeConfig, uniqueName } from '../support/stack.js';
+import { spokeKubeconfig } from '../support/e2e.js';
 
 const NS = 'default';
 const CP = { group: 'multicluster.x-k8s.io', version: 'v1alpha1', plural: 'clusterprofiles' } as const;
@@ -48,26 +49,6 @@ const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 /** Tokens are distinctive so that a leak into a log line is easy to spot. */
 function token(tag: string): string {
   return `tok-${tag}-${Math.random().toString(36).slice(2, 10)}-0123456789abcdef`;
-}
-
-function sourceKubeconfig(tok: string, server = 'https://spoke.example:6443'): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: spoke',
-    '  cluster:',
-    `    server: ${server}`,
-    'users:',
-    '- name: spoke-admin',
-    '  user:',
-    `    token: ${tok}`,
-    'contexts:',
-    '- name: spoke',
-    '  context: {cluster: spoke, user: spoke-admin}',
-    'current-context: spoke',
-    '',
-  ].join('\n');
 }
 
 function secretReader(sourceSecret: string): AccessProvider {
@@ -195,7 +176,7 @@ describe('Kubernetes activities against the local API server', () => {
   async function putSourceSecret(name: string, tok: string): Promise<void> {
     secrets.add(name);
     tokens.push(tok);
-    const data = { kubeconfig: Buffer.from(sourceKubeconfig(tok)).toString('base64') };
+    const data = { kubeconfig: Buffer.from(spokeKubeconfig(tok)).toString('base64') };
     try {
       await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name }, data } });
     } catch (e) {
