@@ -29,6 +29,10 @@ import {
 } from '../../workflows/api.js';
 import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
 import { MockReconcileActivities, invalidInput } from '../workflows/mock-activities.js';
+import { eventually } from '../support/stack.js';
+
+/** Hang guard for waits on a busy 2-core machine, not a timing assertion. */
+const WAIT_MS = 120_000;
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -91,27 +95,12 @@ async function start(name: string, mock: MockReconcileActivities, maxCyclesPerRu
   return latest;
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 120_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
-
 /** Waits until the workflow sleeps until its next refresh (no sync in flight), as seen by the status query. */
 async function idle(handle: WorkflowHandle, phase: WorkflowStatus['phase'] = 'Ready'): Promise<WorkflowStatus> {
   return eventually(`idle in ${phase}`, async () => {
     const s = await handle.query(statusQuery);
     return s.phase === phase && s.nextRefreshAtMs !== undefined && s.nextRefreshAtMs > (await now()) ? s : undefined;
-  });
+  }, WAIT_MS);
 }
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
@@ -176,7 +165,7 @@ void test('Degraded: the last error (shortened) is in the memo until a sync succ
   const memo = await eventually('lastError in the memo', async () => {
     const m = await memoOf(handle);
     return m.lastError ? m : undefined;
-  });
+  }, WAIT_MS);
   assert.equal(memo.lastError?.reason, 'InvalidInput');
   assert.equal(memo.lastError?.atMs, s.lastError?.atMs);
   assert.equal(memo.lastError?.message.length, MEMO_ERROR_MESSAGE_MAX);
@@ -192,7 +181,7 @@ void test('Degraded: the last error (shortened) is in the memo until a sync succ
   const cleared = await eventually('lastError gone from the memo', async () => {
     const m = await memoOf(handle);
     return m.lastError === undefined ? m : undefined;
-  });
+  }, WAIT_MS);
   assert.equal(cleared.lastSyncAtMs, ok.lastSyncAtMs);
   const text = await details();
   assert.match(text, /^\*\*Ready\*\* · provider `mock-provider`\n/);
