@@ -23,12 +23,11 @@ import {
   type ClusterProfileWorkflowInput,
   type ProfileRef,
   type ProfileSnapshot,
-  type ReconcileActivities,
   type StatusMemo,
   type WorkflowStatus,
 } from '../../workflows/api.js';
 import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
-import { MockReconcileActivities, invalidInput } from '../workflows/mock-activities.js';
+import { MockReconcileActivities, invalidInput, mockDispatcher } from '../workflows/mock-activities.js';
 import { eventually } from '../support/stack.js';
 
 /** Hang guard for waits on a busy 2-core machine, not a timing assertion. */
@@ -48,14 +47,7 @@ let workerRun: Promise<void>;
 const mocks = new Map<string, MockReconcileActivities>();
 const open: WorkflowHandle[] = [];
 
-const mockFor = (ref: ProfileRef): ReconcileActivities => mocks.get(ref.name)!.activities;
-const dispatcher: ReconcileActivities = {
-  ensureFinalizer: (ref) => mockFor(ref).ensureFinalizer(ref),
-  syncCredentials: (ref) => mockFor(ref).syncCredentials(ref),
-  applySveltosCluster: (ref) => mockFor(ref).applySveltosCluster(ref),
-  cleanup: (ref) => mockFor(ref).cleanup(ref),
-  recordEvent: (ref, event) => mockFor(ref).recordEvent(ref, event),
-};
+const dispatcher = mockDispatcher(mocks);
 
 before(async () => {
   ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });

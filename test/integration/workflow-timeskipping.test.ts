@@ -23,11 +23,10 @@ import {
   type ClusterProfileWorkflowInput,
   type ProfileRef,
   type ProfileSnapshot,
-  type ReconcileActivities,
   type WorkflowStatus,
 } from '../../workflows/api.js';
 import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
-import { Gate, MockReconcileActivities, conflict, invalidInput, profileGone } from '../workflows/mock-activities.js';
+import { Gate, MockReconcileActivities, conflict, invalidInput, mockDispatcher, profileGone } from '../workflows/mock-activities.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -48,20 +47,7 @@ const openHandles: WorkflowHandle[] = [];
 /** Every run's history, captured at the end of each test, for the replay (determinism) test. */
 const recordedHistories: Array<{ workflowId: string; history: HistoryOf<WorkflowHandle> }> = [];
 
-function mockFor(ref: ProfileRef): ReconcileActivities {
-  const mock = mocks.get(ref.name);
-  if (!mock) throw new Error(`no mock for ${ref.name}`);
-  return mock.activities;
-}
-
-/** Routes each call to the mock of the profile it is about, so that tests share one worker. */
-const dispatcher: ReconcileActivities = {
-  ensureFinalizer: (ref) => mockFor(ref).ensureFinalizer(ref),
-  syncCredentials: (ref) => mockFor(ref).syncCredentials(ref),
-  applySveltosCluster: (ref) => mockFor(ref).applySveltosCluster(ref),
-  cleanup: (ref) => mockFor(ref).cleanup(ref),
-  recordEvent: (ref, event) => mockFor(ref).recordEvent(ref, event),
-};
+const dispatcher = mockDispatcher(mocks);
 
 before(async () => {
   ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });

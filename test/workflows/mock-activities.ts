@@ -142,6 +142,22 @@ export class MockReconcileActivities {
 }
 
 /** The failure an activity throws for a wrong provider configuration. */
+/** Routes each call to the mock of the profile it is about (by name), so that tests share one worker. */
+export function mockDispatcher(mocks: ReadonlyMap<string, MockReconcileActivities>): ReconcileActivities {
+  const mockFor = (ref: ProfileRef): ReconcileActivities => {
+    const mock = mocks.get(ref.name);
+    if (!mock) throw new Error(`no mock for ${ref.name}`);
+    return mock.activities;
+  };
+  return {
+    ensureFinalizer: (ref) => mockFor(ref).ensureFinalizer(ref),
+    syncCredentials: (ref) => mockFor(ref).syncCredentials(ref),
+    applySveltosCluster: (ref) => mockFor(ref).applySveltosCluster(ref),
+    cleanup: (ref) => mockFor(ref).cleanup(ref),
+    recordEvent: (ref, event) => mockFor(ref).recordEvent(ref, event),
+  };
+}
+
 export function invalidInput(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, ErrorType.InvalidInput);
 }
