@@ -6,19 +6,27 @@
 // Credentials stay inside syncCredentials: it resolves and writes them, and returns metadata only.
 import { hostname } from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
-import type {
-  ApplyResult,
-  CleanupResult,
-  CredentialSyncResult,
-  FinalizerResult,
-  ProfileEvent,
-  ProfileRef,
-  ReconcileActivities,
+import {
+  DEFAULT_SCHEDULE,
+  TRANSIENT_CREDENTIAL_ERROR,
+  type ApplyResult,
+  type CleanupRequest,
+  type CleanupResult,
+  type CredentialSyncResult,
+  type FailureDetails,
+  type FinalizerResult,
+  type ProfileEvent,
+  type ProfileRef,
+  type ReconcileActivities,
+  type ScheduleConfig,
+  type SyncReport,
+  type SyncRequest,
 } from '../workflows/api.js';
+import { EventReason, eventForSyncFailure, eventForSyncSuccess } from '../workflows/phase.js';
 import { currentActivityContext, currentCancellationSignal, withHeartbeat } from './activity-context.js';
 import { validateSecretName } from './credentials/names.js';
 import { resolveKubeconfig, type ResolveDeps } from './credentials/resolve.js';
-import { ConflictError, ProfileGoneError, toApplicationFailure } from './errors.js';
+import { BoundedRetryError, ConflictError, ProfileGoneError, toApplicationFailure } from './errors.js';
 import { isTransient, KubeApiError } from './kube/classify.js';
 import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient, type ManagedKind } from './kube/client.js';
 import {
@@ -54,6 +62,8 @@ export interface ReconcileDeps extends Omit<ResolveDeps, 'getSecret' | 'signal'>
   eventInstance?: string;
   /** Guarded patches (finalizer, stale ownerReference) tried per activity attempt before Temporal's retry takes over (default 5). */
   guardAttempts?: number;
+  /** This worker's refresh schedule (--sync-period, --min-refresh-interval), reported to the workflow by every sync. */
+  schedule?: ScheduleConfig;
 }
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -131,6 +141,65 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
 
   // ---- activities -------------------------------------------------------------------------------
 
+  /** The profile with our finalizer on it (one GET, plus one PATCH the first time), or ProfileGoneError. */
+  async function profileWithFinalizer(ref: ProfileRef): Promise<ClusterProfile> {
+    return withGuardRetries(async () => {
+      const profile = await loadProfile(ref, { allowDeleting: false });
+      if (profile.metadata.finalizers?.includes(FINALIZER)) return profile;
+      const patched = await kube.addFinalizer(profile, FINALIZER);
+      log('info', 'finalizer added', { profile: `${ref.namespace}/${ref.name}`, finalizer: FINALIZER });
+      return patched;
+    });
+  }
+
+  /**
+   * One sync of the current workflow code, in one activity (one history entry, one billable action): the
+   * finalizer the first time, the credential and the Secret, the SveltosCluster when something may have
+   * changed, and the Event the transition deserves. Heartbeats from start to end.
+   */
+  async function syncProfile(ref: ProfileRef, req: SyncRequest): Promise<SyncReport> {
+    return withHeartbeat(async () => {
+      const profile = req.finalizerPresent ? await loadProfile(ref, { allowDeleting: false }) : await profileWithFinalizer(ref);
+      const cred = await writeCredentials(ref, profile, {
+        compare: req.full,
+        ...(req.lastFingerprint !== undefined ? { lastFingerprint: req.lastFingerprint } : {}),
+      });
+      const sveltosClusterChanged = req.full ? (await applySveltosClusterFor(ref, profile)).changed : false;
+      const event = eventForSyncSuccess({
+        previousPhase: req.previousPhase,
+        syncedBefore: req.syncedBefore,
+        secretChanged: cred.secretChanged,
+        routineRotation: req.scheduled && req.previousExpiresAtMs !== undefined && cred.expiresAtMs !== undefined,
+        provider: cred.provider,
+        profile: `${ref.namespace}/${ref.name}`,
+        ...(cred.expiresAtMs !== undefined ? { expiresAtMs: cred.expiresAtMs } : {}),
+      });
+      if (event) await recordEvent(ref, event);
+      return { ...cred, sveltosClusterChanged, schedule };
+    });
+  }
+
+  /** Records the Warning Event of a failed sync, when it is final (non-retryable or the last attempt) and new. */
+  async function recordSyncFailure(ref: ProfileRef, req: SyncRequest, failure: Error, final: boolean): Promise<void> {
+    if (!final || !(failure instanceof ApplicationFailure) || failure.type === 'ProfileGone') return;
+    const event = eventForSyncFailure(req.previousError, failure.type ?? 'Error', failure.message);
+    if (event) await recordEvent(ref, event);
+  }
+
+  async function cleanupProfile(ref: ProfileRef, req: CleanupRequest): Promise<CleanupResult> {
+    if (req.recordDeletingEvent) {
+      const current = await kube.getClusterProfile(ref.namespace, ref.name);
+      if (current?.metadata.uid === ref.uid && isDeleting(current.metadata)) {
+        await recordEvent(ref, {
+          type: 'Normal',
+          reason: EventReason.Deleting,
+          message: `ClusterProfile ${ref.namespace}/${ref.name} is being deleted: removing its SveltosCluster and kubeconfig Secret`,
+        });
+      }
+    }
+    return cleanup(ref);
+  }
+
   async function ensureFinalizer(ref: ProfileRef): Promise<FinalizerResult> {
     return withGuardRetries(async () => {
       const profile = await kube.getClusterProfile(ref.namespace, ref.name);
@@ -150,7 +219,21 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
 
   async function syncCredentials(ref: ProfileRef): Promise<CredentialSyncResult> {
     const profile = await loadProfile(ref, { allowDeleting: false });
-    // Only the Secret name is checked here: a bad label fails applySveltosCluster, while the credential
+    return writeCredentials(ref, profile, { compare: true });
+  }
+
+  /**
+   * Resolves the credential and writes the Secret when its content differs. `compare: false` with the
+   * fingerprint last written: a credential with that same fingerprint is taken as written (drift of the
+   * Secret is reported by the watcher and then synced with `compare: true`), so an unchanged refresh
+   * neither reads nor writes the managed Secret.
+   */
+  async function writeCredentials(
+    ref: ProfileRef,
+    profile: ClusterProfile,
+    opts: { compare: boolean; lastFingerprint?: string },
+  ): Promise<CredentialSyncResult> {
+    // Only the Secret name is checked here: a bad label fails the SveltosCluster step, while the credential
     // behind an existing SveltosCluster keeps being refreshed.
     const secretName = validateSecretName(profile);
     const secretObject = describe('Secret', ref.namespace, secretName);
@@ -168,29 +251,29 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     };
 
     // Refuse a foreign Secret before running any plugin: it will not be overwritten anyway.
-    await readSecret();
+    if (opts.compare) await readSecret();
     const signal = currentCancellationSignal();
-    const resolved = await withHeartbeat(() => resolveKubeconfig(profile, signal ? { ...resolveDeps, signal } : resolveDeps));
-    const desired = desiredSecret(profile, resolved.kubeconfig);
-    // Read again right before writing (a plugin may run for seconds); an existing Secret is then only
-    // written under its resourceVersion, so a change in between fails the apply (409, retried).
-    const existing = await readSecret();
+    const resolved = await resolveKubeconfig(profile, signal ? { ...resolveDeps, signal } : resolveDeps);
 
-    let secretChanged: boolean;
-    let changedFields: string[];
-    if (existing) {
-      changedFields = secretDifferences(existing, desired);
-      if (changedFields.length === 0) {
-        secretChanged = false;
+    let secretChanged = false;
+    let changedFields: string[] = [];
+    if (opts.compare || resolved.fingerprint !== opts.lastFingerprint) {
+      const desired = desiredSecret(profile, resolved.kubeconfig);
+      // Read again right before writing (a plugin may run for seconds); an existing Secret is then only
+      // written under its resourceVersion, so a change in between fails the apply (409, retried).
+      const existing = await readSecret();
+      if (existing) {
+        changedFields = secretDifferences(existing, desired);
+        if (changedFields.length > 0) {
+          const before = existing.metadata?.resourceVersion;
+          const written = await kube.applySecret(desired, before ? { resourceVersion: before } : {});
+          secretChanged = written.metadata?.resourceVersion !== before;
+        }
       } else {
-        const before = existing.metadata?.resourceVersion;
-        const written = await kube.applySecret(desired, before ? { resourceVersion: before } : {});
-        secretChanged = written.metadata?.resourceVersion !== before;
+        changedFields = ['created'];
+        await kube.applySecret(desired);
+        secretChanged = true;
       }
-    } else {
-      changedFields = ['created'];
-      await kube.applySecret(desired);
-      secretChanged = true;
     }
 
     const meta: Record<string, unknown> = {
@@ -216,7 +299,10 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   }
 
   async function applySveltosCluster(ref: ProfileRef): Promise<ApplyResult> {
-    const profile = await loadProfile(ref, { allowDeleting: false });
+    return applySveltosClusterFor(ref, await loadProfile(ref, { allowDeleting: false }));
+  }
+
+  async function applySveltosClusterFor(ref: ProfileRef, profile: ClusterProfile): Promise<ApplyResult> {
     const desired = desiredSveltosCluster(profile);
     const object = describe(SVELTOS_CLUSTER.kind, ref.namespace, desired.metadata.name);
     const existing = await readForWrite(SVELTOS_CLUSTER.kind, object, ref, () => kube.getSveltosCluster(ref.namespace, desired.metadata.name));
@@ -345,8 +431,16 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     });
   }
 
+  const schedule: ScheduleConfig = deps.schedule ?? DEFAULT_SCHEDULE;
   const wrap = failureWrapper(log);
+  const details: FailureDetails = { schedule };
   return {
+    syncProfile: wrap('syncProfile', syncProfile, {
+      details,
+      onFailure: (args, failure, final) => recordSyncFailure(args[0], args[1], failure, final && args[1].attemptsPerSync > 0),
+      finalAttempt: (args) => args[1].attemptsPerSync,
+    }),
+    cleanupProfile: wrap('cleanupProfile', cleanupProfile, { details }),
     ensureFinalizer: wrap('ensureFinalizer', ensureFinalizer),
     syncCredentials: wrap('syncCredentials', syncCredentials),
     applySveltosCluster: wrap('applySveltosCluster', applySveltosCluster),
@@ -355,15 +449,47 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   };
 }
 
+interface WrapOptions<A extends unknown[]> {
+  /** Attached to every failure (the workflow reads the worker's schedule from it). */
+  details?: FailureDetails;
+  /** The attempt on which a retryable failure is final (the workflow's maximumAttempts). */
+  finalAttempt?: (args: A) => number;
+  /** Runs before the failure leaves the activity; `final`: no attempt follows. Its own errors are logged. */
+  onFailure?: (args: A, failure: Error, final: boolean) => Promise<void>;
+}
+
+/**
+ * With `details` (the current workflow's activities) every failure leaves as an ApplicationFailure that
+ * carries them; a bounded-retry error (plugin timeout or kill) stays retryable: the workflow bounds the
+ * attempts and schedules the next sync itself, before the held credential expires.
+ */
+function withDetails(err: unknown, details: FailureDetails): Error {
+  if (err instanceof BoundedRetryError) {
+    return ApplicationFailure.create({ message: err.message, type: TRANSIENT_CREDENTIAL_ERROR, nonRetryable: false, details: [details] });
+  }
+  const failure = toApplicationFailure(err);
+  if (failure instanceof ApplicationFailure) {
+    return ApplicationFailure.create({ message: failure.message, type: failure.type ?? 'Error', nonRetryable: failure.nonRetryable ?? false, details: [details] });
+  }
+  return ApplicationFailure.create({ message: failure.message, type: failure.name, nonRetryable: false, details: [details] });
+}
+
 /** Wraps an activity so that our error classes leave it as ApplicationFailures (and failures are logged). */
 function failureWrapper(log: (level: Level, msg: string, meta: Record<string, unknown>) => void) {
-  return <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) => {
+  return <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>, opts: WrapOptions<A> = {}) => {
     const wrapped = async (...args: A): Promise<R> => {
       try {
         return await fn(...args);
       } catch (err) {
-        const failure = toApplicationFailure(err);
+        const failure = opts.details ? withDetails(err, opts.details) : toApplicationFailure(err);
         const retryable = !(failure instanceof ApplicationFailure && failure.nonRetryable);
+        if (opts.onFailure) {
+          const attempt = currentActivityContext()?.info.attempt ?? 1;
+          const final = !retryable || (opts.finalAttempt !== undefined && attempt >= opts.finalAttempt(args));
+          await opts.onFailure(args, failure, final).catch((e: unknown) =>
+            log('warn', `${name}: could not record the failure`, { error: e instanceof Error ? e.message : String(e) }),
+          );
+        }
         const ref = args[0] as Partial<ProfileRef> | undefined;
         log(retryable ? 'warn' : 'info', `${name} failed`, {
           profile: ref ? `${ref.namespace}/${ref.name}` : undefined,

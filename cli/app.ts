@@ -98,6 +98,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       providers,
       secretReaderNamespaces: config.secretReaderNamespaces,
       execTimeoutMs: config.execTimeoutMs,
+      schedule: config.schedule,
       now: () => Date.now(),
       baseEnv: env,
       logger,
@@ -120,7 +121,6 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       taskQueue: config.taskQueue,
       namespaces: config.namespaces,
       secretReaderNamespaces: config.secretReaderNamespaces,
-      schedule: config.schedule,
       relistPeriodMs: config.relistPeriodMs,
       logger,
     });

@@ -18,6 +18,7 @@ import {
 import type { SearchAttributePair } from '@temporalio/common';
 import {
   SearchAttr,
+  WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
   deletionRequested,
   profileChanged,
@@ -28,7 +29,6 @@ import {
   type ProfileRef,
   type ProfileSnapshot,
   type ResyncRequest,
-  type ScheduleConfig,
 } from '../workflows/api.js';
 import type { SignalCounters } from './counters.js';
 import type { WorkflowView } from './decide.js';
@@ -61,7 +61,6 @@ export interface WorkflowSignaler {
 export interface SignalerOptions {
   client: Client;
   taskQueue: string;
-  schedule: ScheduleConfig;
   counters: SignalCounters;
   logger: WatcherLogger;
   /** Passed to new workflows (ClusterProfileWorkflowInput.maxCyclesPerRun); tests set it small. */
@@ -104,7 +103,7 @@ export function temporalSignaler(o: SignalerOptions): WorkflowSignaler {
 
   /** Start options shared by both signal-with-start calls (the signal itself is added by the caller). */
   function startOptions(ref: ProfileRef, snapshot: ProfileSnapshot) {
-    const input: ClusterProfileWorkflowInput = { ref, snapshot, schedule: o.schedule };
+    const input: ClusterProfileWorkflowInput = { version: WORKFLOW_INPUT_VERSION, ref, snapshot };
     if (o.maxCyclesPerRun !== undefined) input.maxCyclesPerRun = o.maxCyclesPerRun;
     const typedSearchAttributes: SearchAttributePair[] = [
       { key: SearchAttr.namespace, value: ref.namespace },
@@ -119,6 +118,8 @@ export function temporalSignaler(o: SignalerOptions): WorkflowSignaler {
       workflowIdConflictPolicy: 'USE_EXISTING' as const,
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
       typedSearchAttributes,
+      // Set at start so that the workflow's first sync upserts no memo (one history event and action less).
+      memo: { managedSinceMs: Date.now() },
       staticSummary: staticSummaryFor(ref),
       staticDetails: staticDetailsFor(ref),
     };

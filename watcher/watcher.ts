@@ -11,12 +11,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { FIELD_MANAGER, CLUSTER_PROFILE, type ClusterProfile } from '../activities/kube/types.js';
 import {
-  DEFAULT_SCHEDULE,
   DEFAULT_TASK_QUEUE,
   type ProfileRef,
   type ProfileSnapshot,
   type ResyncRequest,
-  type ScheduleConfig,
 } from '../workflows/api.js';
 import { backoffMs, systemClock, type Clock } from './clock.js';
 import { newWatcherCounters, type WatcherCounters } from './counters.js';
@@ -57,8 +55,7 @@ export interface WatcherOptions {
    * of the worker: Secrets the worker would refuse are not watched). Default `['*']`: any.
    */
   secretReaderNamespaces?: readonly string[];
-  /** Passed to workflows started by the watcher. */
-  schedule?: ScheduleConfig;
+  /** Passed to workflows started by the watcher (tests set it small). */
   maxCyclesPerRun?: number;
   /** Safety-net relist period of every informer (default 5 min; 0 disables). */
   relistPeriodMs?: number;
@@ -161,7 +158,6 @@ export function createWatcher(opts: WatcherOptions): Watcher {
     signaler = temporalSignaler({
       client: opts.client,
       taskQueue,
-      schedule: opts.schedule ?? DEFAULT_SCHEDULE,
       counters: counters.signals,
       logger,
       ...(opts.maxCyclesPerRun !== undefined ? { maxCyclesPerRun: opts.maxCyclesPerRun } : {}),

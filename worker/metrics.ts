@@ -95,6 +95,11 @@ export function instrumentActivities(acts: ReconcileActivities, m: ActivityMetri
     }),
     applySveltosCluster: wrap('applySveltosCluster', acts.applySveltosCluster.bind(acts)),
     cleanup: wrap('cleanup', acts.cleanup.bind(acts), (ref) => observer?.forgotten(ref)),
+    syncProfile: wrap('syncProfile', acts.syncProfile.bind(acts), (ref, r) => {
+      m.syncs.add(1, { provider: r.provider, secret_changed: String(r.secretChanged) });
+      observer?.synced(ref, r.expiresAtMs);
+    }),
+    cleanupProfile: wrap('cleanupProfile', acts.cleanupProfile.bind(acts), (ref) => observer?.forgotten(ref)),
     recordEvent: wrap('recordEvent', acts.recordEvent.bind(acts)),
   };
 }
@@ -104,7 +109,7 @@ export function initActivityMetrics(m: ActivityMetrics, providers: ProviderFile)
   for (const provider of ['kubeconfig-secretreader', ...providers.providers.map((p) => p.name)]) {
     for (const changed of ['true', 'false']) m.syncs.add(0, { provider, secret_changed: changed });
   }
-  for (const activity of ['syncCredentials', 'applySveltosCluster'] as const) {
+  for (const activity of ['syncProfile'] as const) {
     for (const reason of [ErrorType.InvalidInput, ErrorType.Conflict]) m.failures.add(0, { activity, reason, retryable: 'false' });
   }
 }

@@ -40,7 +40,15 @@ export interface DeletionRequest {
   resourceVersion: string;
 }
 
-export type Phase = 'Pending' | 'Syncing' | 'Ready' | 'Degraded' | 'Deleting' | 'Deleted';
+/**
+ * Ready: the Secret holds a valid credential and the last refresh succeeded. Degraded: the last sync or
+ * refresh failed (a retry is scheduled before the held credential expires). Expired: the credential held
+ * in the Secret has expired and no refresh has succeeded since (Sveltos cannot reach the cluster).
+ */
+export type Phase = 'Pending' | 'Syncing' | 'Ready' | 'Degraded' | 'Expired' | 'Deleting' | 'Deleted';
+
+/** Phases in which Sveltos may not be able to use the credential: `status` exits 1 for them. */
+export const UNHEALTHY_PHASES: readonly Phase[] = ['Degraded', 'Expired'];
 
 /** Metadata about one credential sync. Never contains the credential itself. */
 export interface CredentialSyncResult {
@@ -125,17 +133,33 @@ export interface ScheduleConfig {
 
 export const DEFAULT_SCHEDULE: ScheduleConfig = { syncPeriodMs: 10 * 60_000, minRefreshMs: 60_000 };
 
+/**
+ * Input of the current workflow code (`version: 2`). Histories whose input has no version were started by
+ * the first release and run the frozen code in workflows/legacy/ until it continues as new into this one
+ * (docs/adr/0005-workflow-upgrade.md).
+ */
 export interface ClusterProfileWorkflowInput {
+  version: typeof WORKFLOW_INPUT_VERSION;
   ref: ProfileRef;
   snapshot: ProfileSnapshot;
-  schedule: ScheduleConfig;
+  /**
+   * The schedule last reported by a worker (carried across continue-as-new). Never set by the watcher: each
+   * sync reports the settings of the worker that ran it, so flags take effect when workers restart.
+   */
+  schedule?: ScheduleConfig;
   /** State carried across continue-as-new. */
   carried?: WorkflowStatus;
   /** Carried across continue-as-new: a change arrived that the previous run had not synced yet. */
   dirty?: boolean;
+  /** Carried across continue-as-new: an earlier sync of this incarnation added the finalizer. */
+  finalizerPresent?: boolean;
+  /** Carried across continue-as-new: failed syncs in a row (for the retry backoff). */
+  failures?: number;
   /** Syncs per run before continue-as-new (default 500; also on continueAsNewSuggested). Tests set it small. */
   maxCyclesPerRun?: number;
 }
+
+export const WORKFLOW_INPUT_VERSION = 2;
 
 /** Failure types raised by activities; the workflow keys its decisions on them. */
 export const ErrorType = {
@@ -145,9 +169,17 @@ export const ErrorType = {
   Conflict: 'Conflict',
   /** The ClusterProfile with our uid no longer exists. */
   ProfileGone: 'ProfileGone',
+  /** Cleanup was asked for, but the API server shows the ClusterProfile alive (a forged or stale signal). */
+  DeletionNotConfirmed: 'DeletionNotConfirmed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType);
+
+/**
+ * A credential source failed in a way that may pass (exec plugin exit != 0 or timeout, an identity provider
+ * blip): retried by the activity a few times, then by the workflow before the held credential expires.
+ */
+export const TRANSIENT_CREDENTIAL_ERROR = 'CredentialSourceFailed';
 
 export const profileChanged = defineSignal<[ProfileSnapshot]>('profileChanged');
 export const resyncRequested = defineSignal<[ResyncRequest]>('resyncRequested');
@@ -176,6 +208,49 @@ export interface ReconcileActivities {
   applySveltosCluster(ref: ProfileRef): Promise<ApplyResult>;
   cleanup(ref: ProfileRef): Promise<CleanupResult>;
   recordEvent(ref: ProfileRef, event: ProfileEvent): Promise<void>;
+  /** One sync of the current workflow code: finalizer (first time), credential, Secret, SveltosCluster, Event. */
+  syncProfile(ref: ProfileRef, request: SyncRequest): Promise<SyncReport>;
+  /** Cleanup of the current workflow code: verifies the deletion, records the Deleting Event once, cleans up. */
+  cleanupProfile(ref: ProfileRef, request: CleanupRequest): Promise<CleanupResult>;
+}
+
+/** What the workflow knows, so that a sync writes (and reads) only what it must. */
+export interface SyncRequest {
+  /** The finalizer was added by an earlier sync of this incarnation: no finalizer step. */
+  finalizerPresent: boolean;
+  /**
+   * First sync, a profile change, drift of a managed object, a refresh update or a retry: compare the Secret
+   * with what is written and apply the SveltosCluster. Otherwise (a scheduled refresh) the Secret is only
+   * read and written when the resolved credential's fingerprint differs from `lastFingerprint`.
+   */
+  full: boolean;
+  lastFingerprint?: string;
+  /** Facts for the Kubernetes Event the sync records (workflows/phase.ts decides which). */
+  previousPhase: Phase;
+  syncedBefore: boolean;
+  /** The refresh timer fired and nothing else changed: an expected rotation records no Event. */
+  scheduled: boolean;
+  previousExpiresAtMs?: number;
+  previousError?: { reason: string; message: string };
+  /** The workflow's maximumAttempts per sync: the last attempt records the Warning Event of a transient failure. */
+  attemptsPerSync: number;
+}
+
+/** Metadata of one sync (never the credential), plus the worker's schedule settings. */
+export interface SyncReport extends CredentialSyncResult {
+  sveltosClusterChanged: boolean;
+  /** The schedule configured on the worker that ran the sync: flags take effect on a worker restart. */
+  schedule: ScheduleConfig;
+}
+
+export interface CleanupRequest {
+  /** Record the Deleting Event (once per workflow, and only while the ClusterProfile exists). */
+  recordDeletingEvent: boolean;
+}
+
+/** Attached as the first detail of every failure of syncProfile/cleanupProfile. */
+export interface FailureDetails {
+  schedule: ScheduleConfig;
 }
 
 export interface ProfileEvent {

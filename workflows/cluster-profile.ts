@@ -1,12 +1,13 @@
 // The long-lived workflow behind one ClusterProfile (SPEC §3, §4). Deterministic: imports only
-// @temporalio/workflow, @temporalio/common and types. Credentials never pass through here: activities
-// resolve and write them and return metadata (fingerprint, expiry, what changed).
+// @temporalio/workflow, @temporalio/common and pure modules. Credentials never pass through here: one
+// activity per sync resolves and writes them and returns metadata (fingerprint, expiry, what changed).
 //
 // Shape: message handlers only mutate state; the main loop asks decideNext() (phase.ts) what to do and
-// does it: sync (ensureFinalizer → syncCredentials → applySveltosCluster), wait (a durable timer until
-// 80% of the credential lifetime, the sync period, or the Degraded retry, cut short by any relevant
-// change), clean up and complete, or continue as new with the state carried over.
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+// does it: sync (one syncProfile activity: finalizer the first time, credential, Secret, SveltosCluster when
+// needed, Event), wait (a durable timer until 80% of the credential lifetime, the sync period, or a retry
+// before the held credential expires, cut short by any relevant change), clean up once the API server
+// confirms the deletion, or continue as new with the state carried over. What the UI shows is decided in
+// presentation.ts. Workflows started by the first release run workflows/legacy/ until they continue as new.
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -17,7 +18,6 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
-  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -28,33 +28,52 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import {
+  DEFAULT_SCHEDULE,
   ErrorType,
-  MEMO_ERROR_MESSAGE_MAX,
   NON_RETRYABLE_ERROR_TYPES,
-  STATUS_MEMO_PATCH,
   SearchAttr,
+  WORKFLOW_INPUT_VERSION,
   deletionRequested,
   profileChanged,
   refreshUpdate,
   resyncRequested,
   statusQuery,
   type ClusterProfileWorkflowInput,
+  type FailureDetails,
   type Phase,
-  type ProfileEvent,
   type ProfileSnapshot,
   type ReconcileActivities,
+  type ScheduleConfig,
   type StatusMemo,
   type SyncOutcome,
+  type SyncRequest,
   type WorkflowStatus,
 } from './api.js';
-import { decideNext, eventForSyncFailure, eventForSyncSuccess, EventReason, nextPhase, type PhaseEvent } from './phase.js';
-import { degradedRetryDelayMs, formatDuration, nextRefreshDelayMs } from './schedule.js';
+import { legacyClusterProfileWorkflow, type LegacyWorkflowInput } from './legacy/cluster-profile-v1.js';
+import { decideNext, nextPhase, type PhaseEvent } from './phase.js';
+import { changedMemo, changedSearchAttributes, currentDetails, type SearchAttributeValues } from './presentation.js';
+import { failedRefreshDelayMs, formatDuration, nextRefreshDelayMs } from './schedule.js';
 
 /** Syncs per run before continue-as-new, unless the input says otherwise (tests) or the server suggests it earlier. */
 export const DEFAULT_MAX_CYCLES_PER_RUN = 500;
 
-/** Transient failures (API 5xx/429, timeouts, plugin hiccups) retry with backoff, forever; wrong input does not. */
-export const ACTIVITY_RETRY: RetryPolicy = {
+/**
+ * Attempts of one sync before the workflow takes over: a few quick retries (1 s, 2 s, 4 s) ride out an API
+ * blip or a plugin hiccup; then the workflow marks the profile Degraded and retries before the held
+ * credential expires (schedule.ts failedRefreshDelayMs), so persisting failures are visible while retries go on.
+ */
+export const SYNC_MAX_ATTEMPTS = 4;
+
+const SYNC_RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  maximumAttempts: SYNC_MAX_ATTEMPTS,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
+/** Cleanup must finish eventually: transient failures retry with backoff, without bound. */
+const CLEANUP_RETRY: RetryPolicy = {
   initialInterval: '1s',
   backoffCoefficient: 2,
   maximumInterval: '5m',
@@ -62,37 +81,32 @@ export const ACTIVITY_RETRY: RetryPolicy = {
 };
 
 /**
- * A sync cancelled for deletion must have really ended before the cleanup starts: an abandoned attempt
- * (still running its plugin) would write the Secret again after the cleanup deleted it. The SDK documents
- * WAIT_CANCELLATION_COMPLETED as the default, but an unset option reaches Core as TRY_CANCEL (proto value 0),
- * which resolves the activity as cancelled at once; so it is set explicitly. An attempt that does not
- * heartbeat cannot learn of the cancellation and runs to its end (bounded by startToCloseTimeout); one
- * waiting in retry backoff is cancelled by the server immediately.
+ * A sync cancelled for deletion must have really ended before the cleanup starts (an abandoned attempt
+ * could write the Secret again after the cleanup deleted it). An unset option reaches Core as TRY_CANCEL,
+ * so it is set explicitly.
  */
-const SYNC_CANCELLATION = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
+const WAIT_FOR_CANCELLATION = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
 
-/** Kubernetes reads and writes: finalizer, SveltosCluster, cleanup. */
-const kube = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1m', retry: ACTIVITY_RETRY, cancellationType: SYNC_CANCELLATION });
-
-/** Credential resolution may run an exec plugin (up to its own timeout, 30 s by default) and then write the Secret. */
-const credentials = proxyActivities<ReconcileActivities>({
+const activities = proxyActivities<ReconcileActivities>({
+  // An exec plugin may run up to its own timeout (30 s by default) before the writes.
   startToCloseTimeout: '2m',
-  // The activity heartbeats while a plugin runs; this makes a deletion's cancellation reach it within seconds.
+  // The activity heartbeats from its first line to its last, so a deletion's cancellation reaches it
+  // within seconds and a crashed worker's attempt is retried soon.
   heartbeatTimeout: '20s',
-  retry: ACTIVITY_RETRY,
-  cancellationType: SYNC_CANCELLATION,
+  retry: SYNC_RETRY,
+  cancellationType: WAIT_FOR_CANCELLATION,
 });
 
-/** Events are best effort: a few quick attempts, then the workflow moves on. */
-const events = proxyActivities<ReconcileActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
+const cleanupActivities = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '1m',
+  retry: CLEANUP_RETRY,
+  cancellationType: WAIT_FOR_CANCELLATION,
 });
 
 interface SyncTrigger {
   /** For logs. */
   reason: string;
-  /** The refresh timer (or the Degraded retry timer) fired; nothing changed. */
+  /** The refresh timer fired; nothing changed. */
   scheduled: boolean;
 }
 
@@ -101,9 +115,11 @@ interface State {
   /** The latest ClusterProfile snapshot received (input or profileChanged). */
   snapshot: ProfileSnapshot;
   dirty: boolean;
-  /** Why the next sync happens, for logs. */
   dirtyReason: string;
+  /** Deletion was requested (and is not yet refuted by the API server). */
   deleting: boolean;
+  /** The phase before the deletion request, restored when the API server shows the profile alive. */
+  phaseBeforeDeletion: Phase;
   /** The ClusterProfile with our uid no longer exists (no Events can be recorded on it). */
   gone: boolean;
   /** When the next sync is due; undefined = now. Mirrors status.nextRefreshAtMs. */
@@ -113,16 +129,29 @@ interface State {
   /** Bumped whenever a sync finishes; wakes the main loop so it re-plans after a refresh update. */
   syncEpoch: number;
   cyclesThisRun: number;
-  /** Search attribute values as last upserted (or given at start / continue-as-new), by name. */
-  searchAttributes: Map<string, string | number | null>;
-  /** Whether the Deleting event was recorded (at most once). */
+  /** The schedule the last worker reported (DEFAULT_SCHEDULE until one did). */
+  schedule: ScheduleConfig;
+  finalizerPresent: boolean;
+  /** Failed syncs in a row. */
+  failures: number;
+  searchAttributes: SearchAttributeValues;
   deletingEventRecorded: boolean;
-  /** The status memo as last upserted (or given at start / continue-as-new). */
   memo: StatusMemo;
 }
 
-export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput): Promise<void> {
-  const { ref, schedule } = input;
+/**
+ * Entry point (workflow type `clusterProfileWorkflow`). The input's version tells which code a history was
+ * started with, so histories of the first release replay with its frozen code (no marker, no extra event).
+ */
+export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput | LegacyWorkflowInput): Promise<void> {
+  if (!('version' in input) || input.version !== WORKFLOW_INPUT_VERSION) {
+    return legacyClusterProfileWorkflow(input as LegacyWorkflowInput);
+  }
+  return reconcileClusterProfile(input);
+}
+
+async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Promise<void> {
+  const { ref } = input;
   const profile = `${ref.namespace}/${ref.name}`;
   const maxCyclesPerRun = Math.max(1, input.maxCyclesPerRun ?? DEFAULT_MAX_CYCLES_PER_RUN);
 
@@ -134,18 +163,21 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
     dirty: input.dirty ?? false,
     dirtyReason: input.dirty ? 'change carried over from the previous run' : input.carried ? 'refresh' : 'initial sync',
     deleting: input.snapshot.deleting,
+    phaseBeforeDeletion: input.carried?.phase ?? 'Pending',
     gone: false,
     nextSyncAtMs: input.carried?.nextRefreshAtMs,
     busy: false,
     syncEpoch: 0,
     cyclesThisRun: 0,
+    schedule: input.schedule ?? DEFAULT_SCHEDULE,
+    finalizerPresent: input.finalizerPresent ?? false,
+    failures: input.failures ?? 0,
     searchAttributes: initialSearchAttributes(),
     deletingEventRecorded: false,
     memo: { ...(workflowInfo().memo as StatusMemo | undefined) },
   };
-  // The first run of this incarnation starts the clock; later runs carry it in the memo (a run that
-  // continued as new before the memo existed: the start the SDK reports).
-  const managedSinceMs = (input.carried ? st.memo.managedSinceMs : undefined) ?? workflowInfo().startTime.getTime();
+  // The watcher sets it at start; a run continued from the first release carries it in the memo.
+  const managedSinceMs = st.memo.managedSinceMs ?? workflowInfo().startTime.getTime();
 
   function setPhase(event: PhaseEvent): Phase {
     st.status.phase = nextPhase(st.status.phase, event);
@@ -153,7 +185,10 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
   }
 
   function requestDeletion(why: string): void {
-    if (!st.deleting) log.info('deletion requested', { profile, why });
+    if (!st.deleting) {
+      log.info('deletion requested', { profile, why });
+      st.phaseBeforeDeletion = st.status.phase;
+    }
     st.deleting = true;
     st.dirty = false;
     setPhase({ type: 'deletionStarted' });
@@ -167,11 +202,8 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
       const previous = st.snapshot;
       st.snapshot = snapshot;
       if (snapshot.deleting) {
-        requestDeletion('ClusterProfile has a deletionTimestamp');
-      } else if (
-        !st.deleting &&
-        (snapshot.observedHash !== previous.observedHash || snapshot.generation !== previous.generation)
-      ) {
+        requestDeletion('the watcher saw a deletionTimestamp');
+      } else if (!st.deleting && (snapshot.observedHash !== previous.observedHash || snapshot.generation !== previous.generation)) {
         st.dirty = true;
         st.dirtyReason = `profile changed (generation ${snapshot.generation}, resourceVersion ${snapshot.resourceVersion})`;
       }
@@ -190,7 +222,7 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
   );
 
   setHandler(deletionRequested, () => requestDeletion('deletionRequested signal'), {
-    description: 'The ClusterProfile is being deleted: stop refreshing, clean up, complete.',
+    description: 'The ClusterProfile is being deleted: stop refreshing; clean up once the API server confirms it.',
   });
 
   setHandler(statusQuery, () => st.status, { description: 'Phase, last sync, credential expiry, next refresh, last error.' });
@@ -200,11 +232,7 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
     async ({ reason }) => {
       const outcome = await syncExclusive({ reason: `refresh update${reason ? `: ${reason}` : ''}`, scheduled: false });
       if (!outcome) {
-        throw ApplicationFailure.create({
-          message: `ClusterProfile ${profile} is being deleted; refresh cancelled`,
-          type: 'Deleting',
-          nonRetryable: true,
-        });
+        throw ApplicationFailure.create({ message: `ClusterProfile ${profile} is being deleted; refresh cancelled`, type: 'Deleting', nonRetryable: true });
       }
       return outcome;
     },
@@ -218,11 +246,11 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
     },
   );
 
-  // ---- search attributes ---------------------------------------------------------------------------
+  // ---- what the UI shows ---------------------------------------------------------------------------
 
-  function initialSearchAttributes(): Map<string, string | number | null> {
+  function initialSearchAttributes(): SearchAttributeValues {
     const info = workflowInfo().typedSearchAttributes;
-    const m = new Map<string, string | number | null>();
+    const m: SearchAttributeValues = new Map();
     m.set(SearchAttr.namespace.name, info.get(SearchAttr.namespace) ?? null);
     m.set(SearchAttr.name.name, info.get(SearchAttr.name) ?? null);
     m.set(SearchAttr.phase.name, info.get(SearchAttr.phase) ?? null);
@@ -232,180 +260,106 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
     return m;
   }
 
-  /** Upserts the attributes whose value differs from what was last upserted; nothing when none does. */
-  function upsertChangedSearchAttributes(): void {
-    const s = st.status;
-    const expiry = s.credentialExpiresAtMs;
-    const desired: Array<[SearchAttributeUpdatePair, string | number | null]> = [
-      [{ key: SearchAttr.namespace, value: ref.namespace }, ref.namespace],
-      [{ key: SearchAttr.name, value: ref.name }, ref.name],
-      [{ key: SearchAttr.phase, value: s.phase }, s.phase],
-      [{ key: SearchAttr.provider, value: s.provider ?? null }, s.provider ?? null],
-      [{ key: SearchAttr.credentialExpiry, value: expiry !== undefined ? new Date(expiry) : null }, expiry ?? null],
-      [{ key: SearchAttr.observedHash, value: s.observedHash ?? null }, s.observedHash ?? null],
-    ];
-    const updates: SearchAttributeUpdatePair[] = [];
-    for (const [pair, comparable] of desired) {
-      if ((st.searchAttributes.get(pair.key.name) ?? null) !== comparable) {
-        updates.push(pair);
-        st.searchAttributes.set(pair.key.name, comparable);
-      }
-    }
+  /** Upserts what changed since the last upsert (search attributes, memo); nothing when nothing did. */
+  function publish(): void {
+    const updates = changedSearchAttributes(ref, st.status, st.searchAttributes);
     if (updates.length > 0) upsertSearchAttributes(updates);
-    upsertChangedMemo();
-    showCurrentDetails();
-  }
-
-  /**
-   * Keeps the status memo (workflows/api.ts StatusMemo) in step: one upsert of the keys whose value
-   * changed, nothing when none did. Histories recorded before the memo existed replay without it.
-   */
-  function upsertChangedMemo(): void {
-    const s = st.status;
-    const desired: StatusMemo = {
-      managedSinceMs,
-      lastSyncAtMs: s.lastSyncAtMs,
-      nextRefreshAtMs: s.nextRefreshAtMs,
-      lastError: s.lastError && {
-        reason: s.lastError.reason,
-        message: shorten(s.lastError.message, MEMO_ERROR_MESSAGE_MAX),
-        atMs: s.lastError.atMs,
-      },
-    };
-    const changes: Record<string, unknown> = {};
-    for (const key of Object.keys(desired) as Array<keyof StatusMemo>) {
-      if (!sameMemoValue(st.memo[key], desired[key])) changes[key] = desired[key];
+    const memo = changedMemo(st.status, managedSinceMs, st.memo);
+    if (Object.keys(memo).length > 0) {
+      upsertMemo(memo);
+      st.memo = { ...st.memo, ...memo };
     }
-    if (Object.keys(changes).length === 0 || !patched(STATUS_MEMO_PATCH)) return;
-    upsertMemo(changes);
-    st.memo = { ...st.memo, ...desired };
+    setCurrentDetails(currentDetails(profile, st.status));
   }
 
-  /**
-   * The workflow page's "current details" in the Web UI (served by a query; no history event). UI 2.42
-   * shows them in a frame about four lines high: the phase, then two short items (the error first when
-   * there is one). The ClusterProfile's name is in the static summary already.
-   */
-  function showCurrentDetails(): void {
-    const s = st.status;
-    const at = (ms: number | undefined): string => (ms === undefined ? '—' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-    const expiry = s.credentialExpiresAtMs !== undefined ? at(s.credentialExpiresAtMs) : s.lastSyncAtMs === undefined ? '—' : 'no expiry stated';
-    const lines = [`**${s.phase}**${s.provider ? ` · provider \`${s.provider}\`` : ''}`, ''];
-    if (s.lastError) {
-      // Messages name the profile first ("ClusterProfile ns/name: field: reason"); the summary does already.
-      const own = `ClusterProfile ${profile}: `;
-      const message = s.lastError.message.startsWith(own) ? s.lastError.message.slice(own.length) : s.lastError.message;
-      lines.push(`- last error: \`${s.lastError.reason}\`: ${shorten(message, CURRENT_DETAILS_ERROR_MAX)}`);
-      lines.push(`- next retry: ${at(s.nextRefreshAtMs)} · credential expires: ${expiry}`);
-    } else {
-      lines.push(`- credential expires: ${expiry}`);
-      lines.push(`- next refresh: ${at(s.nextRefreshAtMs)} · last sync: ${at(s.lastSyncAtMs)}`);
-    }
-    setCurrentDetails(lines.join('\n'));
-  }
+  // ---- sync ----------------------------------------------------------------------------------------
 
-  // ---- activities ----------------------------------------------------------------------------------
-
-  async function recordEvent(event: ProfileEvent): Promise<void> {
-    if (st.gone) return;
-    try {
-      await events.recordEvent.executeWithOptions({ summary: `record ${event.type} event ${event.reason} on ${profile}` }, [
-        ref,
-        event,
-      ]);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      if (!(err instanceof ActivityFailure)) throw err;
-      log.warn('could not record event', { profile, reason: event.reason, error: failureOf(err).message });
-    }
-  }
-
-  /**
-   * One sync attempt. Returns its outcome; throws only cancellations (deletion) and workflow bugs. The
-   * caller holds the mutex.
-   */
+  /** One sync. Returns its outcome; throws only cancellations (deletion) and workflow bugs. The caller holds the mutex. */
   async function syncOnce(trigger: SyncTrigger): Promise<SyncOutcome> {
     const snapshot = st.snapshot;
     const previousPhase = st.status.phase;
-    const previousError = st.status.lastError;
     st.dirty = false;
     st.cyclesThisRun++;
     setPhase({ type: 'syncStarted' });
-    const previousExpiry = st.status.credentialExpiresAtMs;
     if (trigger.scheduled) log.debug('sync', { profile, trigger: trigger.reason });
     else log.info('sync', { profile, trigger: trigger.reason });
+    const syncedBefore = st.status.lastSyncAtMs !== undefined;
+    const request: SyncRequest = {
+      finalizerPresent: st.finalizerPresent,
+      // Only a scheduled refresh of a healthy profile may skip the Secret comparison and the SveltosCluster.
+      full: !trigger.scheduled || !syncedBefore || previousPhase !== 'Ready',
+      previousPhase,
+      syncedBefore,
+      scheduled: trigger.scheduled,
+      attemptsPerSync: SYNC_MAX_ATTEMPTS,
+    };
+    if (st.status.fingerprint !== undefined) request.lastFingerprint = st.status.fingerprint;
+    if (st.status.credentialExpiresAtMs !== undefined) request.previousExpiresAtMs = st.status.credentialExpiresAtMs;
+    if (st.status.lastError) request.previousError = { reason: st.status.lastError.reason, message: st.status.lastError.message };
     try {
-      const finalizer = await kube.ensureFinalizer.executeWithOptions({ summary: `ensure finalizer on ClusterProfile ${profile}` }, [ref]);
-      if (finalizer.gone || finalizer.deleting) {
-        st.gone = finalizer.gone;
-        requestDeletion(finalizer.gone ? 'ClusterProfile is gone' : 'ClusterProfile has a deletionTimestamp');
-        return { phase: st.status.phase, changed: false };
-      }
-      const cred = await credentials.syncCredentials.executeWithOptions({ summary: `refresh credentials for ${profile}` }, [ref]);
-      // The Secret now holds this credential, whatever happens next.
-      st.status = { ...st.status, provider: cred.provider, fingerprint: cred.fingerprint, credentialExpiresAtMs: cred.expiresAtMs };
-      const applied = await kube.applySveltosCluster.executeWithOptions({ summary: `apply SveltosCluster ${profile}` }, [ref]);
-
+      const report = await activities.syncProfile.executeWithOptions({ summary: `sync ${profile} (${trigger.reason})` }, [ref, request]);
+      st.schedule = report.schedule;
+      st.finalizerPresent = true;
+      st.failures = 0;
       const nowMs = Date.now();
-      const nextAt = nowMs + nextRefreshDelayMs({ nowMs, expiresAtMs: cred.expiresAtMs, schedule });
-      const syncedBefore = st.status.lastSyncAtMs !== undefined;
+      const nextAt = nowMs + nextRefreshDelayMs({ nowMs, expiresAtMs: report.expiresAtMs, schedule: st.schedule });
       const phase = setPhase({ type: 'syncSucceeded' });
       st.nextSyncAtMs = nextAt;
       st.status = {
         ...st.status,
         phase,
-        provider: cred.provider,
-        fingerprint: cred.fingerprint,
+        provider: report.provider,
+        fingerprint: report.fingerprint,
         lastSyncAtMs: nowMs,
-        credentialExpiresAtMs: cred.expiresAtMs,
+        credentialExpiresAtMs: report.expiresAtMs,
         nextRefreshAtMs: nextAt,
         lastError: undefined,
-        ...observed(snapshot),
+        observedGeneration: snapshot.generation,
+        observedResourceVersion: snapshot.resourceVersion,
+        observedHash: snapshot.observedHash,
         syncCount: st.status.syncCount + 1,
       };
       st.syncEpoch++;
-      const event = eventForSyncSuccess({
-        previousPhase,
-        syncedBefore,
-        secretChanged: cred.secretChanged,
-        routineRotation: trigger.scheduled && previousExpiry !== undefined && cred.expiresAtMs !== undefined,
-        provider: cred.provider,
-        profile,
-        expiresAtMs: cred.expiresAtMs,
-      });
-      if (event) await recordEvent(event);
       return {
         phase,
-        fingerprint: cred.fingerprint,
-        expiresAtMs: cred.expiresAtMs,
+        fingerprint: report.fingerprint,
+        expiresAtMs: report.expiresAtMs,
         nextRefreshAtMs: nextAt,
-        changed: cred.secretChanged || applied.changed,
+        changed: report.secretChanged || report.sveltosClusterChanged,
       };
     } catch (err) {
       if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
       const failure = failureOf(err);
+      if (failure.schedule) st.schedule = failure.schedule;
       if (failure.type === ErrorType.ProfileGone) {
         st.gone = true;
         requestDeletion(`ProfileGone: ${failure.message}`);
         return { phase: st.status.phase, changed: false, error: failure.message };
       }
-      // InvalidInput, Conflict, or another non-retryable type: Degraded until a relevant change or the
-      // sync period. Transient failures never get here (they retry inside the activity).
+      st.failures++;
       const nowMs = Date.now();
-      const nextAt = nowMs + degradedRetryDelayMs(schedule);
-      const phase = setPhase({ type: 'syncFailed' });
+      const expiresAtMs = st.status.credentialExpiresAtMs;
+      const delay = failedRefreshDelayMs({
+        nowMs,
+        expiresAtMs,
+        failures: st.failures,
+        transient: !NON_RETRYABLE_ERROR_TYPES.includes(failure.type),
+        schedule: st.schedule,
+      });
+      const nextAt = nowMs + delay;
+      const phase = setPhase({ type: 'syncFailed', expired: expiresAtMs !== undefined && expiresAtMs <= nowMs });
       st.nextSyncAtMs = nextAt;
       st.status = {
         ...st.status,
         phase,
         nextRefreshAtMs: nextAt,
         lastError: { reason: failure.type, message: failure.message, atMs: nowMs },
-        ...observed(snapshot),
+        observedGeneration: snapshot.generation,
+        observedResourceVersion: snapshot.resourceVersion,
+        observedHash: snapshot.observedHash,
       };
       st.syncEpoch++;
-      log.warn('sync failed', { profile, reason: failure.type, message: failure.message });
-      const event = eventForSyncFailure(previousError, failure.type, failure.message);
-      if (event) await recordEvent(event);
+      log.warn('sync failed', { profile, reason: failure.type, message: failure.message, failures: st.failures, retryInMs: delay });
       return {
         phase,
         fingerprint: st.status.fingerprint,
@@ -418,9 +372,8 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
   }
 
   /**
-   * Runs a sync under the mutex, so that the main loop and refresh updates never sync at once, and cancels
-   * it if deletion is requested meanwhile (a sync stuck in transient retries must not block the cleanup).
-   * Returns undefined when deletion got in the way.
+   * Runs a sync under the mutex, so that the main loop and refresh updates never sync at once, and cancels it
+   * if deletion is requested meanwhile. Returns undefined when deletion got in the way.
    */
   async function syncExclusive(trigger: SyncTrigger): Promise<SyncOutcome | undefined> {
     for (;;) {
@@ -440,6 +393,9 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
     } catch (err) {
       if (st.deleting && isCancellation(err)) {
         log.info('sync cancelled for deletion', { profile, trigger: trigger.reason });
+        // The sync did not finish: if the deletion turns out not to be real, sync again.
+        st.dirty = true;
+        st.dirtyReason = 'sync interrupted by a deletion request';
         return undefined;
       }
       throw err;
@@ -450,58 +406,70 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
     }
   }
 
-  /** Deletion (SPEC §4): stop refreshing, delete the SveltosCluster and the Secret (if ours), remove the finalizer. */
-  async function cleanup(): Promise<void> {
-    // Wait for an in-flight sync; it is being cancelled. Take the mutex for good: nothing syncs after this.
+  /**
+   * Deletion (SPEC §4): the cleanup activity first checks with the API server that this uid is gone or has a
+   * deletionTimestamp; only then does it delete the SveltosCluster and the Secret (if ours) and release the
+   * finalizer. A request the API server refutes is logged and ignored: the workflow goes on reconciling.
+   * Returns whether the cleanup happened.
+   */
+  async function cleanup(): Promise<boolean> {
+    // Wait for an in-flight sync; it is being cancelled.
     while (st.busy) await condition(() => !st.busy);
     st.busy = true;
-    setPhase({ type: 'deletionStarted' });
-    st.status.nextRefreshAtMs = undefined;
-    st.nextSyncAtMs = undefined;
-    upsertChangedSearchAttributes();
-    await CancellationScope.nonCancellable(async () => {
-      if (!st.gone && !st.deletingEventRecorded) {
-        st.deletingEventRecorded = true;
-        await recordEvent({
-          type: 'Normal',
-          reason: EventReason.Deleting,
-          message: `ClusterProfile ${profile} is being deleted: removing its SveltosCluster and kubeconfig Secret`,
-        });
-      }
-      for (;;) {
-        try {
-          const result = await kube.cleanup.executeWithOptions(
-            { summary: `delete SveltosCluster and kubeconfig Secret of ${profile}, then remove the finalizer` },
-            [ref],
-          );
-          log.info('cleanup done', { profile, ...result });
-          return;
-        } catch (err) {
-          if (!(err instanceof ActivityFailure)) throw err;
-          const failure = failureOf(err);
-          if (failure.type === ErrorType.ProfileGone) {
-            log.info('cleanup: ClusterProfile already gone', { profile });
-            return;
+    try {
+      setPhase({ type: 'deletionStarted' });
+      st.status.nextRefreshAtMs = undefined;
+      st.nextSyncAtMs = undefined;
+      publish();
+      const done = await CancellationScope.nonCancellable(async () => {
+        for (;;) {
+          try {
+            const recordDeletingEvent = !st.gone && !st.deletingEventRecorded;
+            const result = await cleanupActivities.cleanupProfile.executeWithOptions(
+              { summary: `verify the deletion of ${profile}, delete its SveltosCluster and kubeconfig Secret, remove the finalizer` },
+              [ref, { recordDeletingEvent }],
+            );
+            st.deletingEventRecorded ||= recordDeletingEvent;
+            log.info('cleanup done', { profile, ...result });
+            return true;
+          } catch (err) {
+            if (!(err instanceof ActivityFailure)) throw err;
+            const failure = failureOf(err);
+            if (failure.type === ErrorType.ProfileGone) {
+              log.info('cleanup: ClusterProfile already gone', { profile });
+              return true;
+            }
+            if (failure.type === ErrorType.DeletionNotConfirmed) {
+              log.warn('deletion request ignored: the API server shows the ClusterProfile alive', { profile, message: failure.message });
+              return false;
+            }
+            // A non-retryable failure (e.g. Conflict): cleanup must still finish; retry after the sync
+            // period rather than in a hot loop. The activity recorded the Warning Event.
+            st.status.lastError = { reason: failure.type, message: failure.message, atMs: Date.now() };
+            publish();
+            const ms = Math.max(1, st.schedule.syncPeriodMs);
+            await sleep(ms, { summary: `cleanup of ${profile} failed (${failure.type}); retry in ${formatDuration(ms)}` });
           }
-          // A non-retryable failure (e.g. Conflict): cleanup must still finish eventually; retry after
-          // the sync period rather than in a hot loop.
-          const previous = st.status.lastError;
-          st.status.lastError = { reason: failure.type, message: failure.message, atMs: Date.now() };
-          const event = eventForSyncFailure(previous, failure.type, failure.message);
-          if (event) await recordEvent(event);
-          await sleep(degradedRetryDelayMs(schedule), {
-            summary: `cleanup of ${profile} failed (${failure.type}); retry after the sync period`,
-          });
         }
+      });
+      if (done) {
+        setPhase({ type: 'cleanupCompleted' });
+      } else {
+        st.deleting = false;
+        setPhase({ type: 'deletionNotConfirmed', previous: st.phaseBeforeDeletion });
+        st.dirty = true;
+        st.dirtyReason = 'deletion request refuted by the API server';
       }
-    });
-    setPhase({ type: 'cleanupCompleted' });
-    upsertChangedSearchAttributes();
+      publish();
+      return done;
+    } finally {
+      st.busy = false;
+    }
   }
 
   function waitSummary(purpose: 'refresh' | 'degraded-retry', ms: number): string {
     if (purpose === 'degraded-retry') {
-      return `${profile} is Degraded (${st.status.lastError?.reason ?? 'error'}): retry after the sync period (${formatDuration(ms)})`;
+      return `${profile} is ${st.status.phase} (${st.status.lastError?.reason ?? 'error'}): retry in ${formatDuration(ms)}`;
     }
     const expiry = st.status.credentialExpiresAtMs;
     if (expiry !== undefined) {
@@ -514,7 +482,6 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
 
   let timerFired = false;
   for (;;) {
-    showCurrentDetails();
     const action = decideNext({
       phase: st.status.phase,
       deleting: st.deleting,
@@ -540,7 +507,6 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
 
       case 'sync': {
         if (st.busy) {
-          // A refresh update is syncing right now: let it finish, then plan again with its result.
           await condition(() => !st.busy || st.deleting);
           break;
         }
@@ -548,13 +514,15 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
           ? { reason: st.dirtyReason, scheduled: false }
           : st.status.lastSyncAtMs === undefined
             ? { reason: 'initial sync', scheduled: false }
-            : { reason: st.status.phase === 'Degraded' ? 'Degraded retry' : 'scheduled refresh', scheduled: true };
+            : st.status.lastError
+              ? { reason: `retry after ${st.status.lastError.reason}`, scheduled: true }
+              : { reason: 'scheduled refresh', scheduled: true };
         await syncExclusive(trigger);
         break;
       }
 
       case 'wait': {
-        upsertChangedSearchAttributes();
+        publish();
         const epoch = st.syncEpoch;
         const woken = await condition(
           () => st.dirty || st.deleting || st.syncEpoch !== epoch || workflowInfo().continueAsNewSuggested,
@@ -566,24 +534,25 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
       }
 
       case 'continueAsNew': {
-        // Let running handlers (a refresh update) finish; a signal that arrives while the
-        // continue-as-new task runs fails that task and is replayed into this state, so the input is
-        // built only now, from the state after all handlers ran.
+        // Let running handlers finish; a signal that arrives while the continue-as-new task runs fails that
+        // task and is replayed into this state, so the input is built only now.
         await condition(allHandlersFinished);
         if (st.deleting || st.busy) break;
-        upsertChangedSearchAttributes();
+        publish();
         log.info('continue as new', { profile, cycles: st.cyclesThisRun, historyLength: workflowInfo().historyLength });
         const next: ClusterProfileWorkflowInput = {
+          version: WORKFLOW_INPUT_VERSION,
           ref,
           snapshot: st.snapshot,
-          schedule,
+          schedule: st.schedule,
           carried: { ...st.status, nextRefreshAtMs: st.nextSyncAtMs },
           dirty: st.dirty,
+          finalizerPresent: st.finalizerPresent,
+          failures: st.failures,
         };
         if (input.maxCyclesPerRun !== undefined) next.maxCyclesPerRun = input.maxCyclesPerRun;
         await makeContinueAsNewFunc<typeof clusterProfileWorkflow>({
           typedSearchAttributes: workflowInfo().typedSearchAttributes,
-          // The memo goes along (managedSinceMs above all); removed keys are left out.
           memo: Object.fromEntries(Object.entries(workflowInfo().memo ?? {}).filter(([, v]) => v !== undefined)),
         })(next);
         return;
@@ -592,34 +561,13 @@ export async function clusterProfileWorkflow(input: ClusterProfileWorkflowInput)
   }
 }
 
-function observed(snapshot: ProfileSnapshot): Pick<WorkflowStatus, 'observedGeneration' | 'observedResourceVersion' | 'observedHash'> {
-  return {
-    observedGeneration: snapshot.generation,
-    observedResourceVersion: snapshot.resourceVersion,
-    observedHash: snapshot.observedHash,
-  };
-}
-
-/** The error in the Web UI's current details: the frame is small; `status` and the memo have more. */
-const CURRENT_DETAILS_ERROR_MAX = 80;
-
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-function sameMemoValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
-}
-
-/** The failure type and message that an activity reported (its ApplicationFailure, if any). */
-function failureOf(err: ActivityFailure): { type: string; message: string } {
+/** The failure type and message an activity reported, and the worker schedule it carried. */
+function failureOf(err: ActivityFailure): { type: string; message: string; schedule?: ScheduleConfig } {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) {
-    return { type: cause.type ?? 'Error', message: cause.message };
+    const details = cause.details?.[0] as Partial<FailureDetails> | undefined;
+    const schedule = details?.schedule;
+    return schedule ? { type: cause.type ?? 'Error', message: cause.message, schedule } : { type: cause.type ?? 'Error', message: cause.message };
   }
   if (cause) return { type: cause.name, message: cause.message };
   return { type: 'ActivityFailure', message: err.message };

@@ -8,6 +8,7 @@ import type { Phase, ProfileEvent } from './api.js';
 //
 //   Pending ──syncStarted──▶ Syncing ──syncSucceeded──▶ Ready ◀──┐
 //                               └──────syncFailed──▶ Degraded ───┘ (syncSucceeded)
+//                               └─syncFailed (held credential expired)─▶ Expired ─(syncSucceeded)─▶ Ready
 //   any (except Deleted) ──deletionStarted──▶ Deleting ──cleanupCompleted──▶ Deleted (terminal)
 //
 // Syncing is the first sync only: a routine refresh of a Ready or Degraded profile keeps its phase, so
@@ -18,9 +19,14 @@ import type { Phase, ProfileEvent } from './api.js';
 export type PhaseEvent =
   | { type: 'syncStarted' }
   | { type: 'syncSucceeded' }
-  /** A sync ended with a failure that retrying cannot fix (InvalidInput, Conflict, any non-retryable type). */
-  | { type: 'syncFailed' }
+  /**
+   * A sync failed (after the activity's own retries). `expired`: the credential held in the Secret has
+   * expired by now, so Sveltos has nothing valid: Expired rather than Degraded.
+   */
+  | { type: 'syncFailed'; expired?: boolean }
   | { type: 'deletionStarted' }
+  /** The API server shows the ClusterProfile alive: the deletion request was forged or stale. */
+  | { type: 'deletionNotConfirmed'; previous: Phase }
   | { type: 'cleanupCompleted' };
 
 export function nextPhase(phase: Phase, event: PhaseEvent): Phase {
@@ -30,12 +36,14 @@ export function nextPhase(phase: Phase, event: PhaseEvent): Phase {
       return 'Deleting';
     case 'cleanupCompleted':
       return phase === 'Deleting' ? 'Deleted' : phase;
+    case 'deletionNotConfirmed':
+      return phase === 'Deleting' && event.previous !== 'Deleting' ? event.previous : phase;
     case 'syncStarted':
       return phase === 'Pending' ? 'Syncing' : phase;
     case 'syncSucceeded':
       return phase === 'Deleting' ? phase : 'Ready';
     case 'syncFailed':
-      return phase === 'Deleting' ? phase : 'Degraded';
+      return phase === 'Deleting' ? phase : event.expired ? 'Expired' : 'Degraded';
   }
 }
 
@@ -89,7 +97,7 @@ export function decideNext(s: LoopState): NextAction {
   return {
     kind: 'wait',
     ms: Math.max(1, s.nextSyncAtMs - s.nowMs),
-    purpose: s.phase === 'Degraded' ? 'degraded-retry' : 'refresh',
+    purpose: s.phase === 'Degraded' || s.phase === 'Expired' ? 'degraded-retry' : 'refresh',
   };
 }
 
@@ -131,7 +139,7 @@ export function eventForSyncSuccess(f: SyncSuccessFacts): ProfileEvent | undefin
       message: `SveltosCluster and kubeconfig Secret for ${f.profile} created with access provider ${f.provider}${expiry}`,
     };
   }
-  if (f.previousPhase === 'Degraded') {
+  if (f.previousPhase === 'Degraded' || f.previousPhase === 'Expired') {
     return {
       type: 'Normal',
       reason: EventReason.Recovered,

@@ -41,6 +41,37 @@ export function degradedRetryDelayMs(schedule: ScheduleConfig): number {
   return Math.max(1, schedule.syncPeriodMs);
 }
 
+/** The first workflow-level retry of a failed refresh; doubled per consecutive failure, capped by the sync period. */
+export const RETRY_BASE_MS = 15_000;
+/** No two workflow-level retries closer than this (no hot loop, even right before expiry). */
+export const RETRY_FLOOR_MS = 5_000;
+
+export interface FailedRefreshInput {
+  nowMs: number;
+  /** Expiry of the credential held in the Secret, if it states one. */
+  expiresAtMs?: number;
+  /** Consecutive failed syncs, this one included (1 = first failure). */
+  failures: number;
+  /** The failure may pass on its own (API 5xx/401/403/429, network, plugin exit or timeout). */
+  transient: boolean;
+  schedule: ScheduleConfig;
+}
+
+/**
+ * Delay until the next attempt after a failed sync (SPEC §3: retried before the held credential expires).
+ * Transient failures back off exponentially from RETRY_BASE_MS; input errors and conflicts wait for the sync
+ * period (a relevant change retries sooner). Either way the attempt lands before the held credential
+ * expires — halving the time left each time — and never more often than RETRY_FLOOR_MS.
+ */
+export function failedRefreshDelayMs({ nowMs, expiresAtMs, failures, transient, schedule }: FailedRefreshInput): number {
+  const period = Math.max(1, schedule.syncPeriodMs);
+  let delay = transient ? Math.min(period, RETRY_BASE_MS * 2 ** Math.min(20, Math.max(0, failures - 1))) : period;
+  if (expiresAtMs !== undefined && Number.isFinite(expiresAtMs) && expiresAtMs > nowMs) {
+    delay = Math.min(delay, Math.floor((expiresAtMs - nowMs) / 2));
+  }
+  return Math.max(RETRY_FLOOR_MS, Math.min(delay, period));
+}
+
 /** "10m", "48m", "1h30m", "2d": for timer summaries. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;

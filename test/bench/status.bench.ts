@@ -24,7 +24,7 @@ import type { CliIo } from '../../cli/format.js';
 import { printList, type OutputFormat } from '../../cli/status.js';
 import { repoRoot } from '../../tools/stack/paths.js';
 import { listProfiles, profilesQuery, type ProfileRow } from '../../worker/visibility.js';
-import { DEFAULT_SCHEDULE, SearchAttr, WORKFLOW_TYPE, workflowIdFor, type ClusterProfileWorkflowInput, type StatusMemo } from '../../workflows/api.js';
+import { WORKFLOW_INPUT_VERSION, SearchAttr, WORKFLOW_TYPE, workflowIdFor, type ClusterProfileWorkflowInput, type StatusMemo } from '../../workflows/api.js';
 import { stackEnv } from '../support/stack.js';
 
 const N = Number(process.env.BENCH_PROFILES ?? 2000);
@@ -74,7 +74,7 @@ async function startProfiles(client: Client, taskQueue: string): Promise<number>
       const input: ClusterProfileWorkflowInput = {
         ref,
         snapshot: { resourceVersion: String(i), generation: 1, observedHash: `hash-${i}`, providerNames: ['eks-token'], deleting: false },
-        schedule: DEFAULT_SCHEDULE,
+        version: WORKFLOW_INPUT_VERSION,
       };
       await client.workflow.start(WORKFLOW_TYPE, {
         workflowId: workflowIdFor(ref),

@@ -28,6 +28,7 @@ import {
 import {
   DEFAULT_SCHEDULE,
   SearchAttr,
+  WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
   workflowIdFor,
   type ClusterProfileWorkflowInput,
@@ -73,7 +74,6 @@ describe('watcher against the local stack (no worker)', () => {
       client,
       taskQueue,
       namespaces: [namespace],
-      schedule: DEFAULT_SCHEDULE,
       debounceMs: 200,
       relistPeriodMs: 10 * 60_000,
       retryBackoff: { initialMs: 200, maxMs: 2000 },
@@ -233,7 +233,8 @@ describe('watcher against the local stack (no worker)', () => {
       Buffer.from(starts[0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString('utf8'),
     ) as ClusterProfileWorkflowInput;
     assert.deepEqual(input.ref, ref1);
-    assert.deepEqual(input.schedule, DEFAULT_SCHEDULE);
+    assert.equal(input.version, WORKFLOW_INPUT_VERSION);
+    assert.equal(input.schedule, undefined, 'the schedule is the worker\'s, never baked into the input');
     await eventually('visibility lists exactly one running execution', async () =>
       (await runningExecutions(id1)).length === 1 ? true : undefined,
     );
@@ -290,7 +291,7 @@ describe('watcher against the local stack (no worker)', () => {
     // run is replaced by one started with that hash (as the workflow would report it).
     const hash = snapshotOf(p1).observedHash;
     await client.workflow.getHandle(id1).terminate('replaced by a run that reports the current hash');
-    const input: ClusterProfileWorkflowInput = { ref: ref1, snapshot: snapshotOf(p1), schedule: DEFAULT_SCHEDULE };
+    const input: ClusterProfileWorkflowInput = { version: WORKFLOW_INPUT_VERSION, ref: ref1, snapshot: snapshotOf(p1) };
     const handle = await client.workflow.start(WORKFLOW_TYPE, {
       workflowId: id1,
       taskQueue,

@@ -16,6 +16,7 @@ import {
   MEMO_ERROR_MESSAGE_MAX,
   STATUS_MEMO_PATCH,
   SearchAttr,
+  WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
   profileChanged,
   statusQuery,
@@ -69,7 +70,7 @@ const snapshot = (hash: string, generation: number): ProfileSnapshot => ({ obser
 async function start(name: string, mock: MockReconcileActivities, maxCyclesPerRun?: number): Promise<WorkflowHandle<typeof clusterProfileWorkflow>> {
   const ref: ProfileRef = { namespace: 'fleet', name, uid: `uid-${name}` };
   mocks.set(name, mock);
-  const input: ClusterProfileWorkflowInput = { ref, snapshot: snapshot('h1', 1), schedule: DEFAULT_SCHEDULE };
+  const input: ClusterProfileWorkflowInput = { version: WORKFLOW_INPUT_VERSION, ref, snapshot: snapshot('h1', 1) };
   if (maxCyclesPerRun !== undefined) input.maxCyclesPerRun = maxCyclesPerRun;
   const handle = await ts.env.client.workflow.signalWithStart<typeof clusterProfileWorkflow, [ProfileSnapshot]>(WORKFLOW_TYPE, {
     workflowId: workflowIdFor(ref),

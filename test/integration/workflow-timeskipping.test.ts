@@ -13,6 +13,7 @@ import {
   DEFAULT_SCHEDULE,
   ErrorType,
   SearchAttr,
+  WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
   deletionRequested,
   profileChanged,
@@ -93,7 +94,9 @@ async function startProfile(
   const ref: ProfileRef = { namespace: 'fleet', name, uid: `uid-${name}` };
   mocks.set(name, mock);
   const snap = snapshot('h1', 1, '100');
-  const input: ClusterProfileWorkflowInput = { ref, snapshot: snap, schedule: extra.schedule ?? DEFAULT_SCHEDULE };
+  // The schedule is the worker's: the mock reports it with every sync, as a real worker does.
+  if (extra.schedule) mock.schedule = extra.schedule;
+  const input: ClusterProfileWorkflowInput = { version: WORKFLOW_INPUT_VERSION, ref, snapshot: snap };
   if (extra.maxCyclesPerRun !== undefined) input.maxCyclesPerRun = extra.maxCyclesPerRun;
   const handle = await ts.env.client.workflow.signalWithStart<typeof clusterProfileWorkflow, [ProfileSnapshot]>(WORKFLOW_TYPE, {
     workflowId: workflowIdFor(ref),

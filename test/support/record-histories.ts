@@ -20,6 +20,7 @@ import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { CLUSTER_PROFILE, type AccessProvider, type ClusterProfile } from '../../activities/kube/types.js';
 import {
   SearchAttr,
+  WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
   refreshUpdate,
   workflowIdFor,
@@ -182,9 +183,9 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     );
     const ref = { namespace: ns, name, uid: created.metadata.uid! };
     const input: ClusterProfileWorkflowInput = {
+      version: WORKFLOW_INPUT_VERSION,
       ref,
       snapshot: { resourceVersion: created.metadata.resourceVersion ?? '1', generation: 1, observedHash: 'recording', providerNames: ['kubeconfig-secretreader'], deleting: false },
-      schedule: { syncPeriodMs: 1_000, minRefreshMs: 1_000 },
       maxCyclesPerRun: 2,
     };
     const client = e2e.app.temporal.client;

@@ -20,7 +20,7 @@ import {
   instrumentSpawn,
 } from '../../worker/metrics.js';
 import type { ProfileRow } from '../../worker/visibility.js';
-import type { ProfileRef, ReconcileActivities } from '../../workflows/api.js';
+import { DEFAULT_SCHEDULE, type ProfileRef, type ReconcileActivities } from '../../workflows/api.js';
 
 interface Recorded {
   name: string;
@@ -77,6 +77,17 @@ function fakeActivities(overrides: Partial<ReconcileActivities> = {}): Reconcile
     applySveltosCluster: () => Promise.resolve({ changed: false }),
     cleanup: () => Promise.resolve({ sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] }),
     recordEvent: () => Promise.resolve(),
+    syncProfile: () =>
+      Promise.resolve({
+        provider: 'p1',
+        fingerprint: 'f',
+        secretChanged: true,
+        server: 'https://x',
+        expiresAtMs: 5_000,
+        sveltosClusterChanged: true,
+        schedule: DEFAULT_SCHEDULE,
+      }),
+    cleanupProfile: () => Promise.resolve({ sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] }),
     ...overrides,
   };
 }
@@ -132,7 +143,7 @@ describe('activity metrics', () => {
     for (const provider of ['kubeconfig-secretreader', 'eks']) {
       for (const changed of ['true', 'false']) assert.equal(meter.of(METRIC.syncs, { provider, secret_changed: changed }).length, 1);
     }
-    assert.equal(meter.of(METRIC.syncFailures, { activity: 'syncCredentials', reason: 'InvalidInput' }).length, 1);
+    assert.equal(meter.of(METRIC.syncFailures, { activity: 'syncProfile', reason: 'InvalidInput' }).length, 1);
     assert.ok(meter.calls.every((c) => c.value === 0));
   });
 });

@@ -1,10 +1,17 @@
 // A recording, scriptable implementation of ReconcileActivities for workflow tests. Runs in the worker
 // (not in the workflow sandbox). Times are server (workflow) time, so that on the time-skipping server
 // "expires in 1 h" means one hour of skipped time, not of wall time.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { EventReason, eventForSyncFailure, eventForSyncSuccess } from '../../workflows/phase.js';
 import {
+  DEFAULT_SCHEDULE,
   ErrorType,
   type ApplyResult,
+  type CleanupRequest,
+  type ScheduleConfig,
+  type SyncReport,
+  type SyncRequest,
   type CleanupResult,
   type CredentialSyncResult,
   type FinalizerResult,
@@ -50,6 +57,8 @@ export class MockReconcileActivities {
   applyFailure: (() => Error) | undefined;
   /** Checked by ensureFinalizer. */
   finalizer: FinalizerResult = { gone: false, deleting: false };
+  /** cleanupProfile answers DeletionNotConfirmed (the API server shows the profile alive). */
+  deletionRefuted = false;
   /** cleanup throws a retryable error this many times before it succeeds. */
   cleanupTransientFailures = 0;
   /** Awaited inside syncCredentials / cleanup before they return. */
@@ -57,6 +66,10 @@ export class MockReconcileActivities {
   cleanupGate: Gate | undefined;
   /** Runs inside syncCredentials (n = 1-based call number) before it returns. */
   onSync: ((n: number) => Promise<void>) | undefined;
+  /** What syncProfile reports as the worker's schedule. */
+  schedule: ScheduleConfig = DEFAULT_SCHEDULE;
+  /** The requests syncProfile received, in order. */
+  readonly syncRequests: SyncRequest[] = [];
   /** Highest number of syncCredentials calls running at once. */
   maxConcurrentSyncs = 0;
   private runningSyncs = 0;
@@ -138,6 +151,60 @@ export class MockReconcileActivities {
     recordEvent: async (ref: ProfileRef, event: ProfileEvent): Promise<void> => {
       await this.record('recordEvent', ref, event);
     },
+
+    // The current workflow's activities, composed from the steps above as activities/reconcile.ts composes
+    // them, so that tests keep counting finalizer, credential and SveltosCluster steps.
+    syncProfile: async (ref: ProfileRef, req: SyncRequest): Promise<SyncReport> => {
+      this.syncRequests.push(req);
+      const a = this.activities;
+      try {
+        if (!req.finalizerPresent) {
+          const f = await a.ensureFinalizer(ref);
+          if (f.gone || f.deleting) throw profileGone(`ClusterProfile ${ref.namespace}/${ref.name}: ${f.gone ? 'no longer exists' : 'is being deleted'}`);
+        }
+        const cred = await a.syncCredentials(ref);
+        const applied = req.full ? await a.applySveltosCluster(ref) : { changed: false };
+        const event = eventForSyncSuccess({
+          previousPhase: req.previousPhase,
+          syncedBefore: req.syncedBefore,
+          secretChanged: cred.secretChanged,
+          routineRotation: req.scheduled && req.previousExpiresAtMs !== undefined && cred.expiresAtMs !== undefined,
+          provider: cred.provider,
+          profile: `${ref.namespace}/${ref.name}`,
+          ...(cred.expiresAtMs !== undefined ? { expiresAtMs: cred.expiresAtMs } : {}),
+        });
+        if (event) await a.recordEvent(ref, event);
+        return { ...cred, sveltosClusterChanged: applied.changed, schedule: this.schedule };
+      } catch (err) {
+        const failure = err instanceof ApplicationFailure ? err : ApplicationFailure.retryable(err instanceof Error ? err.message : String(err), 'MockTransient');
+        const final = failure.nonRetryable === true || (Context.current().info.attempt >= req.attemptsPerSync);
+        if (final && failure.type !== ErrorType.ProfileGone) {
+          const event = eventForSyncFailure(req.previousError, failure.type ?? 'Error', failure.message);
+          if (event) await a.recordEvent(ref, event);
+        }
+        throw ApplicationFailure.create({
+          message: failure.message,
+          type: failure.type ?? 'Error',
+          nonRetryable: failure.nonRetryable ?? false,
+          details: [{ schedule: this.schedule }],
+        });
+      }
+    },
+
+    cleanupProfile: async (ref: ProfileRef, req: CleanupRequest): Promise<CleanupResult> => {
+      if (this.deletionRefuted) {
+        await this.record('cleanup', ref);
+        throw ApplicationFailure.nonRetryable(`ClusterProfile ${ref.namespace}/${ref.name} exists without a deletionTimestamp`, ErrorType.DeletionNotConfirmed);
+      }
+      if (req.recordDeletingEvent && !this.finalizer.gone) {
+        await this.activities.recordEvent(ref, {
+          type: 'Normal',
+          reason: EventReason.Deleting,
+          message: `ClusterProfile ${ref.namespace}/${ref.name} is being deleted: removing its SveltosCluster and kubeconfig Secret`,
+        });
+      }
+      return this.activities.cleanup(ref);
+    },
   };
 }
 
@@ -155,6 +222,8 @@ export function mockDispatcher(mocks: ReadonlyMap<string, MockReconcileActivitie
     applySveltosCluster: (ref) => mockFor(ref).applySveltosCluster(ref),
     cleanup: (ref) => mockFor(ref).cleanup(ref),
     recordEvent: (ref, event) => mockFor(ref).recordEvent(ref, event),
+    syncProfile: (ref, req) => mockFor(ref).syncProfile(ref, req),
+    cleanupProfile: (ref, req) => mockFor(ref).cleanupProfile(ref, req),
   };
 }
 
