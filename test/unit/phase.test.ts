@@ -174,3 +174,27 @@ void test('events: a failure is recorded once, not on every retry', () => {
   assert.equal(eventForSyncFailure({ reason: 'InvalidInput', message: 'a' }, 'InvalidInput', 'b')?.message, 'b');
   assert.equal(eventForSyncFailure({ reason: 'InvalidInput', message: 'a' }, 'Conflict', 'a')?.reason, 'Conflict');
 });
+
+test('a failure after the held credential expired is Expired; success makes it Ready again', () => {
+  assert.equal(nextPhase('Ready', { type: 'syncFailed', expired: true }), 'Expired');
+  assert.equal(nextPhase('Degraded', { type: 'syncFailed', expired: true }), 'Expired');
+  assert.equal(nextPhase('Ready', { type: 'syncFailed' }), 'Degraded');
+  assert.equal(nextPhase('Expired', { type: 'syncSucceeded' }), 'Ready');
+  assert.equal(nextPhase('Deleting', { type: 'syncFailed', expired: true }), 'Deleting');
+});
+
+test('a deletion the API server refutes restores the phase before it', () => {
+  assert.equal(nextPhase('Deleting', { type: 'deletionNotConfirmed', previous: 'Ready' }), 'Ready');
+  assert.equal(nextPhase('Deleting', { type: 'deletionNotConfirmed', previous: 'Expired' }), 'Expired');
+  assert.equal(nextPhase('Deleted', { type: 'deletionNotConfirmed', previous: 'Ready' }), 'Deleted');
+});
+
+test('Expired waits as a retry, and leaving it records Recovered', () => {
+  const base: LoopState = {
+    phase: 'Expired', deleting: false, dirty: false, nowMs: 0, nextSyncAtMs: 5_000, timerFired: false,
+    cyclesThisRun: 1, maxCyclesPerRun: 500, continueAsNewSuggested: false,
+  };
+  assert.deepEqual(decideNext(base), { kind: 'wait', ms: 5_000, purpose: 'degraded-retry' });
+  const e = eventForSyncSuccess({ previousPhase: 'Expired', syncedBefore: true, secretChanged: true, routineRotation: false, provider: 'p', profile: 'a/b' });
+  assert.equal(e?.reason, EventReason.Recovered);
+});

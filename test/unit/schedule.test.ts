@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from '../../workflows/api.js';
 import {
   REFRESH_FRACTION,
+  RETRY_BASE_MS,
+  RETRY_FLOOR_MS,
   degradedRetryDelayMs,
+  failedRefreshDelayMs,
   formatDuration,
   nextRefreshAtMs,
   nextRefreshDelayMs,
@@ -77,4 +80,42 @@ void test('formatDuration for timer summaries', () => {
   assert.equal(formatDuration(80_000), '1m20s');
   assert.equal(formatDuration(500), '500ms');
   assert.equal(formatDuration(0), '0ms');
+});
+
+test('a failed refresh of a 150 s token is retried before the token expires, with shrinking steps', () => {
+  // Refreshed at 80% (120 s after issue): 30 s left when the refresh fails.
+  const schedule = DEFAULT_SCHEDULE;
+  let nowMs = 120_000;
+  const expiresAtMs = 150_000;
+  const attempts: number[] = [];
+  for (let failures = 1; nowMs < expiresAtMs; failures++) {
+    nowMs += failedRefreshDelayMs({ nowMs, expiresAtMs, failures, transient: true, schedule });
+    attempts.push(nowMs);
+  }
+  assert.ok(attempts.filter((t) => t < expiresAtMs).length >= 2, `at least two retries before expiry: ${attempts.join(', ')}`);
+  for (let i = 1; i < attempts.length; i++) assert.ok(attempts[i]! - attempts[i - 1]! >= RETRY_FLOOR_MS, 'never closer than the floor');
+});
+
+test('transient failures back off exponentially up to the sync period; input errors wait for the sync period', () => {
+  const schedule: ScheduleConfig = { syncPeriodMs: 10 * MIN, minRefreshMs: MIN };
+  const d = (failures: number, transient = true) => failedRefreshDelayMs({ nowMs: 0, failures, transient, schedule });
+  assert.equal(d(1), RETRY_BASE_MS);
+  assert.equal(d(2), 2 * RETRY_BASE_MS);
+  assert.equal(d(3), 4 * RETRY_BASE_MS);
+  assert.equal(d(30), schedule.syncPeriodMs);
+  assert.equal(d(1, false), schedule.syncPeriodMs);
+});
+
+test('an EKS 15-minute token refreshed at 12 min is retried before 15 min even for an input error', () => {
+  const schedule: ScheduleConfig = { syncPeriodMs: 10 * MIN, minRefreshMs: MIN };
+  const nowMs = 12 * MIN;
+  const delay = failedRefreshDelayMs({ nowMs, expiresAtMs: 15 * MIN, failures: 1, transient: false, schedule });
+  assert.ok(nowMs + delay < 15 * MIN);
+  assert.equal(delay, 1.5 * MIN);
+});
+
+test('after expiry, retries keep backing off (no hot loop)', () => {
+  const schedule: ScheduleConfig = { syncPeriodMs: 10 * MIN, minRefreshMs: MIN };
+  const delays = [1, 2, 3, 4].map((failures) => failedRefreshDelayMs({ nowMs: 20 * MIN, expiresAtMs: 15 * MIN, failures, transient: true, schedule }));
+  assert.deepEqual(delays, [RETRY_BASE_MS, 2 * RETRY_BASE_MS, 4 * RETRY_BASE_MS, 8 * RETRY_BASE_MS]);
 });
