@@ -164,7 +164,12 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
         compare: req.full,
         ...(req.lastFingerprint !== undefined ? { lastFingerprint: req.lastFingerprint } : {}),
       });
-      const sveltosClusterChanged = req.full ? (await applySveltosClusterFor(ref, profile)).changed : false;
+      let sveltosClusterChanged = false;
+      try {
+        if (req.full) sveltosClusterChanged = (await applySveltosClusterFor(ref, profile)).changed;
+      } catch (err) {
+        throw new FailedAfterWrite(err, cred);
+      }
       const event = eventForSyncSuccess({
         previousPhase: req.previousPhase,
         syncedBefore: req.syncedBefore,
@@ -458,12 +463,24 @@ interface WrapOptions<A extends unknown[]> {
   onFailure?: (args: A, failure: Error, final: boolean) => Promise<void>;
 }
 
+/** A sync step failed after the Secret was written: the workflow still learns which credential it holds. */
+class FailedAfterWrite extends Error {
+  override readonly name = 'FailedAfterWrite';
+  constructor(
+    readonly failure: unknown,
+    readonly written: CredentialSyncResult,
+  ) {
+    super(failure instanceof Error ? failure.message : String(failure));
+  }
+}
+
 /**
  * With `details` (the current workflow's activities) every failure leaves as an ApplicationFailure that
  * carries them; a bounded-retry error (plugin timeout or kill) stays retryable: the workflow bounds the
  * attempts and schedules the next sync itself, before the held credential expires.
  */
 function withDetails(err: unknown, details: FailureDetails): Error {
+  if (err instanceof FailedAfterWrite) return withDetails(err.failure, { ...details, written: err.written });
   if (err instanceof BoundedRetryError) {
     return ApplicationFailure.create({ message: err.message, type: TRANSIENT_CREDENTIAL_ERROR, nonRetryable: false, details: [details] });
   }

@@ -251,6 +251,8 @@ export interface CleanupRequest {
 /** Attached as the first detail of every failure of syncProfile/cleanupProfile. */
 export interface FailureDetails {
   schedule: ScheduleConfig;
+  /** The sync wrote (or confirmed) this credential before a later step failed: the Secret holds it. */
+  written?: CredentialSyncResult;
 }
 
 export interface ProfileEvent {

@@ -331,6 +331,12 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
       if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
       const failure = failureOf(err);
       if (failure.schedule) st.schedule = failure.schedule;
+      if (failure.written) {
+        // The Secret holds this credential now, whatever failed after it was written.
+        const w = failure.written;
+        st.status = { ...st.status, provider: w.provider, fingerprint: w.fingerprint, credentialExpiresAtMs: w.expiresAtMs };
+        st.finalizerPresent = true;
+      }
       if (failure.type === ErrorType.ProfileGone) {
         st.gone = true;
         requestDeletion(`ProfileGone: ${failure.message}`);
@@ -561,13 +567,17 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
   }
 }
 
-/** The failure type and message an activity reported, and the worker schedule it carried. */
-function failureOf(err: ActivityFailure): { type: string; message: string; schedule?: ScheduleConfig } {
+interface ReportedFailure extends Partial<FailureDetails> {
+  type: string;
+  message: string;
+}
+
+/** The failure type and message an activity reported, with the details it carried (worker schedule, written credential). */
+function failureOf(err: ActivityFailure): ReportedFailure {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) {
     const details = cause.details?.[0] as Partial<FailureDetails> | undefined;
-    const schedule = details?.schedule;
-    return schedule ? { type: cause.type ?? 'Error', message: cause.message, schedule } : { type: cause.type ?? 'Error', message: cause.message };
+    return { ...details, type: cause.type ?? 'Error', message: cause.message };
   }
   if (cause) return { type: cause.name, message: cause.message };
   return { type: 'ActivityFailure', message: err.message };
