@@ -9,7 +9,8 @@
 // a profile whose hash equals it is left alone. The same query runs after every profile relist.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import { FIELD_MANAGER, CLUSTER_PROFILE, type ClusterProfile } from '../activities/kube/types.js';
+import { FIELD_MANAGER, type ClusterProfile } from '../activities/kube/types.js';
+import { claimedOwnerUids, isManagedObjectOf } from '../activities/profile/ownership.js';
 import {
   DEFAULT_SCHEDULE,
   DEFAULT_TASK_QUEUE,
@@ -40,8 +41,8 @@ import {
 import { kubeTransport, type ListWatchTransport } from './kube-transport.js';
 import { errorText, jsonLogger, type WatcherLogger } from './log.js';
 import { temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
-import { profileRef, snapshotOf, sourceSecretRefs } from './snapshot.js';
-import { SourceSecretIndex, sourceNamespaceAllowed } from './source-index.js';
+import { profileRef, snapshotOf, sourceSecretOf } from './snapshot.js';
+import { SourceSecretIndex } from './source-index.js';
 
 export interface WatcherOptions {
   /** Kubernetes access: a KubeConfig, or a kubeconfig file; default: KUBECONFIG / in-cluster. */
@@ -132,13 +133,6 @@ class Semaphore {
       this.queue.shift()?.();
     }
   }
-}
-
-function ownerUid(meta: ManagedMeta['metadata'] | undefined): string | undefined {
-  const owner = (meta?.ownerReferences ?? []).find(
-    (r) => r.kind === CLUSTER_PROFILE.kind && typeof r.apiVersion === 'string' && r.apiVersion.startsWith(`${CLUSTER_PROFILE.group}/`),
-  );
-  return owner?.uid;
 }
 
 export function createWatcher(opts: WatcherOptions): Watcher {
@@ -410,10 +404,11 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       if (t.snapshot.resourceVersion === snapshot.resourceVersion) return;
       t.snapshot = snapshot;
     }
-    sourceIndexSet(
-      uid,
-      sourceSecretRefs(cp).filter((ref) => sourceNamespaceAllowed(ref.namespace, t.ref.namespace, secretReaderNamespaces)),
-    );
+    const source = sourceSecretOf(cp, secretReaderNamespaces);
+    if (source.kind === 'refused') {
+      logger.debug({ profile: objectKey(cp), uid, reason: source.reason }, 'source Secret reference refused (the workflow reports it); not watched');
+    }
+    sourceIndexSet(uid, source.kind === 'source' ? [source.ref] : []);
     logger.debug(
       { profile: objectKey(cp), uid, type: ev.type, via: ev.via, resourceVersion: snapshot.resourceVersion, observedHash: snapshot.observedHash },
       'ClusterProfile event',
@@ -499,13 +494,17 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   function onManagedEvent(kind: ManagedKind, ev: ReflectorEvent<ManagedMeta>): void {
     if (ev.initial) return;
     const key = objectKey(ev.object);
-    const uid = ownerUid(ev.object.metadata) ?? ownerUid(ev.old?.metadata);
-    const t = uid ? tracked.get(uid) : undefined;
-    if (!uid || !t) {
+    // An ownerReference is a claim anyone can write: it counts only on the object we would write for that
+    // profile (its namespace, its expected name). The previous state counts too: an owner removed is drift.
+    const t = [...new Set([...claimedOwnerUids(ev.object.metadata), ...claimedOwnerUids(ev.old?.metadata)])]
+      .map((uid) => tracked.get(uid))
+      .find((c) => c !== undefined && (isManagedObjectOf(kind, ev.object.metadata, c.ref) || isManagedObjectOf(kind, ev.old?.metadata, c.ref)));
+    if (!t) {
       counters.decisions.managedOrphanEvents++;
-      logger.debug({ kind, object: key, type: ev.type }, 'managed object without a known ClusterProfile owner; ignored');
+      logger.debug({ kind, object: key, type: ev.type }, 'managed object that is not a known ClusterProfile\'s (namespace, name, owner uid); ignored');
       return;
     }
+    const uid = t.ref.uid;
     // Cleanup deletes them on purpose.
     if (t.gone || t.snapshot.deleting) return;
     const verdict = detectDrift({

@@ -145,6 +145,8 @@ export const ErrorType = {
   Conflict: 'Conflict',
   /** The ClusterProfile with our uid no longer exists. */
   ProfileGone: 'ProfileGone',
+  /** Cleanup was asked for, but the API server shows the ClusterProfile alive and not being deleted. */
+  DeletionNotConfirmed: 'DeletionNotConfirmed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType);

@@ -26,11 +26,11 @@ function cp(name: string, opts: { ns?: string; labels?: Record<string, string>; 
 
 const hashOf = (o: FakeObject): string => snapshotOf(o as unknown as ClusterProfile).observedHash;
 
-function managed(name: string, ownerUid: string, managers: unknown[]): FakeObject {
+function managed(name: string, ownerUid: string, managers: unknown[], ns = NS): FakeObject {
   return {
     metadata: {
       name,
-      namespace: NS,
+      namespace: ns,
       uid: `uid-${name}`,
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
       ownerReferences: [{ apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ClusterProfile', name: 'x', uid: ownerUid }],
@@ -168,6 +168,7 @@ describe('watcher (faked edges)', () => {
     assert.deepEqual(kinds(), ['profileChanged a']);
     assert.equal(w.counters.decisions.managedOrphanEvents, 1);
 
+
     // Somebody else writes the Secret; somebody deletes the SveltosCluster.
     transport.emit(
       secretPath(NS),
@@ -180,6 +181,37 @@ describe('watcher (faked edges)', () => {
     assert.deepEqual(kinds().slice(1), ['resyncRequested a managed-sveltoscluster-changed fleet/a']);
     assert.equal(w.counters.decisions.managedSecretDrift, 1);
     assert.equal(w.counters.decisions.managedSveltosClusterDrift, 1);
+    await stopAll();
+  });
+
+  test('managed objects count only in the profile namespace, under the expected name and owner uid (forged ones trigger nothing)', async () => {
+    // Watching every namespace, so that objects elsewhere reach the watcher at all.
+    const { clock, transport, start, stopAll, kinds } = setup({ namespaces: [] });
+    transport.put(clusterProfilePath(), cp('a'));
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a']);
+
+    const intruder = [entry('intruder', { 'f:metadata': { 'f:annotations': {} } }, '2026-01-01T00:30:00Z')];
+    const forged = [
+      [secretPath(), managed('a-sveltos-kubeconfig', 'uid-a', intruder, 'elsewhere')],
+      [sveltosClusterPath(), managed('a', 'uid-a', intruder, 'elsewhere')],
+      [secretPath(), managed('b-sveltos-kubeconfig', 'uid-a', intruder)],
+      [sveltosClusterPath(), managed('a-copy', 'uid-a', intruder)],
+    ] as const;
+    for (const [path, obj] of forged) transport.put(path, obj);
+    for (const [path, obj] of forged) transport.emit(path, 'DELETED', obj);
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a']);
+    assert.equal(w.counters.decisions.managedOrphanEvents, 4);
+
+    // Control: the real one, deleted, is drift of a.
+    transport.put(secretPath(), managed('a-sveltos-kubeconfig', 'uid-a', []));
+    await clock.advance(1000);
+    transport.emit(secretPath(), 'DELETED', managed('a-sveltos-kubeconfig', 'uid-a', []));
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a', 'resyncRequested a managed-secret-changed fleet/a-sveltos-kubeconfig']);
     await stopAll();
   });
 
