@@ -40,7 +40,7 @@ import {
 } from './informers.js';
 import { kubeTransport, type ListWatchTransport } from './kube-transport.js';
 import { errorText, jsonLogger, type WatcherLogger } from './log.js';
-import { temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
+import { parseWorkflowId, temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
 import { profileRef, snapshotOf, sourceSecretOf } from './snapshot.js';
 import { SourceSecretIndex } from './source-index.js';
 
@@ -300,6 +300,35 @@ export function createWatcher(opts: WatcherOptions): Watcher {
     }, delayMs);
   }
 
+  /**
+   * Running workflows whose ClusterProfile is gone although no deletion was ever seen (force-deleted, its
+   * finalizer stripped, while no watcher ran): a workflow that started before the latest complete profile
+   * list began, for a uid missing from that list, in a namespace this watcher lists. Each becomes a gone
+   * profile, so that the normal decision tells it deletionRequested; the workflow checks with the API
+   * server before deleting anything. Returns their uids.
+   */
+  function findOrphans(view: Map<string, RunningWorkflow>): string[] {
+    const listedFrom = Math.min(...profileInformers.map((r) => profileListStartedAtMs.get(r) ?? Number.NaN));
+    if (!Number.isFinite(listedFrom)) return [];
+    const found: string[] = [];
+    for (const [uid, wf] of view) {
+      if (tracked.has(uid) || wf.startedAtMs === undefined || wf.startedAtMs >= listedFrom) continue;
+      // Already cleaning up: nothing to tell.
+      if (wf.phase === 'Deleting' || wf.phase === 'Deleted') continue;
+      const ref = parseWorkflowId(wf.workflowId);
+      if (!ref || ref.uid !== uid || (namespaces.length > 0 && !namespaces.includes(ref.namespace))) continue;
+      const snapshot: ProfileSnapshot = { resourceVersion: '', generation: 0, observedHash: wf.observedHash ?? '', providerNames: [], deleting: true };
+      tracked.set(uid, { ref, snapshot, gone: true, deletionSignalled: false, failures: 0 });
+      counters.decisions.orphanedWorkflows++;
+      logger.info(
+        { profile: `${ref.namespace}/${ref.name}`, uid, workflowId: wf.workflowId, runId: wf.runId },
+        'running workflow without its ClusterProfile (deleted while unwatched); requesting its cleanup',
+      );
+      found.push(uid);
+    }
+    return found;
+  }
+
   async function loadVisibility(): Promise<void> {
     if (stopped) return;
     visibilityBusy = true;
@@ -313,8 +342,10 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       const first = !visibilityLoaded;
       visibilityLoaded = true;
       logger.info({ running: next.size, profiles: tracked.size }, first ? 'loaded running workflows' : 'reloaded running workflows');
+      const orphans = findOrphans(next);
       if (first) markVisibilityReady();
-      else for (const uid of tracked.keys()) touch(uid, { profile: true });
+      else for (const uid of tracked.keys()) if (!orphans.includes(uid)) touch(uid, { profile: true });
+      for (const uid of orphans) touch(uid, { profile: true });
     } catch (err) {
       visibilityFailures++;
       const wait = backoffMs(visibilityFailures, retry.initialMs, retry.maxMs);
@@ -345,6 +376,8 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   // Profile informers relist together on the watcher's own timer, so that one visibility query follows
   // one relist of all of them.
   const profileInformers: Array<Reflector<ClusterProfile>> = [];
+  /** When each profile informer's latest complete list began (orphan detection). */
+  const profileListStartedAtMs = new Map<Reflector<ClusterProfile>, number>();
   for (const ns of scopes) {
     const r: Reflector<ClusterProfile> = new Reflector<ClusterProfile>({
       ...informerCommon,
@@ -356,7 +389,10 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       relistPeriodMs: 0,
       project: projectClusterProfile,
       onEvent: onProfileEvent,
-      onListed: ({ reason }) => onProfilesListed(r, reason),
+      onListed: ({ reason, startedAtMs }) => {
+        profileListStartedAtMs.set(r, startedAtMs);
+        onProfilesListed(r, reason);
+      },
     });
     profileInformers.push(r);
   }

@@ -7,6 +7,7 @@ import { EXEC_EXTENSION, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SECR
 import { clusterProfilePath, secretPath, sveltosClusterPath } from '../../watcher/informers.js';
 import { silentLogger } from '../../watcher/log.js';
 import { snapshotOf } from '../../watcher/snapshot.js';
+import type { RunningWorkflow } from '../../watcher/signaler.js';
 import { createWatcher, type RunningWatcher, type WatcherOptions } from '../../watcher/watcher.js';
 import { FakeClock, FakeSignaler, FakeTransport, drain, type FakeObject } from './watcher-fakes.js';
 
@@ -212,6 +213,51 @@ describe('watcher (faked edges)', () => {
     transport.emit(secretPath(), 'DELETED', managed('a-sveltos-kubeconfig', 'uid-a', []));
     await clock.advance(1000);
     assert.deepEqual(kinds(), ['profileChanged a', 'resyncRequested a managed-secret-changed fleet/a-sveltos-kubeconfig']);
+    await stopAll();
+  });
+
+  test('orphaned workflows (profile gone while unwatched) are told deletionRequested at start and at each relist', async () => {
+    const { clock, transport, signaler, start, stopAll, kinds } = setup();
+    const a = transport.put(clusterProfilePath(NS), cp('a'));
+    const before = clock.now() - 60_000;
+    const view = (name: string, uid: string, extra: Partial<RunningWorkflow> = {}): RunningWorkflow => ({
+      workflowId: `clusterprofile/${extra.workflowId ?? NS}/${name}/${uid}`,
+      runId: 'r',
+      running: true,
+      startedAtMs: before,
+      observedHash: 'h',
+      ...extra,
+    });
+    signaler.running.set('uid-a', { ...view('a', 'uid-a'), observedHash: hashOf(a) });
+    // Gone while nobody watched: the one orphan.
+    signaler.running.set('uid-gone', view('gone', 'uid-gone'));
+    // Not orphans: already cleaning up; another namespace (not this watcher's); started after the list
+    // began (its profile may be too new for the list); start time unknown.
+    signaler.running.set('uid-del', view('del', 'uid-del', { phase: 'Deleting' }));
+    signaler.running.set('uid-other', { ...view('o', 'uid-other'), workflowId: 'clusterprofile/other/o/uid-other' });
+    signaler.running.set('uid-new', view('new', 'uid-new', { startedAtMs: clock.now() + 1 }));
+    signaler.running.set('uid-unknown', { ...view('u', 'uid-unknown'), startedAtMs: undefined });
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['deletionRequested gone']);
+    assert.deepEqual(signaler.sent[0]?.ref, { namespace: NS, name: 'gone', uid: 'uid-gone' });
+    assert.equal(signaler.sent[0]?.snapshot?.deleting, true);
+    assert.equal(w.counters.decisions.orphanedWorkflows, 1);
+    assert.equal(w.inspect('uid-gone'), undefined, 'forgotten once told');
+
+    // Still running at the next periodic relist (e.g. its cleanup waits): told again, once. (The new
+    // one would be an orphan too, by then: a later list lacks it. Here it completed meanwhile.)
+    signaler.running.delete('uid-new');
+    await clock.advance(300_000);
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['deletionRequested gone', 'deletionRequested gone']);
+    assert.equal(w.counters.decisions.orphanedWorkflows, 2);
+    // Once it reports Deleting, nothing more.
+    signaler.running.set('uid-gone', view('gone', 'uid-gone', { phase: 'Deleting' }));
+    await clock.advance(300_000);
+    await clock.advance(1000);
+    assert.equal(kinds().length, 2);
     await stopAll();
   });
 
