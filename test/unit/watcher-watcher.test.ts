@@ -150,6 +150,25 @@ describe('watcher (faked edges)', () => {
     }
   });
 
+  test('one profile cannot open thousands of source informers: repeated extensions or invalid namespaces open none', async () => {
+    const { clock, transport, start, stopAll } = setup({ secretReaderNamespaces: ['*'] });
+    const repeated = cp('many');
+    const cluster = (repeated.status as { accessProviders: Array<{ cluster: { extensions: unknown[] } }> }).accessProviders[0]!.cluster;
+    cluster.extensions = Array.from({ length: 2000 }, (_, i) => ({ name: EXEC_EXTENSION, extension: { name: `s-${i}`, key: 'kubeconfig', namespace: `ns-${i}` } }));
+    transport.put(clusterProfilePath(NS), repeated);
+    transport.put(clusterProfilePath(NS), cp('bad-ns', { source: { name: 's', namespace: 'Not_A_Namespace' } }));
+    transport.put(clusterProfilePath(NS), cp('good', { source: { name: 's', namespace: 'shared' } }));
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    const sourceLists = new Set(transport.listCalls.filter((c) => c.path.endsWith('/secrets') && !c.labelSelector).map((c) => c.path));
+    assert.deepEqual([...sourceLists], [secretPath('shared')], 'exactly one source informer, for the one valid reference');
+    assert.deepEqual(w.inspect('uid-many')?.sourceSecrets, []);
+    assert.deepEqual(w.inspect('uid-bad-ns')?.sourceSecrets, []);
+    assert.deepEqual(w.inspect('uid-good')?.sourceSecrets, ['shared/s']);
+    await stopAll();
+  });
+
   test('managed objects: drift requests a resync for the owner; our writes and orphans do not', async () => {
     const { clock, transport, start, stopAll, kinds } = setup();
     transport.put(clusterProfilePath(NS), cp('a'));
