@@ -5,23 +5,32 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
 import { startApp } from '../../cli/app.js';
 import { createLogger } from '../../worker/logger.js';
 import { E2E, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
-import { eventually, uniqueName } from '../support/stack.js';
+import { workflowIdFor } from '../../workflows/api.js';
+import { eventually, stackEnv, uniqueName } from '../support/stack.js';
 
 /** A guard against hangs, not a timing assertion. */
 const GUARD = { timeout: 5 * 60_000 };
 
 describe('orphaned workflow: profile force-deleted while the controller was down', () => {
   const e2e = new E2E();
+  // Our own client: the app's closes with the app.
+  let connection: Connection;
+  let client: Client;
 
   before(async () => {
     await e2e.start();
+    const env = stackEnv();
+    connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+    client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   });
 
   after(async () => {
     await e2e.stop();
+    await connection?.close();
   });
 
   test('the restarted watcher tells the workflow, which cleans up and completes', GUARD, async () => {
@@ -31,7 +40,7 @@ describe('orphaned workflow: profile force-deleted while the controller was down
     const profile = await e2e.createProfile(name, [secretReaderProvider(source)]);
     await e2e.waitForSync(name);
     await e2e.waitForPhase(profile, 'Ready');
-    const handle = e2e.workflow(profile);
+    const handle = client.workflow.getHandle(workflowIdFor({ namespace: e2e.namespace, name, uid: profile.metadata.uid! }));
 
     // The controller goes down; its workflow keeps running in Temporal.
     await e2e.app.stop();
