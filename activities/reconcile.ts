@@ -35,7 +35,6 @@ import {
   SVELTOS_CLUSTER,
   secretNameFor,
   type ClusterProfile,
-  type V1ObjectMeta,
 } from './kube/types.js';
 import { hasFinalizer, isDeleting } from './profile/model.js';
 import type { ExistingManagedObject } from './profile/ownership.js';

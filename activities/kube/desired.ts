@@ -17,7 +17,6 @@ import {
   MANAGED_BY_VALUE,
   SVELTOS_CLUSTER,
   type ClusterProfile,
-  type V1ObjectMeta,
   type V1Secret,
 } from './types.js';
 

@@ -169,13 +169,14 @@ describe('ValidatingAdmissionPolicy of the Helm chart, on the local API server',
     );
     const ref: ProfileRef = { namespace: NS, name, uid: created.metadata.uid };
 
-    await env.run(acts.ensureFinalizer, ref);
-    const sync = () => env.run(acts.syncCredentials, ref) as ReturnType<ReconcileActivities['syncCredentials']>;
-    assert.equal((await sync()).secretChanged, true, 'create');
+    // In a mock activity context, as the worker runs them.
+    const inActivity = <T>(fn: () => Promise<T>): Promise<T> => env.run(fn);
+    await inActivity(() => acts.ensureFinalizer(ref));
+    assert.equal((await inActivity(() => acts.syncCredentials(ref))).secretChanged, true, 'create');
     await put('tok-vap-two-0123456789abcdef');
-    assert.equal((await sync()).secretChanged, true, 'update');
+    assert.equal((await inActivity(() => acts.syncCredentials(ref))).secretChanged, true, 'update');
     await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name });
-    const cleaned = (await env.run(acts.cleanup, ref)) as Awaited<ReturnType<ReconcileActivities['cleanup']>>;
+    const cleaned = await inActivity(() => acts.cleanup(ref));
     assert.equal(cleaned.secretDeleted, true, 'delete');
     assert.equal(cleaned.finalizerRemoved, true);
   });
