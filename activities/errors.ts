@@ -48,6 +48,20 @@ export class ProfileGoneError extends Error {
 }
 
 /**
+ * Cleanup was requested (a signal: a hint, not proof) but the ClusterProfile with this uid exists and has no
+ * deletionTimestamp: nothing is deleted.
+ */
+export class DeletionNotConfirmedError extends Error {
+  override readonly name = 'DeletionNotConfirmedError';
+  readonly object: string;
+
+  constructor(object: string, reason: string) {
+    super(`${object}: ${reason}`);
+    this.object = object;
+  }
+}
+
+/**
  * A failure that may heal by itself, but that must not be retried forever out of sight: an exec plugin
  * that hangs until its timeout, is killed, or cannot be started for lack of resources. Temporal retries it
  * with backoff within one activity execution; on attempt `maxAttempts` it is reported as non-retryable
@@ -79,6 +93,7 @@ export function toApplicationFailure(err: unknown, attempt: number | undefined =
   if (err instanceof InvalidInputError) return ApplicationFailure.nonRetryable(err.message, ErrorType.InvalidInput);
   if (err instanceof ConflictError) return ApplicationFailure.nonRetryable(err.message, ErrorType.Conflict);
   if (err instanceof ProfileGoneError) return ApplicationFailure.nonRetryable(err.message, ErrorType.ProfileGone);
+  if (err instanceof DeletionNotConfirmedError) return ApplicationFailure.nonRetryable(err.message, ErrorType.DeletionNotConfirmed);
   if (err instanceof BoundedRetryError) {
     if (attempt !== undefined && attempt >= err.maxAttempts) {
       return ApplicationFailure.nonRetryable(`${err.message} (gave up after ${attempt} attempts)`, ErrorType.InvalidInput);

@@ -26,14 +26,14 @@ import { EventReason, eventForSyncFailure, eventForSyncSuccess } from '../workfl
 import { currentActivityContext, currentCancellationSignal, withHeartbeat } from './activity-context.js';
 import { validateSecretName } from './credentials/names.js';
 import { resolveKubeconfig, type ResolveDeps } from './credentials/resolve.js';
-import { BoundedRetryError, ConflictError, ProfileGoneError, toApplicationFailure } from './errors.js';
+import { BoundedRetryError, ConflictError, DeletionNotConfirmedError, ProfileGoneError, toApplicationFailure } from './errors.js';
 import { isTransient, KubeApiError } from './kube/classify.js';
 import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient, type ManagedKind } from './kube/client.js';
 import {
   desiredEvent,
   desiredSecret,
   desiredSveltosCluster,
-  ownership,
+  ownershipOf,
   secretDifferences,
   staleOwnerReferences,
 } from './kube/desired.js';
@@ -43,8 +43,9 @@ import {
   SVELTOS_CLUSTER,
   secretNameFor,
   type ClusterProfile,
-  type V1ObjectMeta,
 } from './kube/types.js';
+import { hasFinalizer, isDeleting } from './profile/model.js';
+import type { ExistingManagedObject } from './profile/ownership.js';
 
 /** pino-style structured logger (object first, message second), as the worker injects. */
 export interface StructuredLogger {
@@ -88,10 +89,6 @@ function profileObject(ref: ProfileRef): string {
   return describe('ClusterProfile', ref.namespace, ref.name);
 }
 
-function isDeleting(meta: V1ObjectMeta | undefined): boolean {
-  return meta?.deletionTimestamp !== undefined && meta.deletionTimestamp !== null;
-}
-
 export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivities {
   const { kube } = deps;
   const log = makeLog(deps);
@@ -115,7 +112,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     if (profile.metadata.uid !== ref.uid) {
       throw new ProfileGoneError(profileObject(ref), `was replaced by a new ClusterProfile of the same name (uid ${profile.metadata.uid ?? '?'}, expected ${ref.uid})`);
     }
-    if (!opts.allowDeleting && isDeleting(profile.metadata)) {
+    if (!opts.allowDeleting && isDeleting(profile)) {
       throw new ProfileGoneError(profileObject(ref), 'is being deleted (deletionTimestamp is set); nothing more is written for it');
     }
     return profile;
@@ -194,7 +191,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   async function cleanupProfile(ref: ProfileRef, req: CleanupRequest): Promise<CleanupResult> {
     if (req.recordDeletingEvent) {
       const current = await kube.getClusterProfile(ref.namespace, ref.name);
-      if (current?.metadata.uid === ref.uid && isDeleting(current.metadata)) {
+      if (current?.metadata.uid === ref.uid && isDeleting(current)) {
         await recordEvent(ref, {
           type: 'Normal',
           reason: EventReason.Deleting,
@@ -209,7 +206,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     return withGuardRetries(async () => {
       const profile = await kube.getClusterProfile(ref.namespace, ref.name);
       if (!profile || profile.metadata.uid !== ref.uid) return { gone: true, deleting: false };
-      if (isDeleting(profile.metadata)) return { gone: false, deleting: true };
+      if (isDeleting(profile)) return { gone: false, deleting: true };
       if (profile.metadata.finalizers?.includes(FINALIZER)) return { gone: false, deleting: false };
       try {
         await kube.addFinalizer(profile, FINALIZER);
@@ -327,20 +324,28 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
 
   async function cleanup(ref: ProfileRef): Promise<CleanupResult> {
     const current = await kube.getClusterProfile(ref.namespace, ref.name);
+    // A signal is a hint, not proof (anyone who may signal the workflow could forge one): delete only when
+    // the API server confirms that this incarnation is gone or being deleted.
+    if (current !== undefined && current.metadata.uid === ref.uid && !isDeleting(current)) {
+      throw new DeletionNotConfirmedError(
+        profileObject(ref),
+        `cleanup refused: the ClusterProfile (uid ${ref.uid}) exists and has no deletionTimestamp; nothing was deleted`,
+      );
+    }
     // A live namesake (new uid) owns whatever it adopted: then only objects owned by our uid go.
     const namesake = current !== undefined && current.metadata.uid !== ref.uid;
     const skipped: string[] = [];
 
     const deleteIfOurs = async (
-      kind: string,
+      kind: ManagedKind,
       name: string,
-      get: () => Promise<{ metadata?: V1ObjectMeta } | undefined>,
+      get: () => Promise<ExistingManagedObject | undefined>,
       del: (uid: string, resourceVersion?: string) => Promise<DeleteOutcome>,
     ): Promise<boolean> => {
       const object = describe(kind, ref.namespace, name);
       const obj = await get();
       if (!obj) return false;
-      const own = ownership(obj.metadata, ref);
+      const own = ownershipOf(kind, obj, ref);
       const deletable = namesake ? own.kind === 'ours' : own.kind !== 'foreign';
       if (!deletable) {
         const why = own.kind === 'ours' ? '' : own.why;
@@ -381,7 +386,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       finalizerRemoved = await withGuardRetries(async () => {
         const profile = await kube.getClusterProfile(ref.namespace, ref.name);
         if (!profile || profile.metadata.uid !== ref.uid) return false;
-        if (!profile.metadata.finalizers?.includes(FINALIZER)) return false;
+        if (!hasFinalizer(profile)) return false;
         await kube.removeFinalizer(profile, FINALIZER);
         return true;
       });
@@ -410,7 +415,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
    * Adoptable after name reuse: the earlier incarnation's ownerReference is removed first (guarded), so
    * that the apply leaves exactly one controller reference. Returns the object as last read.
    */
-  async function readForWrite<T extends { metadata?: V1ObjectMeta }>(
+  async function readForWrite<T extends ExistingManagedObject>(
     kind: ManagedKind,
     object: string,
     ref: ProfileRef,
@@ -419,7 +424,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     return withGuardRetries(async () => {
       const obj = await get();
       if (!obj) return undefined;
-      const own = ownership(obj.metadata, ref);
+      const own = ownershipOf(kind, obj, ref);
       if (own.kind === 'foreign') {
         throw new ConflictError(
           object,

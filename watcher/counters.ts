@@ -65,6 +65,11 @@ export interface DecisionCounters {
   managedNoDrift: number;
   /** Managed-object events whose owner is not a known profile. */
   managedOrphanEvents: number;
+  /**
+   * Running workflows whose ClusterProfile uid is missing from a complete list taken after they started
+   * (force-deleted while no watcher ran): each is told deletionRequested once per finding.
+   */
+  orphanedWorkflows: number;
 }
 
 export interface WatcherCounters {
@@ -120,6 +125,7 @@ export function newWatcherCounters(): WatcherCounters {
       managedSveltosClusterDrift: 0,
       managedNoDrift: 0,
       managedOrphanEvents: 0,
+      orphanedWorkflows: 0,
     },
   };
 }

@@ -14,7 +14,9 @@
 import type { V1ManagedFieldsEntry, V1ObjectMeta } from '@kubernetes/client-node';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../activities/kube/types.js';
 
-export type ManagedKind = 'Secret' | 'SveltosCluster';
+import type { ManagedKind } from '../activities/kube/client.js';
+
+export type { ManagedKind };
 
 export interface DriftVerdict {
   drift: boolean;

@@ -65,8 +65,11 @@ export interface ReflectorOptions<T extends KubeObject> {
   /** Reduces what is cached; undefined drops the object. Default: identity. */
   project?: (raw: unknown) => T | undefined;
   onEvent: (event: ReflectorEvent<T>) => void;
-  /** After each completed list (events of the diff already delivered). */
-  onListed?: (info: { reason: RelistReason; items: number }) => void;
+  /**
+   * After each completed list (events of the diff already delivered). `startedAtMs`: when the list began;
+   * every object that existed then and still exists is in it.
+   */
+  onListed?: (info: { reason: RelistReason; items: number; startedAtMs: number }) => void;
 }
 
 export function objectKey(o: KubeObject): string {
@@ -238,6 +241,7 @@ export class Reflector<T extends KubeObject> {
 
   private async listAll(reason: RelistReason): Promise<string> {
     const o = this.o;
+    const startedAtMs = o.clock.now();
     const items: unknown[] = [];
     let resourceVersion: string | undefined;
     let continueToken: string | undefined;
@@ -286,7 +290,7 @@ export class Reflector<T extends KubeObject> {
       this.markSynced();
     }
     try {
-      o.onListed?.({ reason, items: next.size });
+      o.onListed?.({ reason, items: next.size, startedAtMs });
     } catch (err) {
       o.logger.error({ ...this.log, error: errorText(err) }, 'onListed handler failed');
     }

@@ -47,6 +47,8 @@ export type SignalOutcome =
 export interface RunningWorkflow extends WorkflowView {
   workflowId: string;
   runId: string;
+  /** When this run started (visibility); unknown: never taken for an orphan. */
+  startedAtMs?: number;
 }
 
 /** What the watcher needs from Temporal; tests may substitute a fake. */
@@ -205,7 +207,7 @@ export function temporalSignaler(o: SignalerOptions): WorkflowSignaler {
         for await (const wf of client.workflow.list({ query: runningWorkflowsQuery(o.taskQueue), pageSize: 1000 })) {
           const ref = parseWorkflowId(wf.workflowId);
           if (!ref) continue;
-          const view: RunningWorkflow = { workflowId: wf.workflowId, runId: wf.runId, running: true };
+          const view: RunningWorkflow = { workflowId: wf.workflowId, runId: wf.runId, running: true, startedAtMs: wf.startTime.getTime() };
           const hash = wf.typedSearchAttributes.get(SearchAttr.observedHash);
           if (hash !== undefined) view.observedHash = hash;
           const phase = wf.typedSearchAttributes.get(SearchAttr.phase);

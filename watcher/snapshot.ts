@@ -3,21 +3,29 @@
 // a finalizer or a managedFields update never costs a signal, and so that after a restart the watcher
 // can compare with the hash a workflow reports in its ClusterInventoryObservedHash search attribute.
 import { createHash } from 'node:crypto';
-import type { ProfileRef, ProfileSnapshot } from '../workflows/api.js';
+import type { ProfileSnapshot } from '../workflows/api.js';
+import type { ClusterProfile } from '../activities/kube/types.js';
 import {
-  EXEC_EXTENSION,
-  SECRET_READER_PROVIDER,
-  type AccessProvider,
-  type ClusterProfile,
-} from '../activities/kube/types.js';
+  carriedAccessProviders,
+  copiedLabels,
+  displayNameOf,
+  isDeleting,
+  secretReaderSource,
+  type SecretReaderRef,
+} from '../activities/profile/model.js';
+
+export { isDeleting, profileRef } from '../activities/profile/model.js';
 
 /**
  * Bumped when the set of relevant fields or their normalisation changes: every profile then differs
  * from what its workflow last saw and is signalled once.
  */
-export const HASH_VERSION = 'v1';
+export const HASH_VERSION = 'v2';
 
-/** The fields that drive the reconciler (SPEC §3 "relevant changes"), normalised. */
+/**
+ * The fields that drive the reconciler (SPEC §3 "relevant changes"), normalised. Labels are the ones
+ * copied to the SveltosCluster (v2: Sveltos' own `projectsveltos.io/` labels are not, so they do not count).
+ */
 export interface RelevantFields {
   labels: Record<string, string>;
   displayName: string;
@@ -29,17 +37,12 @@ export interface RelevantFields {
 export function relevantFields(profile: ClusterProfile): RelevantFields {
   const listOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
   return {
-    labels: { ...(profile.metadata?.labels ?? {}) },
-    displayName: profile.spec?.displayName ?? '',
+    labels: copiedLabels(profile),
+    displayName: displayNameOf(profile),
     accessProviders: listOf(profile.status?.accessProviders),
     credentialProviders: listOf(profile.status?.credentialProviders),
     deleting: isDeleting(profile),
   };
-}
-
-export function isDeleting(profile: ClusterProfile): boolean {
-  const ts: unknown = profile.metadata?.deletionTimestamp;
-  return ts !== undefined && ts !== null && ts !== '';
 }
 
 /**
@@ -69,74 +72,40 @@ export function observedHashOf(profile: ClusterProfile): string {
     .digest('hex');
 }
 
-/** accessProviders, then the deprecated credentialProviders whose name accessProviders lacks. */
-export function carriedProviders(profile: ClusterProfile): AccessProvider[] {
-  const byName = new Map<string, AccessProvider>();
-  for (const list of [profile.status?.accessProviders, profile.status?.credentialProviders]) {
-    if (!Array.isArray(list)) continue;
-    for (const p of list as unknown[]) {
-      const name = (p as { name?: unknown } | null)?.name;
-      if (typeof name !== 'string' || byName.has(name)) continue;
-      byName.set(name, p as AccessProvider);
-    }
-  }
-  return [...byName.values()];
-}
-
-export function profileRef(profile: ClusterProfile): ProfileRef {
-  return {
-    namespace: profile.metadata.namespace ?? '',
-    name: profile.metadata.name ?? '',
-    uid: profile.metadata.uid ?? '',
-  };
-}
-
 export function snapshotOf(profile: ClusterProfile): ProfileSnapshot {
   return {
     resourceVersion: profile.metadata.resourceVersion ?? '',
     generation: profile.metadata.generation ?? 0,
     observedHash: observedHashOf(profile),
-    providerNames: carriedProviders(profile).map((p) => p.name),
+    providerNames: carriedAccessProviders(profile).map((c) => c.provider.name),
     deleting: isDeleting(profile),
   };
 }
 
 /** A Secret a `kubeconfig-secretreader` profile copies from. */
-export interface SourceSecretRef {
-  namespace: string;
-  name: string;
-  key?: string;
-}
+export type SourceSecretRef = Pick<SecretReaderRef, 'namespace' | 'name' | 'key'>;
 
 export function secretKey(ref: { namespace: string; name: string }): string {
   return `${ref.namespace}/${ref.name}`;
 }
 
+/** What the watcher follows for a profile: its one source Secret, or why there is none to follow. */
+export type SourceSecretVerdict =
+  | { kind: 'none' }
+  | { kind: 'source'; ref: SourceSecretRef }
+  /** The activity would refuse the reference (the workflow reports it); nothing is watched. */
+  | { kind: 'refused'; reason: string };
+
 /**
- * The source Secret(s) of a profile served by the built-in Secret reader: the
- * `client.authentication.k8s.io/exec` extension `{name, key, namespace?}` of its
- * `kubeconfig-secretreader` provider (accessProviders wins over credentialProviders); the namespace
- * defaults to the profile's. Lenient: what the activity would refuse (no name, bad types) is skipped,
- * since there is nothing to watch; the activity reports the error.
+ * The source Secret of a profile served by the built-in Secret reader, validated and allow-listed by the
+ * same function the activity uses (profile model secretReaderSource): at most one per profile, and none
+ * when the activity would refuse it (a repeated extension, an invalid name, a namespace not allowed).
  */
-export function sourceSecretRefs(profile: ClusterProfile): SourceSecretRef[] {
-  const provider = carriedProviders(profile).find((p) => p.name === SECRET_READER_PROVIDER);
-  const extensions: unknown = provider?.cluster?.extensions;
-  if (!Array.isArray(extensions)) return [];
-  const profileNamespace = profile.metadata.namespace ?? '';
-  const out = new Map<string, SourceSecretRef>();
-  for (const entry of extensions as unknown[]) {
-    if (typeof entry !== 'object' || entry === null) continue;
-    const { name: extName, extension } = entry as { name?: unknown; extension?: unknown };
-    if (extName !== EXEC_EXTENSION || typeof extension !== 'object' || extension === null || Array.isArray(extension)) continue;
-    const { name, key, namespace } = extension as Record<string, unknown>;
-    if (typeof name !== 'string' || name === '') continue;
-    const ref: SourceSecretRef = {
-      namespace: typeof namespace === 'string' && namespace !== '' ? namespace : profileNamespace,
-      name,
-    };
-    if (typeof key === 'string' && key !== '') ref.key = key;
-    if (!out.has(secretKey(ref))) out.set(secretKey(ref), ref);
+export function sourceSecretOf(profile: ClusterProfile, allowedNamespaces: readonly string[]): SourceSecretVerdict {
+  try {
+    const ref = secretReaderSource(profile, allowedNamespaces);
+    return ref ? { kind: 'source', ref: { namespace: ref.namespace, name: ref.name, key: ref.key } } : { kind: 'none' };
+  } catch (err) {
+    return { kind: 'refused', reason: err instanceof Error ? err.message : String(err) };
   }
-  return [...out.values()];
 }

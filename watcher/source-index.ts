@@ -1,15 +1,7 @@
 // Which ClusterProfiles read which source Secret (kubeconfig-secretreader), and so which namespaces need
-// a (metadata-only) Secret informer. In memory, no I/O.
-import { secretKey, type SourceSecretRef } from './snapshot.js';
-
-/**
- * Namespaces the Secret reader may read, as configured for the worker (`--secret-reader-namespaces`):
- * the profile's own namespace always; listed ones; `*` any. Secrets the activity would refuse to read
- * are not watched either.
- */
-export function sourceNamespaceAllowed(namespace: string, profileNamespace: string, allowed: readonly string[]): boolean {
-  return namespace === profileNamespace || allowed.includes('*') || allowed.includes(namespace);
-}
+// a (metadata-only) Secret informer. In memory, no I/O. Which Secret a profile reads, and whether its
+// namespace is allowed, is the profile model's decision (snapshot.ts sourceSecretOf).
+import { secretKey } from './snapshot.js';
 
 export interface IndexChange {
   /** Namespaces that now hold a watched source Secret and did not before. */
@@ -24,7 +16,7 @@ export class SourceSecretIndex {
   private readonly namespaceRefs = new Map<string, number>();
 
   /** Records the source Secrets of profile `uid` (replacing what it had). */
-  set(uid: string, refs: readonly SourceSecretRef[]): IndexChange {
+  set(uid: string, refs: ReadonlyArray<{ namespace: string; name: string }>): IndexChange {
     const keys = [...new Set(refs.map(secretKey))];
     const before = this.byProfile.get(uid) ?? [];
     const change: IndexChange = { addedNamespaces: [], removedNamespaces: [] };

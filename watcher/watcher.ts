@@ -9,7 +9,8 @@
 // a profile whose hash equals it is left alone. The same query runs after every profile relist.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import { FIELD_MANAGER, CLUSTER_PROFILE, type ClusterProfile } from '../activities/kube/types.js';
+import { FIELD_MANAGER, type ClusterProfile } from '../activities/kube/types.js';
+import { claimedOwnerUids, isManagedObjectOf } from '../activities/profile/ownership.js';
 import {
   DEFAULT_TASK_QUEUE,
   type ProfileRef,
@@ -37,9 +38,9 @@ import {
 } from './informers.js';
 import { kubeTransport, type ListWatchTransport } from './kube-transport.js';
 import { errorText, jsonLogger, type WatcherLogger } from './log.js';
-import { temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
-import { profileRef, snapshotOf, sourceSecretRefs } from './snapshot.js';
-import { SourceSecretIndex, sourceNamespaceAllowed } from './source-index.js';
+import { parseWorkflowId, temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
+import { profileRef, snapshotOf, sourceSecretOf } from './snapshot.js';
+import { SourceSecretIndex } from './source-index.js';
 
 export interface WatcherOptions {
   /** Kubernetes access: a KubeConfig, or a kubeconfig file; default: KUBECONFIG / in-cluster. */
@@ -129,13 +130,6 @@ class Semaphore {
       this.queue.shift()?.();
     }
   }
-}
-
-function ownerUid(meta: ManagedMeta['metadata'] | undefined): string | undefined {
-  const owner = (meta?.ownerReferences ?? []).find(
-    (r) => r.kind === CLUSTER_PROFILE.kind && typeof r.apiVersion === 'string' && r.apiVersion.startsWith(`${CLUSTER_PROFILE.group}/`),
-  );
-  return owner?.uid;
 }
 
 export function createWatcher(opts: WatcherOptions): Watcher {
@@ -302,6 +296,35 @@ export function createWatcher(opts: WatcherOptions): Watcher {
     }, delayMs);
   }
 
+  /**
+   * Running workflows whose ClusterProfile is gone although no deletion was ever seen (force-deleted, its
+   * finalizer stripped, while no watcher ran): a workflow that started before the latest complete profile
+   * list began, for a uid missing from that list, in a namespace this watcher lists. Each becomes a gone
+   * profile, so that the normal decision tells it deletionRequested; the workflow checks with the API
+   * server before deleting anything. Returns their uids.
+   */
+  function findOrphans(view: Map<string, RunningWorkflow>): string[] {
+    const listedFrom = Math.min(...profileInformers.map((r) => profileListStartedAtMs.get(r) ?? Number.NaN));
+    if (!Number.isFinite(listedFrom)) return [];
+    const found: string[] = [];
+    for (const [uid, wf] of view) {
+      if (tracked.has(uid) || wf.startedAtMs === undefined || wf.startedAtMs >= listedFrom) continue;
+      // Already cleaning up: nothing to tell.
+      if (wf.phase === 'Deleting' || wf.phase === 'Deleted') continue;
+      const ref = parseWorkflowId(wf.workflowId);
+      if (!ref || ref.uid !== uid || (namespaces.length > 0 && !namespaces.includes(ref.namespace))) continue;
+      const snapshot: ProfileSnapshot = { resourceVersion: '', generation: 0, observedHash: wf.observedHash ?? '', providerNames: [], deleting: true };
+      tracked.set(uid, { ref, snapshot, gone: true, deletionSignalled: false, failures: 0 });
+      counters.decisions.orphanedWorkflows++;
+      logger.info(
+        { profile: `${ref.namespace}/${ref.name}`, uid, workflowId: wf.workflowId, runId: wf.runId },
+        'running workflow without its ClusterProfile (deleted while unwatched); requesting its cleanup',
+      );
+      found.push(uid);
+    }
+    return found;
+  }
+
   async function loadVisibility(): Promise<void> {
     if (stopped) return;
     visibilityBusy = true;
@@ -315,8 +338,10 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       const first = !visibilityLoaded;
       visibilityLoaded = true;
       logger.info({ running: next.size, profiles: tracked.size }, first ? 'loaded running workflows' : 'reloaded running workflows');
+      const orphans = findOrphans(next);
       if (first) markVisibilityReady();
-      else for (const uid of tracked.keys()) touch(uid, { profile: true });
+      else for (const uid of tracked.keys()) if (!orphans.includes(uid)) touch(uid, { profile: true });
+      for (const uid of orphans) touch(uid, { profile: true });
     } catch (err) {
       visibilityFailures++;
       const wait = backoffMs(visibilityFailures, retry.initialMs, retry.maxMs);
@@ -347,6 +372,8 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   // Profile informers relist together on the watcher's own timer, so that one visibility query follows
   // one relist of all of them.
   const profileInformers: Array<Reflector<ClusterProfile>> = [];
+  /** When each profile informer's latest complete list began (orphan detection). */
+  const profileListStartedAtMs = new Map<Reflector<ClusterProfile>, number>();
   for (const ns of scopes) {
     const r: Reflector<ClusterProfile> = new Reflector<ClusterProfile>({
       ...informerCommon,
@@ -358,7 +385,10 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       relistPeriodMs: 0,
       project: projectClusterProfile,
       onEvent: onProfileEvent,
-      onListed: ({ reason }) => onProfilesListed(r, reason),
+      onListed: ({ reason, startedAtMs }) => {
+        profileListStartedAtMs.set(r, startedAtMs);
+        onProfilesListed(r, reason);
+      },
     });
     profileInformers.push(r);
   }
@@ -406,10 +436,11 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       if (t.snapshot.resourceVersion === snapshot.resourceVersion) return;
       t.snapshot = snapshot;
     }
-    sourceIndexSet(
-      uid,
-      sourceSecretRefs(cp).filter((ref) => sourceNamespaceAllowed(ref.namespace, t.ref.namespace, secretReaderNamespaces)),
-    );
+    const source = sourceSecretOf(cp, secretReaderNamespaces);
+    if (source.kind === 'refused') {
+      logger.debug({ profile: objectKey(cp), uid, reason: source.reason }, 'source Secret reference refused (the workflow reports it); not watched');
+    }
+    sourceIndexSet(uid, source.kind === 'source' ? [source.ref] : []);
     logger.debug(
       { profile: objectKey(cp), uid, type: ev.type, via: ev.via, resourceVersion: snapshot.resourceVersion, observedHash: snapshot.observedHash },
       'ClusterProfile event',
@@ -495,13 +526,17 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   function onManagedEvent(kind: ManagedKind, ev: ReflectorEvent<ManagedMeta>): void {
     if (ev.initial) return;
     const key = objectKey(ev.object);
-    const uid = ownerUid(ev.object.metadata) ?? ownerUid(ev.old?.metadata);
-    const t = uid ? tracked.get(uid) : undefined;
-    if (!uid || !t) {
+    // An ownerReference is a claim anyone can write: it counts only on the object we would write for that
+    // profile (its namespace, its expected name). The previous state counts too: an owner removed is drift.
+    const t = [...new Set([...claimedOwnerUids(ev.object.metadata), ...claimedOwnerUids(ev.old?.metadata)])]
+      .map((uid) => tracked.get(uid))
+      .find((c) => c !== undefined && (isManagedObjectOf(kind, ev.object.metadata, c.ref) || isManagedObjectOf(kind, ev.old?.metadata, c.ref)));
+    if (!t) {
       counters.decisions.managedOrphanEvents++;
-      logger.debug({ kind, object: key, type: ev.type }, 'managed object without a known ClusterProfile owner; ignored');
+      logger.debug({ kind, object: key, type: ev.type }, 'managed object that is not a known ClusterProfile\'s (namespace, name, owner uid); ignored');
       return;
     }
+    const uid = t.ref.uid;
     // Cleanup deletes them on purpose.
     if (t.gone || t.snapshot.deleting) return;
     const verdict = detectDrift({

@@ -192,6 +192,7 @@ const DECISION_METRICS: Record<keyof DecisionCounters, Mapping> = {
   managedSveltosClusterDrift: ['clusterinventory_watcher_drift_total', { object: 'SveltosCluster' }],
   managedNoDrift: ['clusterinventory_watcher_managed_events_total', { result: 'no-drift' }],
   managedOrphanEvents: ['clusterinventory_watcher_managed_events_total', { result: 'orphan' }],
+  orphanedWorkflows: ['clusterinventory_watcher_orphaned_workflows_total', {}],
 };
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -202,6 +203,8 @@ const DESCRIPTIONS: Record<string, string> = {
   clusterinventory_watcher_events_total: 'Watch events received, by informer and type.',
   clusterinventory_watcher_signals_total: 'Signals delivered to ClusterProfile workflows (signal-with-start included).',
   clusterinventory_watcher_deletion_starts_total: 'deletionRequested delivered by signal-with-start because no workflow was running.',
+  clusterinventory_watcher_orphaned_workflows_total:
+    'Running workflows found without their ClusterProfile (deleted while unwatched) and told deletionRequested.',
   clusterinventory_watcher_signal_skips_total: 'Signals not sent: the workflow ID is closed (already-done) or no workflow runs (not-found).',
   clusterinventory_watcher_signal_errors_total: 'Failed Temporal calls of the watcher (retried).',
   clusterinventory_watcher_visibility_queries_total: 'Visibility list queries of the watcher (one per relist).',

@@ -169,7 +169,7 @@ export const ErrorType = {
   Conflict: 'Conflict',
   /** The ClusterProfile with our uid no longer exists. */
   ProfileGone: 'ProfileGone',
-  /** Cleanup was asked for, but the API server shows the ClusterProfile alive (a forged or stale signal). */
+  /** Cleanup was asked for, but the API server shows the ClusterProfile alive and not being deleted. */
   DeletionNotConfirmed: 'DeletionNotConfirmed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

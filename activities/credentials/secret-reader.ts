@@ -6,22 +6,23 @@
 import { parse, YAMLParseError } from 'yaml';
 import { InvalidInputError } from '../errors.js';
 import { EXEC_EXTENSION, type KubeconfigCluster, type V1Secret } from '../kube/types.js';
-import { extensionField, findExtension } from './extensions.js';
+import { assertNamespaceAllowed, parseSecretReaderExtension } from '../profile/model.js';
+import { extensionField } from './extensions.js';
 import { renderKubeconfig, staticCluster, type StaticUser } from './kubeconfig.js';
-import { describeObject, isDnsSubdomain } from './names.js';
+import { describeObject } from './names.js';
+
+// The extension and the namespace allow-list are read by the shared profile model (the watcher uses the
+// same functions); re-exported here so existing imports stay valid.
+export {
+  assertNamespaceAllowed,
+  isNamespaceAllowed,
+  parseSecretReaderExtension,
+  SECRET_READER_NAMESPACES_FLAG,
+  type SecretReaderRef,
+} from '../profile/model.js';
 
 /** NotFound must resolve to undefined; any other failure should throw (and is then retried). */
 export type SecretGetter = (namespace: string, name: string) => Promise<V1Secret | undefined>;
-
-export const SECRET_READER_NAMESPACES_FLAG = '--secret-reader-namespaces';
-
-export interface SecretReaderRef {
-  namespace: string;
-  name: string;
-  key: string;
-  /** Optional, as in the upstream kubeconfig-secretreader plugin; the kubeconfig's current-context otherwise. */
-  context?: string;
-}
 
 export interface SecretReaderResult {
   /** The validated kubeconfig: the source bytes, or the selected context alone with an override. Never log it. */
@@ -30,66 +31,7 @@ export interface SecretReaderResult {
   source: { namespace: string; name: string; key: string };
 }
 
-const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const SECRET_KEY_RE = /^[-._a-zA-Z0-9]+$/;
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** `{name, key, namespace?, context?}` from the provider's `client.authentication.k8s.io/exec` extension. */
-export function parseSecretReaderExtension(
-  cluster: KubeconfigCluster | undefined,
-  profileNamespace: string,
-  object: string,
-  providerField: string,
-): SecretReaderRef {
-  const found = findExtension(cluster, EXEC_EXTENSION, object, providerField);
-  const field = extensionField(providerField, EXEC_EXTENSION);
-  if (!found) throw new InvalidInputError(object, field, 'is required: it names the Secret ({name, key, namespace?}) holding the kubeconfig');
-  const ext = found.value;
-  if (typeof ext !== 'object' || ext === null || Array.isArray(ext)) {
-    throw new InvalidInputError(object, field, 'must be an object {name, key, namespace?}');
-  }
-  const { name, key, namespace, context } = ext as Record<string, unknown>;
-  if (typeof name !== 'string' || name === '') throw new InvalidInputError(object, `${field}.name`, 'is required (the source Secret name)');
-  if (!isDnsSubdomain(name)) throw new InvalidInputError(object, `${field}.name`, `"${name}" is not a valid Secret name`);
-  if (typeof key !== 'string' || key === '') throw new InvalidInputError(object, `${field}.key`, 'is required (the data key holding the kubeconfig)');
-  if (key.length > 253 || !SECRET_KEY_RE.test(key)) throw new InvalidInputError(object, `${field}.key`, `"${key}" is not a valid Secret data key`);
-  let ns = profileNamespace;
-  if (namespace !== undefined && namespace !== null && namespace !== '') {
-    if (typeof namespace !== 'string' || namespace.length > 63 || !DNS_LABEL_RE.test(namespace)) {
-      throw new InvalidInputError(object, `${field}.namespace`, 'is not a valid namespace name');
-    }
-    ns = namespace;
-  }
-  const ref: SecretReaderRef = { namespace: ns, name, key };
-  if (context !== undefined && context !== null && context !== '') {
-    if (typeof context !== 'string') throw new InvalidInputError(object, `${field}.context`, 'must be a string');
-    ref.context = context;
-  }
-  return ref;
-}
-
-/** `[]`: the profile's own namespace only; listed namespaces in addition; `*`: any namespace. */
-export function isNamespaceAllowed(namespace: string, profileNamespace: string, allowed: readonly string[]): boolean {
-  return namespace === profileNamespace || allowed.includes('*') || allowed.includes(namespace);
-}
-
-export function assertNamespaceAllowed(
-  ref: SecretReaderRef,
-  profileNamespace: string,
-  allowed: readonly string[],
-  object: string,
-  providerField: string,
-): void {
-  if (isNamespaceAllowed(ref.namespace, profileNamespace, allowed)) return;
-  const configured = allowed.filter((a) => a !== '');
-  throw new InvalidInputError(
-    object,
-    `${extensionField(providerField, EXEC_EXTENSION)}.namespace`,
-    `reading Secret ${ref.namespace}/${ref.name} is refused: namespace "${ref.namespace}" is outside the ClusterProfile's namespace ` +
-      `"${profileNamespace}" and not allowed by ${SECRET_READER_NAMESPACES_FLAG} ` +
-      `(${configured.length ? `currently ${configured.join(',')}` : 'unset: own namespace only'})`,
-  );
-}
 
 export interface ReadSecretReaderInput {
   /** ClusterProfile namespace. */

@@ -6,6 +6,8 @@ import type { CoreV1Event, V1OwnerReference } from '@kubernetes/client-node';
 import type { ProfileEvent, ProfileRef } from '../../workflows/api.js';
 import { fingerprint } from '../credentials/kubeconfig.js';
 import { validateDerivedNames, validateSecretName } from '../credentials/names.js';
+import { displayNameOf, isSveltosLabel } from '../profile/model.js';
+import { isClusterProfileRef } from '../profile/ownership.js';
 import {
   CLUSTER_PROFILE,
   DISPLAY_NAME_ANNOTATION,
@@ -15,7 +17,6 @@ import {
   MANAGED_BY_VALUE,
   SVELTOS_CLUSTER,
   type ClusterProfile,
-  type V1ObjectMeta,
   type V1Secret,
 } from './types.js';
 
@@ -93,92 +94,44 @@ export function desiredSecret(profile: ClusterProfile, kubeconfig: string | Uint
 }
 
 /**
- * The SveltosCluster named like the ClusterProfile: labels = every ClusterProfile label + managed-by
- * (managed-by wins), display-name annotation only when spec.displayName is non-empty. Never sets
- * tokenRequestRenewalOption. Throws InvalidInputError when a name or label is invalid.
+ * The SveltosCluster named like the ClusterProfile: labels = the ClusterProfile's labels except Sveltos'
+ * own (`projectsveltos.io/`, see isSveltosLabel) + managed-by (managed-by wins), display-name annotation
+ * only when spec.displayName is non-empty. Never sets tokenRequestRenewalOption. Throws
+ * InvalidInputError when a name or label is invalid.
  */
 export function desiredSveltosCluster(profile: ClusterProfile): SveltosClusterApply {
   const names = validateDerivedNames(profile);
+  const labels: Record<string, string> = {};
+  for (const [key, value] of Object.entries(names.sveltosClusterLabels)) {
+    if (key === MANAGED_BY_LABEL || !isSveltosLabel(key)) labels[key] = value;
+  }
   const obj: SveltosClusterApply = {
     apiVersion: SVELTOS_CLUSTER.apiVersion,
     kind: SVELTOS_CLUSTER.kind,
     metadata: {
       name: names.sveltosClusterName,
       namespace: namespaceOf(profile),
-      labels: names.sveltosClusterLabels,
+      labels,
       ownerReferences: [ownerReferenceFor(profile)],
     },
     spec: { kubeconfigName: names.secretName, kubeconfigKeyName: KUBECONFIG_SECRET_KEY },
   };
-  const displayName = profile.spec?.displayName;
-  if (typeof displayName === 'string' && displayName !== '') obj.metadata.annotations = { [DISPLAY_NAME_ANNOTATION]: displayName };
+  const displayName = displayNameOf(profile);
+  if (displayName !== '') obj.metadata.annotations = { [DISPLAY_NAME_ANNOTATION]: displayName };
   return obj;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ownership
+// Ownership: decided by the shared profile model; re-exported for the activities that import it here.
 
-export type Ownership =
-  /** Labelled managed-by and controlled by exactly this ClusterProfile incarnation. */
-  | { kind: 'ours' }
-  /**
-   * Labelled managed-by, but without an owner (made by the Go controller, which set none) or owned by an
-   * earlier ClusterProfile of the same name (name reuse): ours to take over.
-   */
-  | { kind: 'adoptable'; why: string }
-  /** Not ours: never overwritten or deleted. */
-  | { kind: 'foreign'; why: string };
-
-const CLUSTER_PROFILE_GROUP = `${CLUSTER_PROFILE.group}/`;
-
-function isClusterProfileRef(ref: V1OwnerReference): boolean {
-  return ref.kind === CLUSTER_PROFILE.kind && typeof ref.apiVersion === 'string' && ref.apiVersion.startsWith(CLUSTER_PROFILE_GROUP);
-}
-
-/** Who an existing object belongs to, relative to the ClusterProfile `profile` (name and uid). */
-export function ownership(meta: V1ObjectMeta | undefined, profile: Pick<ProfileRef, 'name' | 'uid'>): Ownership {
-  const label = meta?.labels?.[MANAGED_BY_LABEL];
-  if (label !== MANAGED_BY_VALUE) {
-    return {
-      kind: 'foreign',
-      why: label === undefined ? `it has no label ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` : `its label ${MANAGED_BY_LABEL} is "${label}", not "${MANAGED_BY_VALUE}"`,
-    };
-  }
-  const refs = meta?.ownerReferences ?? [];
-  for (const ref of refs) {
-    if (isClusterProfileRef(ref) && ref.name !== profile.name) {
-      return { kind: 'foreign', why: `it is owned by ClusterProfile ${ref.name}` };
-    }
-    if (!isClusterProfileRef(ref) && ref.controller === true) {
-      return { kind: 'foreign', why: `it is controlled by ${ref.kind} ${ref.name}` };
-    }
-  }
-  const profileRefs = refs.filter(isClusterProfileRef);
-  if (profileRefs.length > 0 && profileRefs.every((r) => r.uid === profile.uid)) return { kind: 'ours' };
-  const older = profileRefs.find((r) => r.uid !== profile.uid);
-  return {
-    kind: 'adoptable',
-    why: older ? `it is owned by an earlier ClusterProfile ${profile.name} (uid ${older.uid})` : 'it has no owner yet',
-  };
-}
-
-/**
- * Indexes (in metadata.ownerReferences) of references to an earlier ClusterProfile of the same name:
- * what adoption after name reuse removes before applying (server-side apply alone only removes the
- * ones our field manager applied; one written by anyone else would leave two controller references).
- */
-export function staleOwnerReferences(meta: V1ObjectMeta | undefined, profile: Pick<ProfileRef, 'name' | 'uid'>): number[] {
-  const out: number[] = [];
-  (meta?.ownerReferences ?? []).forEach((ref, i) => {
-    if (isClusterProfileRef(ref) && ref.name === profile.name && ref.uid !== profile.uid) out.push(i);
-  });
-  return out;
-}
-
-/** True when we may write (and, for our uid or when no namesake lives, delete) the object. */
-export function isOurs(obj: { metadata?: V1ObjectMeta } | undefined, profile: Pick<ProfileRef, 'name' | 'uid'>): boolean {
-  return obj !== undefined && ownership(obj.metadata, profile).kind !== 'foreign';
-}
+export {
+  isOurs,
+  ownership,
+  ownershipOf,
+  foreignContent,
+  staleOwnerReferences,
+  type Ownership,
+} from '../profile/ownership.js';
 
 // ---------------------------------------------------------------------------------------------
 // Comparisons

@@ -460,7 +460,9 @@ describe('deploy: Helm chart and kubectl manifests', () => {
           assert.equal(monitors[0]!.metadata.labels?.release, 'kube-prometheus-stack');
         }
         for (const o of objs) {
-          if (['ClusterRole', 'ClusterRoleBinding'].includes(o.kind!)) assert.equal(o.metadata.namespace, undefined);
+          if (['ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(o.kind!)) {
+            assert.equal(o.metadata.namespace, undefined);
+          }
           else if (['Role', 'RoleBinding'].includes(o.kind!)) assert.ok([...sc.watch, ...sc.secretReader].includes(o.metadata.namespace!), `${o.kind} ${o.metadata.name} in ${o.metadata.namespace}`);
           else assert.equal(o.metadata.namespace, NAMESPACE, `${o.kind} ${o.metadata.name}`);
         }

@@ -696,4 +696,63 @@ describe('Kubernetes activities against the local API server', () => {
     assert.equal(synced.reportingComponent, EVENT_COMPONENT);
     assert.equal(byReason.get('SyncFailed')?.type, 'Warning');
   });
+
+  test('cleanup on a live profile (a forged deletionRequested) is DeletionNotConfirmed and deletes nothing', async () => {
+    const acts = activities();
+    const { ref } = await syncedProfile(acts);
+    await assert.rejects(run(acts, 'cleanup', ref), isFailure(ErrorType.DeletionNotConfirmed, new RegExp(`^ClusterProfile ${NS}/${ref.name}: cleanup refused`)));
+    assert.ok(await getSecret(secretNameFor(ref.name)), 'the Secret is still there');
+    assert.ok(await getSveltosCluster(ref.name), 'the SveltosCluster is still there');
+    assert.ok((await getProfile(ref.name))?.metadata.finalizers?.includes(FINALIZER), 'the finalizer is still there');
+    // Once the API server shows the deletion, the same cleanup goes through.
+    await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name: ref.name });
+    assert.deepEqual(await run(acts, 'cleanup', ref), { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] });
+  });
+
+  test("a labelled SveltosCluster without owner is adopted only if it holds nothing we don't write (API defaults included)", async () => {
+    const acts = activities();
+    const make = async (name: string, spec: Record<string, unknown>) => {
+      sveltosClusters.add(name);
+      await custom.createNamespacedCustomObject({
+        ...SC,
+        namespace: NS,
+        body: { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } }, spec },
+      });
+    };
+    const names = { kubeconfigKeyName: 'kubeconfig' };
+
+    // As the Go controller made it; the API server adds its defaults (consecutiveFailureThreshold, pullMode).
+    const goName = uniqueName('kact-adopt');
+    await make(goName, { ...names, kubeconfigName: secretNameFor(goName) });
+    const goSpec = (await getSveltosCluster(goName))?.spec as Record<string, unknown>;
+    assert.equal(goSpec.consecutiveFailureThreshold, 3, 'the CRD default is applied by the API server');
+    const goRef = await createProfile(goName, { providers: [secretReader('unused')] });
+    assert.deepEqual(await run(acts, 'applySveltosCluster', goRef), { changed: true });
+    assert.deepEqual(ownerOf((await getSveltosCluster(goName))?.metadata.ownerReferences).map((r) => r.uid), [goRef.uid]);
+
+    // With tokenRequestRenewalOption (Sveltos would then rewrite our Secret): Conflict naming the field, untouched.
+    const renewName = uniqueName('kact-renew');
+    await make(renewName, { ...names, kubeconfigName: secretNameFor(renewName), tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } });
+    const before = await getSveltosCluster(renewName);
+    const renewRef = await createProfile(renewName, { providers: [secretReader('unused')] });
+    await assert.rejects(
+      run(acts, 'applySveltosCluster', renewRef),
+      isFailure(ErrorType.Conflict, new RegExp(`^SveltosCluster ${NS}/${renewName}: .*spec\\.tokenRequestRenewalOption, which this controller does not write`)),
+    );
+    const afterwards = await getSveltosCluster(renewName);
+    assert.equal(afterwards?.metadata.resourceVersion, before?.metadata.resourceVersion, 'not written');
+    assert.deepEqual(afterwards?.metadata.ownerReferences ?? [], []);
+  });
+
+  test("profile labels under projectsveltos.io/ (and its subdomains) are not copied to the SveltosCluster", async () => {
+    const acts = activities();
+    const { ref } = await syncedProfile(acts, {
+      labels: { env: 'prod', [SVELTOS_K8S_VERSION_LABEL]: 'v0.0.1', 'sharding.projectsveltos.io/key': 'shard-9' },
+    });
+    const labels = (await getSveltosCluster(ref.name))?.metadata.labels ?? {};
+    assert.equal(labels.env, 'prod');
+    assert.equal(labels[SVELTOS_K8S_VERSION_LABEL], undefined);
+    assert.equal(labels['sharding.projectsveltos.io/key'], undefined);
+    assert.equal(labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
+  });
 });

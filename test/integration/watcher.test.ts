@@ -26,7 +26,6 @@ import {
   type ClusterProfile,
 } from '../../activities/kube/types.js';
 import {
-  DEFAULT_SCHEDULE,
   SearchAttr,
   WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,

@@ -12,7 +12,6 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
 import {
-  DEFAULT_SCHEDULE,
   MEMO_ERROR_MESSAGE_MAX,
   STATUS_MEMO_PATCH,
   SearchAttr,

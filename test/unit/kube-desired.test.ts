@@ -81,6 +81,13 @@ describe('desiredSveltosCluster', () => {
     assert.equal('status' in sc, false);
   });
 
+  test("Sveltos' own labels (projectsveltos.io/ and its subdomains) are not copied; managed-by stays", () => {
+    const sc = desiredSveltosCluster(
+      cp({ labels: { env: 'prod', 'projectsveltos.io/k8s-version': 'v1.30.0', 'sharding.projectsveltos.io/key': 's1', 'example.com/projectsveltos.io': 'kept' } }),
+    );
+    assert.deepEqual(sc.metadata.labels, { env: 'prod', 'example.com/projectsveltos.io': 'kept', [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
+  });
+
   test('display-name annotation only when spec.displayName is non-empty', () => {
     assert.deepEqual(desiredSveltosCluster(cp({ displayName: 'My Cluster' })).metadata.annotations, { [DISPLAY_NAME_ANNOTATION]: 'My Cluster' });
     assert.equal(desiredSveltosCluster(cp({ displayName: '' })).metadata.annotations, undefined);

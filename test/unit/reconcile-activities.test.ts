@@ -220,10 +220,96 @@ describe('reconcile activities (in-memory client)', () => {
     kube.profile!.metadata.finalizers = [FINALIZER];
     const acts = activities(kube);
     await acts.applySveltosCluster(REF);
+    kube.profile!.metadata.deletionTimestamp = new Date();
     kube.deleteSveltosCluster = () => Promise.resolve('pending');
     await assert.rejects(acts.cleanup(REF), (e: unknown) => e instanceof KubeApiError && /still exists/.test(e.message));
     assert.deepEqual(kube.profile?.metadata.finalizers, [FINALIZER]);
     assert.ok(!kube.calls.includes('removeFinalizer'));
+  });
+
+  test('cleanup of a live profile (a forged deletionRequested) deletes nothing: DeletionNotConfirmed, non-retryable', async () => {
+    const kube = new FakeKube();
+    kube.profile!.metadata.finalizers = [FINALIZER];
+    const acts = activities(kube);
+    await acts.syncCredentials(REF);
+    await acts.applySveltosCluster(REF);
+    kube.calls = [];
+    await assert.rejects(
+      acts.cleanup(REF),
+      (e: unknown) =>
+        e instanceof ApplicationFailure &&
+        e.type === ErrorType.DeletionNotConfirmed &&
+        e.nonRetryable &&
+        /ClusterProfile fleet\/spoke-1: cleanup refused: .*uid-1.* no deletionTimestamp/.test(e.message),
+    );
+    assert.deepEqual(kube.calls, []);
+    assert.ok(kube.secrets.has('spoke-1-sveltos-kubeconfig'));
+    assert.ok(kube.sveltosClusters.has('spoke-1'));
+    assert.deepEqual(kube.profile?.metadata.finalizers, [FINALIZER]);
+  });
+
+  test('cleanup proceeds when the API server confirms: deletionTimestamp set, uid gone, or replaced by a namesake', async () => {
+    for (const confirm of [
+      (k: FakeKube) => (k.profile!.metadata.deletionTimestamp = new Date()),
+      (k: FakeKube) => (k.profile = undefined),
+      (k: FakeKube) => (k.profile!.metadata.uid = 'uid-2'),
+    ]) {
+      const kube = new FakeKube();
+      kube.profile!.metadata.finalizers = [FINALIZER];
+      const acts = activities(kube);
+      await acts.syncCredentials(REF);
+      await acts.applySveltosCluster(REF);
+      confirm(kube);
+      const result = await acts.cleanup(REF);
+      assert.equal(result.secretDeleted, true, String(confirm));
+      assert.equal(result.sveltosClusterDeleted, true, String(confirm));
+    }
+  });
+
+  test('an unowned labelled SveltosCluster holding a field we do not write is a Conflict naming the field, not adopted', async () => {
+    const kube = new FakeKube();
+    kube.sveltosClusters.set('spoke-1', {
+      apiVersion: 'lib.projectsveltos.io/v1beta1',
+      kind: 'SveltosCluster',
+      metadata: { name: 'spoke-1', namespace: 'fleet', uid: 'x', resourceVersion: '7', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
+      spec: { kubeconfigName: 'spoke-1-sveltos-kubeconfig', kubeconfigKeyName: 'kubeconfig', tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } },
+    });
+    await assert.rejects(
+      activities(kube).applySveltosCluster(REF),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict && /SveltosCluster fleet\/spoke-1: .*spec\.tokenRequestRenewalOption/.test(e.message),
+    );
+    assert.deepEqual(kube.calls, []);
+    // Nor is it deleted by a confirmed cleanup: it is not ours.
+    kube.profile = undefined;
+    const result = await activities(kube).cleanup(REF);
+    assert.equal(result.sveltosClusterDeleted, false);
+    assert.match(result.skipped.join('\n'), /spec\.tokenRequestRenewalOption/);
+  });
+
+  test('an unowned labelled SveltosCluster as the Go controller made it (API defaults included) is adopted', async () => {
+    const kube = new FakeKube();
+    kube.sveltosClusters.set('spoke-1', {
+      apiVersion: 'lib.projectsveltos.io/v1beta1',
+      kind: 'SveltosCluster',
+      metadata: { name: 'spoke-1', namespace: 'fleet', uid: 'x', resourceVersion: '7', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, 'projectsveltos.io/k8s-version': 'v1.36.2' } },
+      spec: { kubeconfigName: 'spoke-1-sveltos-kubeconfig', kubeconfigKeyName: 'kubeconfig', consecutiveFailureThreshold: 3, pullMode: false },
+    });
+    assert.deepEqual(await activities(kube).applySveltosCluster(REF), { changed: true });
+    assert.deepEqual(kube.calls, ['applySveltosCluster']);
+  });
+
+  test('an unowned labelled Secret with a data key we do not write (re-kubeconfig) is a Conflict, not adopted', async () => {
+    const kube = new FakeKube();
+    kube.secrets.set('spoke-1-sveltos-kubeconfig', {
+      metadata: { name: 'spoke-1-sveltos-kubeconfig', namespace: 'fleet', uid: 's', resourceVersion: '3', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
+      type: 'Opaque',
+      data: { kubeconfig: 'eA==', 're-kubeconfig': 'eQ==' },
+    });
+    await assert.rejects(
+      activities(kube).syncCredentials(REF),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict && /data\["re-kubeconfig"\]/.test(e.message),
+    );
+    assert.deepEqual(kube.calls, []);
   });
 
   test('recordEvent drops non-transient failures and lets transient ones be retried', async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ClusterProfile } from '../../activities/kube/types.js';
+import { carriedAccessProviders } from '../../activities/profile/model.js';
 import {
   canonicalJson,
   observedHashOf,
   snapshotOf,
-  sourceSecretRefs,
-  carriedProviders,
+  sourceSecretOf,
   profileRef,
 } from '../../watcher/snapshot.js';
 
@@ -167,11 +167,11 @@ describe('snapshotOf', () => {
   test('accessProviders win over credentialProviders of the same name', () => {
     const p = profile();
     p.status!.credentialProviders = [{ name: 'kubeconfig-secretreader', cluster: { server: 'https://old' } }];
-    assert.equal(carriedProviders(p)[0]?.cluster?.server, 'https://10.0.0.1:6443');
+    assert.equal(carriedAccessProviders(p)[0]?.provider.cluster?.server, 'https://10.0.0.1:6443');
   });
 });
 
-describe('sourceSecretRefs', () => {
+describe('sourceSecretOf (the profile model, as the activity validates it)', () => {
   const withExtension = (extension: unknown, providerName = 'kubeconfig-secretreader'): ClusterProfile => {
     const p = profile();
     p.status!.accessProviders = [
@@ -179,28 +179,36 @@ describe('sourceSecretRefs', () => {
     ];
     return p;
   };
+  const source = (namespace: string, name: string, key: string) => ({ kind: 'source', ref: { namespace, name, key } });
 
   test("defaults the namespace to the profile's", () => {
-    assert.deepEqual(sourceSecretRefs(profile()), [{ namespace: 'fleet', name: 'src', key: 'kubeconfig' }]);
+    assert.deepEqual(sourceSecretOf(profile(), []), source('fleet', 'src', 'kubeconfig'));
   });
 
-  test('honours an explicit namespace', () => {
-    assert.deepEqual(sourceSecretRefs(withExtension({ name: 's', key: 'k', namespace: 'shared' })), [{ namespace: 'shared', name: 's', key: 'k' }]);
+  test('honours an explicit namespace when the allow-list admits it', () => {
+    assert.deepEqual(sourceSecretOf(withExtension({ name: 's', key: 'k', namespace: 'shared' }), ['shared']), source('shared', 's', 'k'));
+    assert.deepEqual(sourceSecretOf(withExtension({ name: 's', key: 'k', namespace: 'shared' }), ['*']), source('shared', 's', 'k'));
+  });
+
+  test('a namespace outside the allow-list is refused, naming the flag', () => {
+    const v = sourceSecretOf(withExtension({ name: 's', key: 'k', namespace: 'kube-system' }), []);
+    assert.equal(v.kind, 'refused');
+    assert.match(v.kind === 'refused' ? v.reason : '', /ClusterProfile fleet\/spoke-1: .*\.namespace: reading Secret kube-system\/s is refused.*--secret-reader-namespaces/);
   });
 
   test('an empty namespace means the profile namespace', () => {
-    assert.deepEqual(sourceSecretRefs(withExtension({ name: 's', key: 'k', namespace: '' })), [{ namespace: 'fleet', name: 's', key: 'k' }]);
+    assert.deepEqual(sourceSecretOf(withExtension({ name: 's', key: 'k', namespace: '' }), []), source('fleet', 's', 'k'));
   });
 
   test('only the kubeconfig-secretreader provider reads a Secret', () => {
-    assert.deepEqual(sourceSecretRefs(withExtension({ name: 's', key: 'k' }, 'token-plugin')), []);
+    assert.deepEqual(sourceSecretOf(withExtension({ name: 's', key: 'k' }, 'token-plugin'), ['*']), { kind: 'none' });
   });
 
   test('falls back to the deprecated credentialProviders', () => {
     const p = profile();
     p.status!.credentialProviders = p.status!.accessProviders;
     delete p.status!.accessProviders;
-    assert.deepEqual(sourceSecretRefs(p), [{ namespace: 'fleet', name: 'src', key: 'kubeconfig' }]);
+    assert.deepEqual(sourceSecretOf(p, []), source('fleet', 'src', 'kubeconfig'));
   });
 
   test('accessProviders win over credentialProviders', () => {
@@ -208,19 +216,26 @@ describe('sourceSecretRefs', () => {
     p.status!.credentialProviders = [
       { name: 'kubeconfig-secretreader', cluster: { server: 'https://x', extensions: [{ name: 'client.authentication.k8s.io/exec', extension: { name: 'old', key: 'k' } }] } },
     ];
-    assert.deepEqual(sourceSecretRefs(p).map((r) => r.name), ['new']);
+    assert.deepEqual(sourceSecretOf(p, []), source('fleet', 'new', 'k'));
   });
 
-  test('skips what the activity would refuse (nothing to watch)', () => {
-    for (const ext of [undefined, null, 'src', ['a'], {}, { name: '' }, { name: 7, key: 'k' }]) {
-      assert.deepEqual(sourceSecretRefs(withExtension(ext)), [], JSON.stringify(ext));
+  test('what the activity refuses is not watched: bad shapes, no key, invalid names', () => {
+    for (const ext of [undefined, null, 'src', ['a'], {}, { name: '' }, { name: 7, key: 'k' }, { name: 's' }, { name: 'S_', key: 'k' }, { name: 's', key: 'k', namespace: 'Not_A_Namespace' }]) {
+      assert.equal(sourceSecretOf(withExtension(ext), ['*']).kind, 'refused', JSON.stringify(ext));
     }
     const p = profile();
     p.status!.accessProviders![0]!.cluster!.extensions = 'nope' as unknown as [];
-    assert.deepEqual(sourceSecretRefs(p), []);
+    assert.equal(sourceSecretOf(p, ['*']).kind, 'refused');
   });
 
-  test('a ref without key is still watched', () => {
-    assert.deepEqual(sourceSecretRefs(withExtension({ name: 's' })), [{ namespace: 'fleet', name: 's' }]);
+  test('a repeated extension is refused: one source per profile, never one per entry', () => {
+    const p = profile();
+    p.status!.accessProviders![0]!.cluster!.extensions = Array.from({ length: 5000 }, (_, i) => ({
+      name: 'client.authentication.k8s.io/exec',
+      extension: { name: `s-${i}`, key: 'k', namespace: `ns-${i}` },
+    }));
+    const v = sourceSecretOf(p, ['*']);
+    assert.equal(v.kind, 'refused');
+    assert.match(v.kind === 'refused' ? v.reason : '', /appears 5000 times; names must be unique/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SourceSecretIndex, sourceNamespaceAllowed } from '../../watcher/source-index.js';
+import { SourceSecretIndex } from '../../watcher/source-index.js';
 
 describe('SourceSecretIndex', () => {
   test('maps a Secret to every profile that reads it', () => {
@@ -41,16 +41,7 @@ describe('SourceSecretIndex', () => {
 
   test('duplicate refs count once', () => {
     const idx = new SourceSecretIndex();
-    idx.set('uid-1', [{ namespace: 'fleet', name: 'a' }, { namespace: 'fleet', name: 'a', key: 'other' }]);
+    idx.set('uid-1', [{ namespace: 'fleet', name: 'a' }, { namespace: 'fleet', name: 'a' }]);
     assert.deepEqual(idx.delete('uid-1'), { addedNamespaces: [], removedNamespaces: ['fleet'] });
-  });
-});
-
-describe('sourceNamespaceAllowed (same policy as --secret-reader-namespaces)', () => {
-  test("own namespace always; others when listed or '*'", () => {
-    assert.equal(sourceNamespaceAllowed('fleet', 'fleet', []), true);
-    assert.equal(sourceNamespaceAllowed('shared', 'fleet', []), false);
-    assert.equal(sourceNamespaceAllowed('shared', 'fleet', ['shared']), true);
-    assert.equal(sourceNamespaceAllowed('kube-system', 'fleet', ['*']), true);
   });
 });

@@ -7,6 +7,7 @@ import { EXEC_EXTENSION, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SECR
 import { clusterProfilePath, secretPath, sveltosClusterPath } from '../../watcher/informers.js';
 import { silentLogger } from '../../watcher/log.js';
 import { snapshotOf } from '../../watcher/snapshot.js';
+import type { RunningWorkflow } from '../../watcher/signaler.js';
 import { createWatcher, type RunningWatcher, type WatcherOptions } from '../../watcher/watcher.js';
 import { FakeClock, FakeSignaler, FakeTransport, drain, type FakeObject } from './watcher-fakes.js';
 
@@ -26,11 +27,11 @@ function cp(name: string, opts: { ns?: string; labels?: Record<string, string>; 
 
 const hashOf = (o: FakeObject): string => snapshotOf(o as unknown as ClusterProfile).observedHash;
 
-function managed(name: string, ownerUid: string, managers: unknown[]): FakeObject {
+function managed(name: string, ownerUid: string, managers: unknown[], ns = NS): FakeObject {
   return {
     metadata: {
       name,
-      namespace: NS,
+      namespace: ns,
       uid: `uid-${name}`,
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
       ownerReferences: [{ apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ClusterProfile', name: 'x', uid: ownerUid }],
@@ -149,6 +150,25 @@ describe('watcher (faked edges)', () => {
     }
   });
 
+  test('one profile cannot open thousands of source informers: repeated extensions or invalid namespaces open none', async () => {
+    const { clock, transport, start, stopAll } = setup({ secretReaderNamespaces: ['*'] });
+    const repeated = cp('many');
+    const cluster = (repeated.status as { accessProviders: Array<{ cluster: { extensions: unknown[] } }> }).accessProviders[0]!.cluster;
+    cluster.extensions = Array.from({ length: 2000 }, (_, i) => ({ name: EXEC_EXTENSION, extension: { name: `s-${i}`, key: 'kubeconfig', namespace: `ns-${i}` } }));
+    transport.put(clusterProfilePath(NS), repeated);
+    transport.put(clusterProfilePath(NS), cp('bad-ns', { source: { name: 's', namespace: 'Not_A_Namespace' } }));
+    transport.put(clusterProfilePath(NS), cp('good', { source: { name: 's', namespace: 'shared' } }));
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    const sourceLists = new Set(transport.listCalls.filter((c) => c.path.endsWith('/secrets') && !c.labelSelector).map((c) => c.path));
+    assert.deepEqual([...sourceLists], [secretPath('shared')], 'exactly one source informer, for the one valid reference');
+    assert.deepEqual(w.inspect('uid-many')?.sourceSecrets, []);
+    assert.deepEqual(w.inspect('uid-bad-ns')?.sourceSecrets, []);
+    assert.deepEqual(w.inspect('uid-good')?.sourceSecrets, ['shared/s']);
+    await stopAll();
+  });
+
   test('managed objects: drift requests a resync for the owner; our writes and orphans do not', async () => {
     const { clock, transport, start, stopAll, kinds } = setup();
     transport.put(clusterProfilePath(NS), cp('a'));
@@ -168,6 +188,7 @@ describe('watcher (faked edges)', () => {
     assert.deepEqual(kinds(), ['profileChanged a']);
     assert.equal(w.counters.decisions.managedOrphanEvents, 1);
 
+
     // Somebody else writes the Secret; somebody deletes the SveltosCluster.
     transport.emit(
       secretPath(NS),
@@ -180,6 +201,82 @@ describe('watcher (faked edges)', () => {
     assert.deepEqual(kinds().slice(1), ['resyncRequested a managed-sveltoscluster-changed fleet/a']);
     assert.equal(w.counters.decisions.managedSecretDrift, 1);
     assert.equal(w.counters.decisions.managedSveltosClusterDrift, 1);
+    await stopAll();
+  });
+
+  test('managed objects count only in the profile namespace, under the expected name and owner uid (forged ones trigger nothing)', async () => {
+    // Watching every namespace, so that objects elsewhere reach the watcher at all.
+    const { clock, transport, start, stopAll, kinds } = setup({ namespaces: [] });
+    transport.put(clusterProfilePath(), cp('a'));
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a']);
+
+    const intruder = [entry('intruder', { 'f:metadata': { 'f:annotations': {} } }, '2026-01-01T00:30:00Z')];
+    const forged = [
+      [secretPath(), managed('a-sveltos-kubeconfig', 'uid-a', intruder, 'elsewhere')],
+      [sveltosClusterPath(), managed('a', 'uid-a', intruder, 'elsewhere')],
+      [secretPath(), managed('b-sveltos-kubeconfig', 'uid-a', intruder)],
+      [sveltosClusterPath(), managed('a-copy', 'uid-a', intruder)],
+    ] as const;
+    for (const [path, obj] of forged) transport.put(path, obj);
+    for (const [path, obj] of forged) transport.emit(path, 'DELETED', obj);
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a']);
+    assert.equal(w.counters.decisions.managedOrphanEvents, 4);
+
+    // Control: the real one, deleted, is drift of a.
+    transport.put(secretPath(), managed('a-sveltos-kubeconfig', 'uid-a', []));
+    await clock.advance(1000);
+    transport.emit(secretPath(), 'DELETED', managed('a-sveltos-kubeconfig', 'uid-a', []));
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a', 'resyncRequested a managed-secret-changed fleet/a-sveltos-kubeconfig']);
+    await stopAll();
+  });
+
+  test('orphaned workflows (profile gone while unwatched) are told deletionRequested at start and at each relist', async () => {
+    const { clock, transport, signaler, start, stopAll, kinds } = setup();
+    const a = transport.put(clusterProfilePath(NS), cp('a'));
+    const before = clock.now() - 60_000;
+    const view = (name: string, uid: string, extra: Partial<RunningWorkflow> = {}): RunningWorkflow => ({
+      workflowId: `clusterprofile/${extra.workflowId ?? NS}/${name}/${uid}`,
+      runId: 'r',
+      running: true,
+      startedAtMs: before,
+      observedHash: 'h',
+      ...extra,
+    });
+    signaler.running.set('uid-a', { ...view('a', 'uid-a'), observedHash: hashOf(a) });
+    // Gone while nobody watched: the one orphan.
+    signaler.running.set('uid-gone', view('gone', 'uid-gone'));
+    // Not orphans: already cleaning up; another namespace (not this watcher's); started after the list
+    // began (its profile may be too new for the list); start time unknown.
+    signaler.running.set('uid-del', view('del', 'uid-del', { phase: 'Deleting' }));
+    signaler.running.set('uid-other', { ...view('o', 'uid-other'), workflowId: 'clusterprofile/other/o/uid-other' });
+    signaler.running.set('uid-new', view('new', 'uid-new', { startedAtMs: clock.now() + 1 }));
+    signaler.running.set('uid-unknown', { ...view('u', 'uid-unknown'), startedAtMs: undefined });
+    const w = start();
+    await w.ready;
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['deletionRequested gone']);
+    assert.deepEqual(signaler.sent[0]?.ref, { namespace: NS, name: 'gone', uid: 'uid-gone' });
+    assert.equal(signaler.sent[0]?.snapshot?.deleting, true);
+    assert.equal(w.counters.decisions.orphanedWorkflows, 1);
+    assert.equal(w.inspect('uid-gone'), undefined, 'forgotten once told');
+
+    // Still running at the next periodic relist (e.g. its cleanup waits): told again, once. (The new
+    // one would be an orphan too, by then: a later list lacks it. Here it completed meanwhile.)
+    signaler.running.delete('uid-new');
+    await clock.advance(300_000);
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['deletionRequested gone', 'deletionRequested gone']);
+    assert.equal(w.counters.decisions.orphanedWorkflows, 2);
+    // Once it reports Deleting, nothing more.
+    signaler.running.set('uid-gone', view('gone', 'uid-gone', { phase: 'Deleting' }));
+    await clock.advance(300_000);
+    await clock.advance(1000);
+    assert.equal(kinds().length, 2);
     await stopAll();
   });
 
