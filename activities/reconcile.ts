@@ -189,7 +189,8 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   }
 
   async function cleanupProfile(ref: ProfileRef, req: CleanupRequest): Promise<CleanupResult> {
-    if (req.recordDeletingEvent) {
+    // Once per cleanup, not once per attempt.
+    if (req.recordDeletingEvent && (currentActivityContext()?.info.attempt ?? 1) === 1) {
       const current = await kube.getClusterProfile(ref.namespace, ref.name);
       if (current?.metadata.uid === ref.uid && isDeleting(current)) {
         await recordEvent(ref, {
@@ -219,9 +220,9 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     });
   }
 
+  /** The first release's credential step (its workflows still call it until they continue as new). */
   async function syncCredentials(ref: ProfileRef): Promise<CredentialSyncResult> {
-    const profile = await loadProfile(ref, { allowDeleting: false });
-    return writeCredentials(ref, profile, { compare: true });
+    return withHeartbeat(async () => writeCredentials(ref, await loadProfile(ref, { allowDeleting: false }), { compare: true }));
   }
 
   /**

@@ -158,10 +158,9 @@ export class MockReconcileActivities {
       this.syncRequests.push(req);
       const a = this.activities;
       try {
-        if (!req.finalizerPresent) {
-          const f = await a.ensureFinalizer(ref);
-          if (f.gone || f.deleting) throw profileGone(`ClusterProfile ${ref.namespace}/${ref.name}: ${f.gone ? 'no longer exists' : 'is being deleted'}`);
-        }
+        // With the finalizer in place the real activity only reads the profile (not recorded as a step).
+        const f = req.finalizerPresent ? { ...this.finalizer } : await a.ensureFinalizer(ref);
+        if (f.gone || f.deleting) throw profileGone(`ClusterProfile ${ref.namespace}/${ref.name}: ${f.gone ? 'no longer exists' : 'is being deleted'}`);
         const cred = await a.syncCredentials(ref);
         const applied = req.full ? await a.applySveltosCluster(ref) : { changed: false };
         const event = eventForSyncSuccess({
@@ -196,7 +195,7 @@ export class MockReconcileActivities {
         await this.record('cleanup', ref);
         throw ApplicationFailure.nonRetryable(`ClusterProfile ${ref.namespace}/${ref.name} exists without a deletionTimestamp`, ErrorType.DeletionNotConfirmed);
       }
-      if (req.recordDeletingEvent && !this.finalizer.gone) {
+      if (req.recordDeletingEvent && !this.finalizer.gone && Context.current().info.attempt === 1) {
         await this.activities.recordEvent(ref, {
           type: 'Normal',
           reason: EventReason.Deleting,
