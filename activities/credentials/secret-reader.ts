@@ -141,38 +141,6 @@ function decodeUtf8(bytes: Buffer, object: string, at: string): string {
   }
 }
 
-/** Fields client-go knows, per object; a key differing only in case is refused (see refuseCaseVariants). */
-const ROOT_FIELDS = ['apiVersion', 'kind', 'preferences', 'clusters', 'users', 'contexts', 'current-context', 'extensions'];
-const NAMED_FIELDS = { clusters: ['name', 'cluster'], users: ['name', 'user'], contexts: ['name', 'context'] } as const;
-const CLUSTER_FIELDS = [
-  'server',
-  'tls-server-name',
-  'insecure-skip-tls-verify',
-  'certificate-authority',
-  'certificate-authority-data',
-  'proxy-url',
-  'disable-compression',
-  'extensions',
-];
-const CONTEXT_FIELDS = ['cluster', 'user', 'namespace', 'extensions'];
-const USER_FIELDS = [
-  'client-certificate',
-  'client-certificate-data',
-  'client-key',
-  'client-key-data',
-  'token',
-  'tokenFile',
-  'as',
-  'as-uid',
-  'as-groups',
-  'as-user-extra',
-  'username',
-  'password',
-  'auth-provider',
-  'exec',
-  'extensions',
-];
-
 /**
  * Parses and validates a kubeconfig and renders the selected context (`contextOverride`, else
  * current-context) with its cluster and user as a new kubeconfig: only what was validated is written.
@@ -188,7 +156,6 @@ export function normalizeSourceKubeconfig(
   const doc = parseStrictYaml(text, object, at);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidInputError(object, at, 'is not a kubeconfig (not a YAML/JSON object)');
   const root = doc as Record<string, unknown>;
-  refuseCaseVariants(root, ROOT_FIELDS, object, at);
 
   const clusters = namedEntries(root.clusters, 'clusters', 'cluster', object, at);
   const users = namedEntries(root.users, 'users', 'user', object, at);
@@ -196,17 +163,14 @@ export function normalizeSourceKubeconfig(
 
   for (const [name, user] of users) {
     const userAt = `${at}.users[${label(name)}].user`;
-    refuseCaseVariants(user, USER_FIELDS, object, userAt);
     refuseUnsafeUser(user, object, userAt);
   }
   for (const [name, cluster] of clusters) {
     const clusterAt = `${at}.clusters[${label(name)}].cluster`;
-    refuseCaseVariants(cluster, CLUSTER_FIELDS, object, clusterAt);
     if (present(cluster['certificate-authority'])) {
       throw new InvalidInputError(object, `${clusterAt}.certificate-authority`, 'file references are refused (use certificate-authority-data)');
     }
   }
-  for (const [name, context] of contexts) refuseCaseVariants(context, CONTEXT_FIELDS, object, `${at}.contexts[${label(name)}].context`);
 
   const currentContext = contextOverride ?? root['current-context'];
   if (typeof currentContext !== 'string' || currentContext === '') {
@@ -257,22 +221,9 @@ function label(name: string): string {
   return safeText(name, PROFILE_STRING_MAX);
 }
 
-/**
- * A key that matches a known field only when case is ignored (`Token`, `EXEC`, `tokenfile`) is
- * refused: a case-insensitive decoder would read it as that field, and we would not.
- */
-function refuseCaseVariants(obj: Record<string, unknown>, known: readonly string[], object: string, at: string): void {
-  for (const key of Object.keys(obj)) {
-    if (known.includes(key)) continue;
-    const lower = key.toLowerCase();
-    const near = known.find((k) => k.toLowerCase() === lower);
-    if (near) throw new InvalidInputError(object, `${at}.${label(key)}`, `is refused: field names are case-sensitive (did you mean "${near}"?)`);
-  }
-}
-
 function namedEntries(
   list: unknown,
-  listName: keyof typeof NAMED_FIELDS,
+  listName: string,
   itemKey: string,
   object: string,
   at: string,
@@ -286,7 +237,6 @@ function namedEntries(
       throw new InvalidInputError(object, `${at}.${listName}[${i}]`, 'must have a name');
     }
     if (out.has(e.name)) throw new InvalidInputError(object, `${at}.${listName}[${label(e.name)}]`, 'appears more than once');
-    refuseCaseVariants(e, NAMED_FIELDS[listName], object, `${at}.${listName}[${label(e.name)}]`);
     const item = e[itemKey] ?? {};
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       throw new InvalidInputError(object, `${at}.${listName}[${label(e.name)}].${itemKey}`, 'must be an object');

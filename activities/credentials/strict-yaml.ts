@@ -9,7 +9,7 @@
 //   - more than one document, flow nesting deeper than MAX_FLOW_DEPTH, input over MAX_SOURCE_BYTES.
 // The library's own duplicate-key check compares each key with every earlier key of its map
 // (quadratic: minutes for one flow map of 40k keys), so it is off and replaced by a Set per map.
-import { CST, Lexer, YAMLParseError, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { CST, Lexer, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { InvalidInputError } from '../errors.js';
 import { quoted } from '../../workflows/text.js';
 
@@ -52,8 +52,7 @@ export function parseStrictYaml(text: string, object: string, at: string): unkno
   const first = doc.errors[0];
   if (first) {
     // The library's message quotes the offending source line, which may be a credential.
-    const line = first instanceof YAMLParseError ? first.linePos?.[0]?.line : undefined;
-    throw new InvalidInputError(object, at, `is not valid YAML (${first.code}${line ? ` at line ${line}` : ''})`);
+    throw new InvalidInputError(object, at, `is not valid YAML (${first.code} at line ${lineAt(text, first.pos[0])})`);
   }
   checkNodes(doc.contents as Node | null, refuse);
   return doc.toJS({ maxAliasCount: 0 });
