@@ -6,7 +6,8 @@
 //   - anchors and aliases: nothing in a kubeconfig needs them, and expanding them is the classic
 //     "billion laughs" amplification;
 //   - duplicate keys (goyaml v2 fails, JSON decoders keep the last) and non-scalar keys;
-//   - more than one document, flow nesting deeper than MAX_FLOW_DEPTH, input over MAX_SOURCE_BYTES.
+//   - more than one document, flow nesting deeper than MAX_FLOW_DEPTH, more than MAX_TOKENS tokens,
+//     input over MAX_SOURCE_BYTES: together they bound the parse to well under 100 ms of CPU.
 // The library's own duplicate-key check compares each key with every earlier key of its map
 // (quadratic: minutes for one flow map of 40k keys), so it is off and replaced by a Set per map.
 import { CST, Lexer, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
@@ -17,6 +18,11 @@ import { quoted } from '../../workflows/text.js';
 export const MAX_SOURCE_BYTES = 256 * 1024;
 /** `[[[[…` nesting is recursion in the composer; kubeconfigs need three or four levels. */
 export const MAX_FLOW_DEPTH = 64;
+/**
+ * Lexer tokens (scalars, indicators, spaces, line breaks). Parsing costs per token, and 256 KiB of
+ * `[1],` is 260k tokens (close to a second of CPU); a kubeconfig with a hundred contexts has ~10k.
+ */
+export const MAX_TOKENS = 50_000;
 
 /** Explicit tags that only restate what the YAML core schema resolves anyway. */
 const CORE_TAGS = new Set(['str', 'int', 'bool', 'null', 'map', 'seq', 'float'].map((t) => `tag:yaml.org,2002:${t}`));
@@ -58,11 +64,13 @@ export function parseStrictYaml(text: string, object: string, at: string): unkno
   return doc.toJS({ maxAliasCount: 0 });
 }
 
-/** One pass over the lexer's tokens: directives, anchors, aliases and flow depth, before any parsing. */
+/** One pass over the lexer's tokens: directives, anchors, aliases, flow depth and count, before any parsing. */
 function scanTokens(text: string, refuse: (offset: number, what: string) => never): void {
   let offset = 0;
   let depth = 0;
+  let count = 0;
   for (const token of new Lexer().lex(text)) {
+    if (++count > MAX_TOKENS) refuse(offset, `is refused: more than ${MAX_TOKENS} YAML tokens, far more than any kubeconfig has`);
     switch (CST.tokenType(token)) {
       case 'directive-line':
         refuse(offset, 'is refused: YAML directives (%YAML, %TAG) are not allowed');
