@@ -206,21 +206,22 @@ export const FINGERPRINT_KEY_ENV = 'CLUSTERINVENTORY_FINGERPRINT_KEY';
 const MIN_FINGERPRINT_KEY_LENGTH = 32;
 let fingerprintKey: Buffer | undefined;
 
+/** The key configured in `env`, or a fresh random one. */
+export function fingerprintKeyFrom(env: Readonly<Record<string, string | undefined>>): Buffer {
+  const configured = env[FINGERPRINT_KEY_ENV];
+  if (configured === undefined || configured === '') return randomBytes(32);
+  if (configured.length < MIN_FINGERPRINT_KEY_LENGTH) {
+    throw new InvalidInputError(`environment variable ${FINGERPRINT_KEY_ENV}`, undefined, `must be at least ${MIN_FINGERPRINT_KEY_LENGTH} characters long`);
+  }
+  return Buffer.from(configured, 'utf8');
+}
+
 /**
- * The worker's fingerprint key from `env`, or a random one. Call it at start-up to fail fast on a
+ * This worker's fingerprint key, chosen once per process. Call it at start-up to fail fast on a
  * configured key that is too short; fingerprint() calls it on first use otherwise.
  */
 export function loadFingerprintKey(env: Readonly<Record<string, string | undefined>> = process.env): Buffer {
-  if (fingerprintKey) return fingerprintKey;
-  const configured = env[FINGERPRINT_KEY_ENV];
-  if (configured !== undefined && configured !== '') {
-    if (configured.length < MIN_FINGERPRINT_KEY_LENGTH) {
-      throw new InvalidInputError(`environment variable ${FINGERPRINT_KEY_ENV}`, undefined, `must be at least ${MIN_FINGERPRINT_KEY_LENGTH} characters long`);
-    }
-    fingerprintKey = Buffer.from(configured, 'utf8');
-  } else {
-    fingerprintKey = randomBytes(32);
-  }
+  fingerprintKey ??= fingerprintKeyFrom(env);
   return fingerprintKey;
 }
 
