@@ -60,13 +60,14 @@ const PROXY_SCHEMES = new Set(['http:', 'https:', 'socks5:']);
 
 /** Longer server URLs are refused: the server is reported in workflow history. */
 export const MAX_SERVER_LENGTH = 2048;
-const FORBIDDEN_IN_SERVER_RE = /[\s\x00-\x1f\x7f\\]/;
+const FORBIDDEN_IN_SERVER_RE = /[\s\p{Cc}\p{Cf}\\]/u;
 
 /**
  * The server URL, if it is `http(s)://host[:port][/path]` and nothing more. It is reported in workflow
  * results, so it must not carry credentials: no user information, no query (`?access_token=`), no
  * fragment. It is written as given, so it must also read the same in Go's url.Parse as in the WHATWG
- * parser checked here; they disagree on whitespace, control characters and backslashes, so those are
+ * parser checked here; they disagree on whitespace, control characters and backslashes, so those (and
+ * invisible format characters) are
  * refused. Never echoed, in case it does carry something secret.
  */
 export function validateServer(server: unknown, object: string, field: string): string {

@@ -60,7 +60,7 @@ export function parseStrictYaml(text: string, object: string, at: string): unkno
     // The library's message quotes the offending source line, which may be a credential.
     throw new InvalidInputError(object, at, `is not valid YAML (${first.code} at line ${lineAt(text, first.pos[0])})`);
   }
-  checkNodes(doc.contents as Node | null, refuse);
+  checkNodes(doc.contents, refuse);
   return doc.toJS({ maxAliasCount: 0 });
 }
 
@@ -117,6 +117,10 @@ function checkNodes(root: Node | null, refuse: (offset: number, what: string) =>
           refuse(keyOffset, 'is refused: YAML merge keys (<<) are not allowed');
         }
         if (value === null || value === undefined || value === '') refuse(keyOffset, 'is refused: a mapping key is empty');
+        // JSON conversion (client-go) turns every scalar key into its string: 1 and "1" collide.
+        if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint') {
+          refuse(keyOffset, 'is refused: a mapping key is not a plain value');
+        }
         const name = String(value);
         if (seen.has(name)) refuse(keyOffset, 'is refused: a key appears more than once in one mapping');
         seen.add(name);

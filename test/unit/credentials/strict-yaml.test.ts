@@ -39,7 +39,8 @@ function cpuMs(fn: () => void): number {
   return (used.user + used.system) / 1000;
 }
 
-function outcome(text: string): 'parsed' | string {
+/** 'parsed', or the refusal's message. */
+function outcome(text: string): string {
   try {
     parseStrictYaml(text, 'Secret fleet/src', 'data[kubeconfig]');
     return 'parsed';
