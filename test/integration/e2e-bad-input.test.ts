@@ -17,9 +17,10 @@ import {
   type SveltosCluster,
   type V1Secret,
 } from '../../activities/kube/types.js';
-import { EXEC_PLUGIN_MAX_ATTEMPTS } from '../../activities/credentials/exec-plugin.js';
+import { EXEC_PLUGIN_MAX_ATTEMPTS, STDERR_WITHHELD } from '../../activities/credentials/exec-plugin.js';
 import type { WorkflowStatus } from '../../workflows/api.js';
 import { E2E, secretReaderProvider, spokeKubeconfig, type ActivityExecution } from '../support/e2e.js';
+import { selectedContext } from '../support/kubeconfig-view.js';
 import { selfSignedClientCertificate } from '../support/selfsigned.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
@@ -50,7 +51,7 @@ function pluginScript(dir: string): string {
     '#!/bin/sh',
     'case "$E2E_MODE" in',
     `  token) printf '{"apiVersion":"${V1}","kind":"ExecCredential","status":{"token":"%s"}}' "$E2E_TOKEN" ;;`,
-    `  exit1) echo "refresh failed: token=${STDERR_SECRET}" >&2; echo "Authorization: Bearer ${STDERR_SECRET}" >&2; echo "giving up" >&2; exit 1 ;;`,
+    `  exit1) echo "refresh failed: token=${STDERR_SECRET}" >&2; echo "Authorization: Bearer ${STDERR_SECRET}" >&2; echo "password hunter2" >&2; echo "giving up" >&2; exit 1 ;;`,
     '  hang) exec sleep 3600 ;;',
     "  big) head -c 10485760 /dev/zero | tr '\\000' x ;;",
     `  *) exec cat "${dir}/out-$E2E_MODE.json" ;;`,
@@ -113,6 +114,8 @@ describe('bad input matrix', () => {
             name: PROVIDER,
             execConfig: { command: plugin, args: [], env: [{ name: 'E2E_MODE', value: 'token' }], apiVersion: V1, provideClusterInfo: false },
             profileSourcedEnvVarsPolicy: 'Replace',
+            // The allowlist: a profile may set these two and nothing else.
+            profileSourcedEnvVarNames: ['E2E_MODE', 'E2E_TOKEN'],
           },
         ],
       },
@@ -230,9 +233,12 @@ describe('bad input matrix', () => {
     fresh(title, () => [execProvider({ E2E_MODE: mode })], (name) => ({ ...extra, contains: [profileObject(name), pluginField, reason, ...(extra.contains ?? [])] }));
   const envCase = (variable: string): MatrixCase =>
     fresh(
-      `exec: profile-sourced env may not set ${variable} (policy Replace)`,
+      `exec: profile-sourced env may not set ${variable} (policy Replace, not in profileSourcedEnvVarNames)`,
       () => [execProvider({ E2E_MODE: 'token', E2E_TOKEN: 'never-used', [variable]: '/tmp/evil' })],
-      (name) => ({ contains: [profileObject(name), `${ENVS_EXT_FIELD}.${variable}`, `environment variable ${variable} may not be set by a ClusterProfile`] }),
+      (name) => ({
+        contains: [profileObject(name), `${ENVS_EXT_FIELD}.${variable}`, `environment variable "${variable}" is not allowed for provider "${PROVIDER}"`],
+        absent: ['/tmp/evil'],
+      }),
     );
 
   const matrix: MatrixCase[] = [
@@ -315,6 +321,25 @@ describe('bad input matrix', () => {
       (name) => ({ contains: [sourceObject(name), 'data[kubeconfig].users[spoke-admin].user.exec', 'exec plugins are refused'] }),
     ),
     fresh(
+      'secretreader: exec smuggled behind a merge key (client-go would run it)',
+      async (name) => {
+        await srcSecret(name, { kubeconfig: kubeconfigWithUser(['token: merge-key-token-6', 'exec: ~', '<<: [{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/evil}}]']) });
+        return reader(name);
+      },
+      (name) => ({ contains: [sourceObject(name), 'data[kubeconfig]', 'YAML merge keys (<<) are not allowed'], absent: ['merge-key-token-6'] }),
+    ),
+    fresh(
+      'secretreader: server URL with user information',
+      async (name) => {
+        await srcSecret(name, { kubeconfig: kubeconfigWithUser(['token: userinfo-token-7']).replace('https://spoke.example', 'https://admin:userinfo-secret-7@spoke.example') });
+        return reader(name);
+      },
+      (name) => ({
+        contains: [sourceObject(name), 'data[kubeconfig].clusters[spoke].cluster.server', 'must not contain user information'],
+        absent: ['userinfo-secret-7', 'userinfo-token-7'],
+      }),
+    ),
+    fresh(
       'secretreader: kubeconfig with an auth-provider',
       async (name) => {
         await srcSecret(name, { kubeconfig: kubeconfigWithUser(['auth-provider:', '  name: oidc', '  config: {client-id: x}']) });
@@ -356,9 +381,8 @@ describe('bad input matrix', () => {
       (name) => ({ contains: [profileObject(name), 'status.accessProviders', 'no supported access provider', '"e2e-nonexistent"'] }),
     ),
     // ---- exec plugins -------------------------------------------------------------------------------------
-    execCase('exec: plugin exits 1 (stderr shown, redacted)', 'exit1', 'exited with code 1; stderr:', {
-      contains: ['giving up', '[REDACTED]'],
-      absent: [STDERR_SECRET],
+    execCase('exec: plugin exits 1 (stderr withheld: it goes to the worker log only)', 'exit1', `exited with code 1${STDERR_WITHHELD}`, {
+      absent: [STDERR_SECRET, 'hunter2', 'giving up'],
     }),
     execCase('exec: plugin hangs (killed after --exec-timeout)', 'hang', `did not finish within ${EXEC_TIMEOUT_MS} ms and was killed`, {
       contains: [`(gave up after ${EXEC_PLUGIN_MAX_ATTEMPTS} attempts)`],
@@ -378,6 +402,14 @@ describe('bad input matrix', () => {
     envCase('PATH'),
     envCase('LD_PRELOAD'),
     envCase('KUBERNETES_EXEC_INFO'),
+    envCase('BASH_ENV'),
+    envCase('NODE_EXTRA_CA_CERTS'),
+    envCase('AWS_ENDPOINT_URL_STS'),
+    fresh(
+      'exec: server URL with a token in the query',
+      () => [execProvider({ E2E_MODE: 'token', E2E_TOKEN: 'query-server-token' }, 'https://spoke.example:6443/?access_token=query-secret-5')],
+      (name) => ({ contains: [profileObject(name), 'status.accessProviders[0].cluster.server', 'must not contain a query'], absent: ['query-secret-5'] }),
+    ),
     // ---- names --------------------------------------------------------------------------------------------
     {
       title: 'ClusterProfile name too long for its Secret (253 + 19 characters)',
@@ -511,6 +543,6 @@ describe('bad input matrix', () => {
     await e2e.updateSecret(`${r.name}-src`, { kubeconfig: source });
     await e2e.waitForPhase(r.profile, 'Ready', PHASE_TIMEOUT_MS);
     const { secret } = await e2e.waitForSync(r.name, PHASE_TIMEOUT_MS);
-    assert.equal(e2e.managedKubeconfig(secret), source);
+    assert.deepEqual(selectedContext(e2e.managedKubeconfig(secret) ?? ''), selectedContext(source));
   });
 });
