@@ -2,6 +2,7 @@
 // matters; the built-in Secret reader wins, then the provider file's order decides.
 import { InvalidInputError } from '../errors.js';
 import { SECRET_READER_PROVIDER, type AccessProvider, type ClusterProfile } from '../kube/types.js';
+import { quoted } from '../../workflows/text.js';
 import { describeProfile } from './names.js';
 import type { ProviderConfig, ProviderFile } from './provider-file.js';
 
@@ -45,7 +46,9 @@ export function chooseProvider(profile: Pick<ClusterProfile, 'metadata' | 'statu
     if (match) return { kind: 'exec', config, ...match };
   }
 
-  const names = carried.map((c) => `"${c.provider.name}"`);
+  // Profile-sourced names: each escaped and capped, and at most ten of them.
+  const names = carried.slice(0, 10).map((c) => quoted(c.provider.name, 64));
+  if (carried.length > 10) names.push(`and ${carried.length - 10} more`);
   const supported = [SECRET_READER_PROVIDER, ...providerFile.providers.map((p) => p.name)].map((n) => `"${n}"`);
   throw new InvalidInputError(
     describeProfile(profile),

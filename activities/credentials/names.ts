@@ -1,6 +1,7 @@
 // Names and labels we derive from a ClusterProfile, checked against Kubernetes limits before any
 // write, so that an oversized name is a clear non-retryable error on that profile (SPEC §1), not an
 // API rejection retried forever.
+import { quoted } from '../../workflows/text.js';
 import { InvalidInputError } from '../errors.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, secretNameFor, type V1ObjectMeta } from '../kube/types.js';
 
@@ -65,7 +66,7 @@ export function validateSecretName(profile: { metadata?: V1ObjectMeta }): string
 export function validateLabels(profile: { metadata?: V1ObjectMeta }): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(profile.metadata?.labels ?? {})) {
-    const field = `metadata.labels[${JSON.stringify(key)}]`;
+    const field = `metadata.labels[${quoted(key)}]`;
     if (!isLabelKey(key)) {
       throw new InvalidInputError(
         describeProfile(profile),
@@ -84,7 +85,7 @@ export function validateLabels(profile: { metadata?: V1ObjectMeta }): Record<str
       throw new InvalidInputError(
         describeProfile(profile),
         field,
-        `value "${value}" is not a valid label value (alphanumerics, "-", "_" or ".", starting and ending with an alphanumeric)`,
+        `value ${quoted(value)} is not a valid label value (alphanumerics, "-", "_" or ".", starting and ending with an alphanumeric)`,
       );
     }
     labels[key] = value;
