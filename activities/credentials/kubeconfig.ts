@@ -196,7 +196,7 @@ export function renderKubeconfig(config: StaticKubeconfig): string {
     contexts: config.contexts.map(({ name, context }) => ({ name, context: pick(context, ['cluster', 'user', 'namespace'] as const) })),
     'current-context': config['current-context'],
   };
-  return stringify(ordered, { lineWidth: 0, minContentWidth: 0 });
+  return stringify(ordered, { version: '1.1', lineWidth: 0, minContentWidth: 0 });
 }
 
 /**

@@ -141,6 +141,17 @@ describe('client-go parity of source kubeconfigs', () => {
       ],
       ['insecure, written the YAML 1.1 way (yes)', kubeconfig({ server: 'https://spoke.example:6443', 'insecure-skip-tls-verify': true }, { token: JWT_TOKEN }).replace('insecure-skip-tls-verify: true', 'insecure-skip-tls-verify: yes')],
       ['a token that YAML would read as a number if unquoted', kubeconfig({ server: 'https://spoke.example:6443' }, { token: '0123456789' })],
+      [
+        'names and values that YAML 1.1 reads as booleans or numbers (yes, on, y, 1_000) stay strings',
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'yes', cluster: { server: 'https://spoke.example:6443', 'tls-server-name': 'on' } }],
+          users: [{ name: 'y', user: { username: 'NO', password: '1_000' } }],
+          contexts: [{ name: 'on', context: { cluster: 'yes', user: 'y', namespace: 'off' } }],
+          'current-context': 'on',
+        }),
+      ],
       ['JSON', JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: { server: 'https://json.example:6443' } }], users: [{ name: 'u', user: { token: JWT_TOKEN } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], 'current-context': 'x' })],
       [
         'the extension selects another context',
