@@ -1,9 +1,13 @@
 // Errors raised by activities, and their translation into Temporal failures.
 // The workflow keys its decisions on the failure type (workflows/api.ts ErrorType), so every error a user
 // can fix must become non-retryable here; anything else stays retryable so that transient faults heal.
-// Messages end up in workflow history, Events and logs: they must never contain a credential.
-import { ApplicationFailure } from '@temporalio/common';
+// Messages end up in workflow history, Events and logs: they must never contain a credential, and
+// every message is passed through safeText (control characters escaped, length capped), because parts
+// of it come from ClusterProfiles and source Secrets. Call sites quote single profile-sourced values
+// with quoted() so that one long value cannot crowd out the rest of the message.
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { ErrorType } from '../workflows/api.js';
+import { MESSAGE_MAX, PROFILE_STRING_MAX, safeText } from '../workflows/text.js';
 import { currentActivityContext } from './activity-context.js';
 
 /**
@@ -18,10 +22,13 @@ export class InvalidInputError extends Error {
   readonly reason: string;
 
   constructor(object: string, field: string | undefined, reason: string) {
-    super(field ? `${object}: ${field}: ${reason}` : `${object}: ${reason}`);
-    this.object = object;
-    this.field = field;
-    this.reason = reason;
+    const o = safeText(object, PROFILE_STRING_MAX * 2);
+    const f = field === undefined ? undefined : safeText(field, PROFILE_STRING_MAX * 2);
+    const r = safeText(reason, MESSAGE_MAX);
+    super(safeText(f ? `${o}: ${f}: ${r}` : `${o}: ${r}`, MESSAGE_MAX));
+    this.object = o;
+    this.field = f;
+    this.reason = r;
   }
 }
 
@@ -31,8 +38,8 @@ export class ConflictError extends Error {
   readonly object: string;
 
   constructor(object: string, reason: string) {
-    super(`${object}: ${reason}`);
-    this.object = object;
+    super(safeText(`${object}: ${reason}`, MESSAGE_MAX));
+    this.object = safeText(object, PROFILE_STRING_MAX * 2);
   }
 }
 
@@ -42,8 +49,8 @@ export class ProfileGoneError extends Error {
   readonly object: string;
 
   constructor(object: string, reason = 'no longer exists') {
-    super(`${object}: ${reason}`);
-    this.object = object;
+    super(safeText(`${object}: ${reason}`, MESSAGE_MAX));
+    this.object = safeText(object, PROFILE_STRING_MAX * 2);
   }
 }
 
@@ -73,7 +80,7 @@ export class BoundedRetryError extends Error {
   readonly maxAttempts: number;
 
   constructor(message: string, maxAttempts: number) {
-    super(message);
+    super(safeText(message, MESSAGE_MAX));
     this.maxAttempts = Math.max(1, maxAttempts);
   }
 }
@@ -100,6 +107,23 @@ export function toApplicationFailure(err: unknown, attempt: number | undefined =
     }
     return err;
   }
-  if (err instanceof Error) return err;
-  return new Error(typeof err === 'string' ? err : 'non-Error value thrown');
+  if (err instanceof Error) return withSafeMessage(err);
+  return new Error(typeof err === 'string' ? safeText(err, MESSAGE_MAX) : 'non-Error value thrown');
+}
+
+/**
+ * Any other error (a Kubernetes API error may echo what a profile put into a request) keeps its name,
+ * and so its retry classification, but gets a safe message. Its stack trace keeps only the frames: the
+ * first lines of a stack repeat the raw message.
+ */
+function withSafeMessage(err: Error): Error {
+  // Temporal's own failures (cancellation) must keep their class: the SDK acts on it.
+  if (err instanceof TemporalFailure) return err;
+  const message = safeText(err.message, MESSAGE_MAX);
+  if (message === err.message) return err;
+  const safe = new Error(message);
+  safe.name = err.name;
+  const frames = (err.stack ?? '').split('\n').filter((line) => line.startsWith('    at '));
+  safe.stack = [`${err.name}: ${message}`, ...frames].join('\n');
+  return safe;
 }

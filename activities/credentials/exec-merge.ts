@@ -3,6 +3,7 @@
 // all profiles (and frozen), so profile A's additions can never reach profile B's call.
 import { InvalidInputError } from '../errors.js';
 import { ADDITIONAL_ARGS_EXTENSION, ADDITIONAL_ENVS_EXTENSION, type KubeconfigCluster } from '../kube/types.js';
+import { PROFILE_STRING_MAX, quoted, safeText } from '../../workflows/text.js';
 import { extensionField, findExtension } from './extensions.js';
 import type { ArgsPolicy, EnvPolicy, EnvVar, ProviderConfig } from './provider-file.js';
 
@@ -19,17 +20,6 @@ export interface ExecInvocation {
 /** Inherited from the controller; everything else the plugin sees comes from the file or the profile. */
 export const INHERITED_ENV = ['PATH', 'HOME'] as const;
 
-const DENIED_EXACT = new Set(['KUBERNETES_EXEC_INFO', 'PATH', 'HOME', 'NODE_OPTIONS']);
-const ENV_NAME_RE = /^[^=\0]+$/;
-
-/**
- * Variables a profile author may not set: they redirect the plugin's binary lookup, the dynamic
- * loader, a Node runtime, its network path (a proxy sees the token) or its input.
- */
-export function isDeniedProfileEnvName(name: string): boolean {
-  return DENIED_EXACT.has(name) || name.startsWith('LD_') || /_proxy$/i.test(name);
-}
-
 /** The profile's additional args, or undefined when it carries none. */
 export function readAdditionalArgs(cluster: KubeconfigCluster | undefined, object: string, providerField: string): string[] | undefined {
   const found = findExtension(cluster, ADDITIONAL_ARGS_EXTENSION, object, providerField);
@@ -45,11 +35,15 @@ export function readAdditionalArgs(cluster: KubeconfigCluster | undefined, objec
   });
 }
 
-/** The profile's additional env vars, or undefined when it carries none. Denied names are an error. */
+/**
+ * The profile's additional env vars, or undefined when it carries none. A name the provider's
+ * profileSourcedEnvVarNames does not list is an error: nothing is allowed unless the file says so.
+ */
 export function readAdditionalEnvs(
   cluster: KubeconfigCluster | undefined,
   object: string,
   providerField: string,
+  provider: Pick<ProviderConfig, 'name' | 'profileSourcedEnvVarNames'>,
 ): Record<string, string> | undefined {
   const found = findExtension(cluster, ADDITIONAL_ENVS_EXTENSION, object, providerField);
   if (!found) return undefined;
@@ -60,10 +54,15 @@ export function readAdditionalEnvs(
   }
   const env: Record<string, string> = {};
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-    const at = `${field}.${name}`;
-    if (!ENV_NAME_RE.test(name)) throw new InvalidInputError(object, at, 'is not a valid environment variable name');
-    if (isDeniedProfileEnvName(name)) {
-      throw new InvalidInputError(object, at, `environment variable ${name} may not be set by a ClusterProfile`);
+    const at = `${field}.${safeText(name, PROFILE_STRING_MAX)}`;
+    if (!provider.profileSourcedEnvVarNames.includes(name)) {
+      const allowed = provider.profileSourcedEnvVarNames;
+      throw new InvalidInputError(
+        object,
+        at,
+        `environment variable ${quoted(name)} is not allowed for provider ${quoted(provider.name)}: ` +
+          (allowed.length ? `its profileSourcedEnvVarNames lists only ${allowed.join(', ')}` : 'its profileSourcedEnvVarNames lists none'),
+      );
     }
     // Values are never echoed: they may be secrets.
     if (typeof v !== 'string') throw new InvalidInputError(object, at, `must be a string, not ${describeKind(v)}`);
@@ -120,7 +119,7 @@ export function buildExecInvocation(
   const profileArgs =
     config.profileSourcedCLIArgsPolicy === 'Ignore' ? undefined : readAdditionalArgs(cluster, object, providerField);
   const profileEnv =
-    config.profileSourcedEnvVarsPolicy === 'Ignore' ? undefined : readAdditionalEnvs(cluster, object, providerField);
+    config.profileSourcedEnvVarsPolicy === 'Ignore' ? undefined : readAdditionalEnvs(cluster, object, providerField, config);
   return {
     command: config.execConfig.command,
     args: mergeArgs(config.execConfig.args, profileArgs, config.profileSourcedCLIArgsPolicy),

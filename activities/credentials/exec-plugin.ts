@@ -1,10 +1,14 @@
 // Runs one client-go exec credential plugin (SPEC §2.2) the way client-go would, with the limits
-// client-go lacks: a timeout that kills the whole process group, a cap on stdout, and a redacted
-// stderr tail in errors. stdout carries the credential: it is never logged or quoted in an error.
+// client-go lacks: a timeout that kills the whole process group and a cap on stdout. stdout carries
+// the credential: it is never logged or quoted in an error. stderr never reaches an error either (it
+// would go to workflow history, Events and the status query): errors say only how the plugin ended,
+// and a redacted tail of stderr goes to the worker log (docs/adr/0004-plugin-stderr.md).
 // Process spawning, killing and the clock are parameters, so every path is testable with fakes.
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { MESSAGE_MAX, safeText } from '../../workflows/text.js';
+import { currentActivityContext } from '../activity-context.js';
 import { BoundedRetryError, InvalidInputError } from '../errors.js';
 import {
   EXEC_EXTENSION,
@@ -49,6 +53,22 @@ export interface ExecPluginDeps {
   killProcessGroup?: (pid: number, signal: NodeJS.Signals) => void;
   /** Activity cancellation: kills the plugin, like the timeout does. */
   signal?: AbortSignal;
+  /** Where a failed run's redacted stderr tail goes; the activity's log (warn) by default. */
+  logStderr?: (entry: StderrLogEntry) => void;
+}
+
+export interface StderrLogEntry {
+  object: string;
+  provider: string;
+  /** Redacted, control characters escaped, at most STDERR_TAIL_CHARS (plus escapes). */
+  stderr: string;
+}
+
+/** What an error says instead of the plugin's stderr. */
+export const STDERR_WITHHELD = '; its stderr is not shown here (it may hold credentials): see the worker log for a redacted tail';
+
+function logToActivity(entry: StderrLogEntry): void {
+  currentActivityContext()?.log.warn('exec plugin failed; redacted stderr tail', { ...entry });
 }
 
 export interface ExecPluginRequest {
@@ -124,6 +144,14 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
   const what = `exec plugin "${req.provider}" (command "${command}")`;
   const invalid = (reason: string) => new InvalidInputError(req.object, req.providerField, `${what} ${reason}`);
   const transient = (reason: string) => new ExecPluginTransientError(`${req.object}: ${req.providerField}: ${what} ${reason}`);
+  const logStderr = deps.logStderr ?? logToActivity;
+  /** Logs the redacted tail, and says so in the error, when the plugin wrote anything to stderr. */
+  const stderrSuffix = (tail: StderrTail): string => {
+    const text = tail.text();
+    if (!text) return '';
+    logStderr({ object: req.object, provider: req.provider, stderr: text });
+    return STDERR_WITHHELD;
+  };
 
   if (deps.signal?.aborted) throw transient('was not started: the activity was cancelled');
   const env = { ...req.invocation.env, KUBERNETES_EXEC_INFO: JSON.stringify(execCredentialInput(req.apiVersion, req.cluster)) };
@@ -213,7 +241,9 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
   const durationMs = now() - started;
   if (exit.code !== 0) {
     if (exit.code === null) throw transient(`was killed by signal ${exit.signal ?? 'unknown'}${stderrSuffix(stderr)}`);
-    throw invalid(`exited with code ${exit.code}${stderrSuffix(stderr)}`);
+    // An identity provider blip or a network error looks the same as a broken setup from here: retried a
+    // few times, then the workflow retries before the held credential expires (SPEC §3).
+    throw transient(`exited with code ${exit.code}${stderrSuffix(stderr)}`);
   }
   try {
     return { ...parseExecCredential(stdout.toString('utf8'), req.apiVersion, now()), durationMs };
@@ -334,12 +364,7 @@ function spawnFailure(
   return invalid(`could not be started${code ? ` (${code})` : ''}`);
 }
 
-function stderrSuffix(tail: StderrTail): string {
-  const text = tail.text();
-  return text ? `; stderr: ${text}` : '';
-}
-
-/** Keeps the last bytes of stderr, and renders them redacted and trimmed to STDERR_TAIL_CHARS. */
+/** Keeps the last bytes of stderr, and renders them redacted, escaped and trimmed to STDERR_TAIL_CHARS. */
 class StderrTail {
   private chunks: Buffer[] = [];
   private bytes = 0;
@@ -365,7 +390,7 @@ class StderrTail {
   }
 
   text(): string {
-    let text = redactSecrets(sanitize(Buffer.concat(this.chunks).toString('utf8'))).trim();
+    let text = redactSecrets(Buffer.concat(this.chunks).toString('utf8')).trim();
     if (this.dropped) {
       // The first line may be a fragment of something longer: too short to be recognised as a secret.
       text = text.slice(text.indexOf('\n') + 1);
@@ -374,18 +399,8 @@ class StderrTail {
       text = text.slice(text.length - STDERR_TAIL_CHARS);
       this.dropped = true;
     }
-    return this.dropped ? `…${text}` : text;
+    return safeText(this.dropped ? `…${text}` : text, MESSAGE_MAX * 4);
   }
-}
-
-/** Control characters (terminal escapes) out; newlines and tabs kept. */
-function sanitize(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    const c = ch.charCodeAt(0);
-    out += (c < 0x20 && ch !== '\n' && ch !== '\t') || c === 0x7f ? '?' : ch;
-  }
-  return out;
 }
 
 const REDACTED = '[REDACTED]';
@@ -396,17 +411,20 @@ function looksSecret(run: string): boolean {
 }
 
 /**
- * Removes from free text anything that looks like a credential: PEM blocks, JWTs, bearer/basic
- * values, the value after a token/password/secret/key-like name, and long base64/hex-like runs.
+ * Removes from free text anything that looks like a credential: PEM blocks, JWTs, and long
+ * base64/hex-like runs anywhere; and on a line that names a credential (token, password, secret,
+ * key, …), everything after that word, because a short value (`password hunter2`) has no shape to
+ * recognise. It over-redacts on purpose; its output goes to the worker log only. Every pattern runs
+ * in linear time: stderr is the plugin's to choose.
  */
 export function redactSecrets(text: string): string {
   return text
     .replace(/-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g, '[REDACTED PEM]')
     .replace(/eyJ[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){0,2}/g, REDACTED)
-    .replace(/\b(bearer|basic)(\s+)[^\s"',;]+/gi, `$1$2${REDACTED}`)
-    .replace(
-      /((?:token|passw(?:or)?d|secret|key|credential|authorization)[A-Za-z0-9_-]*["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi,
-      `$1${REDACTED}`,
-    )
+    .replace(CREDENTIAL_WORD_RE, (_match, word: string, rest: string) => (rest.trim() ? `${word} ${REDACTED}` : word))
     .replace(/[A-Za-z0-9+/_~=-]{20,}/g, (run) => (looksSecret(run) ? REDACTED : run));
 }
+
+/** A credential-naming word (and the rest of its word), then the rest of the line. */
+const CREDENTIAL_WORD_RE =
+  /((?:token|passw(?:or)?d|passphrase|pwd|secret|key|credential|authorization|cookie|session|bearer|basic|apikey|api_key)[A-Za-z0-9_-]*)([^\n]*)/gi;

@@ -2,7 +2,7 @@
 // file references, because sveltoscluster-manager has neither the plugins nor the files. Rendering
 // is deterministic (fixed key order, no line folding) so that an unchanged credential gives the same
 // fingerprint and no write.
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { InvalidInputError } from '../errors.js';
 import type { KubeconfigCluster } from '../kube/types.js';
@@ -55,8 +55,46 @@ export interface StaticCredentials {
   clientKeyData?: string;
 }
 
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+export const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const PROXY_SCHEMES = new Set(['http:', 'https:', 'socks5:']);
+
+/** Longer server URLs are refused: the server is reported in workflow history. */
+export const MAX_SERVER_LENGTH = 2048;
+const FORBIDDEN_IN_SERVER_RE = /[\s\p{Cc}\p{Cf}\\]/u;
+
+/**
+ * The server URL, if it is `http(s)://host[:port][/path]` and nothing more. It is reported in workflow
+ * results, so it must not carry credentials: no user information, no query (`?access_token=`), no
+ * fragment. It is written as given, so it must also read the same in Go's url.Parse as in the WHATWG
+ * parser checked here; they disagree on whitespace, control characters and backslashes, so those (and
+ * invisible format characters) are
+ * refused. Never echoed, in case it does carry something secret.
+ */
+export function validateServer(server: unknown, object: string, field: string): string {
+  if (typeof server !== 'string' || server.trim() === '') {
+    throw new InvalidInputError(object, field, 'must not be empty (client-go would silently connect to localhost)');
+  }
+  if (server.length > MAX_SERVER_LENGTH) throw new InvalidInputError(object, field, `is longer than ${MAX_SERVER_LENGTH} characters`);
+  if (FORBIDDEN_IN_SERVER_RE.test(server)) {
+    throw new InvalidInputError(object, field, 'must not contain whitespace, control characters or backslashes');
+  }
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new InvalidInputError(object, field, 'is not a URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InvalidInputError(object, field, 'must be an https:// (or http://) URL');
+  }
+  if (url.username || url.password || server.includes('@')) {
+    throw new InvalidInputError(object, field, 'must not contain user information (user:password@)');
+  }
+  if (server.includes('?') || server.includes('#')) {
+    throw new InvalidInputError(object, field, 'must not contain a query or fragment (?… or #…): it could carry a credential into workflow history');
+  }
+  return server;
+}
 
 /**
  * Validates a cluster as given by a ClusterProfile or a source kubeconfig and keeps only the keys a
@@ -66,24 +104,7 @@ export function staticCluster(cluster: Partial<KubeconfigCluster> | undefined, o
   if (cluster === undefined || cluster === null || typeof cluster !== 'object') {
     throw new InvalidInputError(object, at, 'is missing: the provider states no cluster to connect to');
   }
-  const server = cluster.server;
-  if (typeof server !== 'string' || server.trim() === '') {
-    throw new InvalidInputError(object, `${at}.server`, 'must not be empty (client-go would silently connect to localhost)');
-  }
-  // The server is reported in workflow results, so it is never allowed to carry credentials, and
-  // never echoed in case it does.
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new InvalidInputError(object, `${at}.server`, 'is not a URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InvalidInputError(object, `${at}.server`, 'must be an https:// (or http://) URL');
-  }
-  if (url.username || url.password) {
-    throw new InvalidInputError(object, `${at}.server`, 'must not contain user information');
-  }
+  const server = validateServer(cluster.server, object, `${at}.server`);
   const out: StaticCluster = { server };
 
   const ca = optionalString(cluster['certificate-authority-data'], object, `${at}.certificate-authority-data`);
@@ -175,12 +196,45 @@ export function renderKubeconfig(config: StaticKubeconfig): string {
     contexts: config.contexts.map(({ name, context }) => ({ name, context: pick(context, ['cluster', 'user', 'namespace'] as const) })),
     'current-context': config['current-context'],
   };
-  return stringify(ordered, { lineWidth: 0, minContentWidth: 0 });
+  return stringify(ordered, { version: '1.1', lineWidth: 0, minContentWidth: 0 });
 }
 
-/** First 16 hex characters of sha256: tells whether content changed without revealing it. */
+/**
+ * Set to share fingerprints across worker processes (at least 32 characters, e.g. 32 random bytes in
+ * base64, from a Secret); unset, each worker process uses a random key of its own.
+ */
+export const FINGERPRINT_KEY_ENV = 'CLUSTERINVENTORY_FINGERPRINT_KEY';
+const MIN_FINGERPRINT_KEY_LENGTH = 32;
+let fingerprintKey: Buffer | undefined;
+
+/** The key configured in `env`, or a fresh random one. */
+export function fingerprintKeyFrom(env: Readonly<Record<string, string | undefined>>): Buffer {
+  const configured = env[FINGERPRINT_KEY_ENV];
+  if (configured === undefined || configured === '') return randomBytes(32);
+  if (configured.length < MIN_FINGERPRINT_KEY_LENGTH) {
+    throw new InvalidInputError(`environment variable ${FINGERPRINT_KEY_ENV}`, undefined, `must be at least ${MIN_FINGERPRINT_KEY_LENGTH} characters long`);
+  }
+  return Buffer.from(configured, 'utf8');
+}
+
+/**
+ * This worker's fingerprint key, chosen once per process. Call it at start-up to fail fast on a
+ * configured key that is too short; fingerprint() calls it on first use otherwise.
+ */
+export function loadFingerprintKey(env: Readonly<Record<string, string | undefined>> = process.env): Buffer {
+  fingerprintKey ??= fingerprintKeyFrom(env);
+  return fingerprintKey;
+}
+
+/**
+ * First 16 hex characters of HMAC-SHA256 under the worker's key: tells whether content changed
+ * without revealing it. Keyed because fingerprints are shown in workflow history and status, and an
+ * unkeyed hash of a kubeconfig would let anyone who reads them test guesses of a password or token
+ * offline. Only compared within one worker process (an unchanged refresh writes nothing), so a random
+ * per-process key is enough; FINGERPRINT_KEY_ENV makes the status fingerprint stable across workers.
+ */
 export function fingerprint(bytes: string | Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  return createHmac('sha256', loadFingerprintKey()).update(bytes).digest('hex').slice(0, 16);
 }
 
 const USER_KEYS = [

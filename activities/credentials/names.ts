@@ -1,6 +1,7 @@
 // Names and labels we derive from a ClusterProfile, checked against Kubernetes limits before any
 // write, so that an oversized name is a clear non-retryable error on that profile (SPEC §1), not an
 // API rejection retried forever.
+import { quoted } from '../../workflows/text.js';
 import { InvalidInputError } from '../errors.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, secretNameFor, type V1ObjectMeta } from '../kube/types.js';
 
@@ -24,6 +25,13 @@ export function describeProfile(profile: { metadata?: Pick<V1ObjectMeta, 'namesp
 
 export function isDnsSubdomain(value: string): boolean {
   return value.length > 0 && value.length <= DNS_SUBDOMAIN_MAX && DNS_SUBDOMAIN_RE.test(value);
+}
+
+const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A namespace name (RFC 1123 label). */
+export function isNamespaceName(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 63 && DNS_LABEL_RE.test(value);
 }
 
 export function isLabelValue(value: string): boolean {
@@ -65,7 +73,7 @@ export function validateSecretName(profile: { metadata?: V1ObjectMeta }): string
 export function validateLabels(profile: { metadata?: V1ObjectMeta }): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(profile.metadata?.labels ?? {})) {
-    const field = `metadata.labels[${JSON.stringify(key)}]`;
+    const field = `metadata.labels[${quoted(key)}]`;
     if (!isLabelKey(key)) {
       throw new InvalidInputError(
         describeProfile(profile),
@@ -84,7 +92,7 @@ export function validateLabels(profile: { metadata?: V1ObjectMeta }): Record<str
       throw new InvalidInputError(
         describeProfile(profile),
         field,
-        `value "${value}" is not a valid label value (alphanumerics, "-", "_" or ".", starting and ending with an alphanumeric)`,
+        `value ${quoted(value)} is not a valid label value (alphanumerics, "-", "_" or ".", starting and ending with an alphanumeric)`,
       );
     }
     labels[key] = value;

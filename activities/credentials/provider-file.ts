@@ -38,6 +38,11 @@ export interface ProviderConfig {
   /** Unset or "" in the file is recorded as Ignore. */
   readonly profileSourcedCLIArgsPolicy: ArgsPolicy;
   readonly profileSourcedEnvVarsPolicy: EnvPolicy;
+  /**
+   * The only variable names a ClusterProfile's additional-envs may set for this provider (an allowlist:
+   * interpreters and SDKs read too many variables for a denylist to keep up). Empty by default.
+   */
+  readonly profileSourcedEnvVarNames: readonly string[];
 }
 
 export interface ProviderFile {
@@ -53,6 +58,17 @@ export const NO_PROVIDER_FILE: ProviderFile = deepFreeze({ path: '', providers: 
 /** Environment variable names the plugin's contract reserves; the file may not set them either. */
 const FILE_ENV_RESERVED = new Set(['KUBERNETES_EXEC_INFO']);
 const ENV_NAME_RE = /^[^=\0]+$/;
+/** A portable variable name (POSIX): what profileSourcedEnvVarNames may list. */
+const PORTABLE_ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * A floor under the allowlist: names no provider file may hand to ClusterProfile authors, because they
+ * choose which binary runs (PATH), where it reads its configuration (HOME), what the dynamic loader
+ * injects (LD_*, DYLD_*) or the plugin's own input (KUBERNETES_EXEC_INFO).
+ */
+export function isNeverProfileSourced(name: string): boolean {
+  return ['PATH', 'HOME', 'KUBERNETES_EXEC_INFO'].includes(name) || name.startsWith('LD_') || name.startsWith('DYLD_');
+}
 /** Kubernetes-style `$(VAR)` references: nothing substitutes them, so they would reach the plugin verbatim. */
 const SUBSTITUTION_RE = /\$\([A-Za-z_][A-Za-z0-9_]*\)/;
 
@@ -100,17 +116,37 @@ export function validateProviderFile(doc: unknown, path: string): ProviderFile {
 
 function validateProvider(v: Validator, item: unknown, at: string): ProviderConfig {
   const obj = v.object(item, at);
-  v.onlyKeys(obj, at, ['name', 'execConfig', 'profileSourcedCLIArgsPolicy', 'profileSourcedEnvVarsPolicy']);
+  v.onlyKeys(obj, at, ['name', 'execConfig', 'profileSourcedCLIArgsPolicy', 'profileSourcedEnvVarsPolicy', 'profileSourcedEnvVarNames']);
   const name = v.nonEmptyString(obj.name, `${at}.name`);
   if (name === SECRET_READER_PROVIDER) {
     v.fail(`${at}.name`, `"${SECRET_READER_PROVIDER}" is served by the built-in Secret reader and cannot be configured as an exec plugin`);
   }
+  const envPolicy = v.policy(obj.profileSourcedEnvVarsPolicy, `${at}.profileSourcedEnvVarsPolicy`, ENV_POLICIES);
   return {
     name,
     execConfig: validateExecConfig(v, obj.execConfig, `${at}.execConfig`),
     profileSourcedCLIArgsPolicy: v.policy(obj.profileSourcedCLIArgsPolicy, `${at}.profileSourcedCLIArgsPolicy`, ARGS_POLICIES),
-    profileSourcedEnvVarsPolicy: v.policy(obj.profileSourcedEnvVarsPolicy, `${at}.profileSourcedEnvVarsPolicy`, ENV_POLICIES),
+    profileSourcedEnvVarsPolicy: envPolicy,
+    profileSourcedEnvVarNames: validateEnvVarNames(v, obj.profileSourcedEnvVarNames, `${at}.profileSourcedEnvVarNames`, envPolicy),
   };
+}
+
+function validateEnvVarNames(v: Validator, value: unknown, at: string, policy: EnvPolicy): string[] {
+  if (value === undefined || value === null) return [];
+  const names = v.array(value, at);
+  if (names.length > 0 && policy === 'Ignore') {
+    v.fail(at, 'lists variables, but profileSourcedEnvVarsPolicy is Ignore, so none would ever be used');
+  }
+  const seen = new Set<string>();
+  return names.map((item, i) => {
+    const field = `${at}[${i}]`;
+    const name = v.nonEmptyString(item, field);
+    if (!PORTABLE_ENV_NAME_RE.test(name)) v.fail(field, 'is not a valid environment variable name (letters, digits and "_", not starting with a digit)');
+    if (isNeverProfileSourced(name)) v.fail(field, `${name} may never be set by a ClusterProfile`);
+    if (seen.has(name)) v.fail(field, `lists ${name} twice`);
+    seen.add(name);
+    return name;
+  });
 }
 
 function validateExecConfig(v: Validator, item: unknown, at: string): ExecConfig {

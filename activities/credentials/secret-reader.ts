@@ -1,15 +1,19 @@
 // The built-in `kubeconfig-secretreader` provider (SPEC §2.1): copy a kubeconfig from a Secret the
 // ClusterProfile points at. Two holes of the Go controller are closed here: a profile author could
 // name any Secret in the cluster (so reads are confined to the profile's namespace unless configured
-// otherwise), and the copied kubeconfig could make sveltoscluster-manager run binaries or read files
-// (so it is parsed and such users and clusters are refused; a valid one is copied byte for byte).
-import { parse, YAMLParseError } from 'yaml';
+// otherwise), and the copied kubeconfig could make sveltoscluster-manager run binaries or read files.
+// The source is read with a strict YAML reader (strict-yaml.ts), users and clusters that would run or
+// read something are refused, and the managed Secret gets a kubeconfig rendered from what was
+// validated (the selected context, its cluster and its user), never the source bytes: whatever a YAML
+// parser and client-go might read differently never reaches Sveltos.
 import { InvalidInputError } from '../errors.js';
 import { EXEC_EXTENSION, type KubeconfigCluster, type V1Secret } from '../kube/types.js';
 import { assertNamespaceAllowed, parseSecretReaderExtension } from '../profile/model.js';
+import { PROFILE_STRING_MAX, quoted, safeText } from '../../workflows/text.js';
 import { extensionField } from './extensions.js';
-import { renderKubeconfig, staticCluster, type StaticUser } from './kubeconfig.js';
-import { describeObject } from './names.js';
+import { BASE64_RE, renderKubeconfig, staticCluster, type StaticUser } from './kubeconfig.js';
+import { describeObject, isNamespaceName } from './names.js';
+import { MAX_SOURCE_BYTES, parseStrictYaml } from './strict-yaml.js';
 
 // The extension and the namespace allow-list are read by the shared profile model (the watcher uses the
 // same functions); re-exported here so existing imports stay valid.
@@ -25,13 +29,11 @@ export {
 export type SecretGetter = (namespace: string, name: string) => Promise<V1Secret | undefined>;
 
 export interface SecretReaderResult {
-  /** The validated kubeconfig: the source bytes, or the selected context alone with an override. Never log it. */
+  /** Rendered from the validated source: the selected context, its cluster and its user. Never log it. */
   kubeconfig: string;
   server: string;
   source: { namespace: string; name: string; key: string };
 }
-
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export interface ReadSecretReaderInput {
   /** ClusterProfile namespace. */
@@ -56,18 +58,30 @@ export async function readSecretReaderKubeconfig(input: ReadSecretReaderInput): 
     throw new InvalidInputError(object, `${extensionField(providerField, EXEC_EXTENSION)}.name`, `${secretObject} (key "${ref.key}") not found`);
   }
   const encoded = secret.data?.[ref.key];
-  const bytes = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
-  if (bytes.length === 0) {
-    throw new InvalidInputError(`${secretObject} (source of ${object})`, `data[${ref.key}]`, 'is missing or empty');
-  }
   const source = `${secretObject} (source of ${object})`;
-  const { kubeconfig, server } = normalizeSourceKubeconfig(bytes.toString('utf8'), source, `data[${ref.key}]`, ref.context);
+  const at = `data[${ref.key}]`;
+  // base64 grows by 4/3: a longer encoding cannot be within the cap, and is not even decoded.
+  if (typeof encoded === 'string' && encoded.length > Math.ceil(MAX_SOURCE_BYTES / 3) * 4 + 4) {
+    throw new InvalidInputError(source, at, `is larger than ${MAX_SOURCE_BYTES} bytes, the most a source kubeconfig may have`);
+  }
+  const bytes = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
+  if (bytes.length === 0) throw new InvalidInputError(source, at, 'is missing or empty');
+  const { kubeconfig, server } = normalizeSourceKubeconfig(decodeUtf8(bytes, source, at), source, at, ref.context);
   return { kubeconfig, server, source: { namespace: ref.namespace, name: ref.name, key: ref.key } };
 }
 
+/** client-go keeps invalid UTF-8 as raw bytes where we would read U+FFFD: refuse rather than differ. */
+function decodeUtf8(bytes: Buffer, object: string, at: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new InvalidInputError(object, at, 'is not valid UTF-8');
+  }
+}
+
 /**
- * Parses and validates a kubeconfig. A valid one is returned as it is; with a context override, only
- * that context is rendered, with static credentials.
+ * Parses and validates a kubeconfig and renders the selected context (`contextOverride`, else
+ * current-context) with its cluster and user as a new kubeconfig: only what was validated is written.
  * Every user and cluster in the file is checked, not only the selected ones: a file that carries an
  * exec user is refused outright rather than trimmed, so that its owner learns about it.
  */
@@ -77,7 +91,7 @@ export function normalizeSourceKubeconfig(
   at: string,
   contextOverride?: string,
 ): { kubeconfig: string; server: string } {
-  const doc = parseYaml(text, object, at);
+  const doc = parseStrictYaml(text, object, at);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidInputError(object, at, 'is not a kubeconfig (not a YAML/JSON object)');
   const root = doc as Record<string, unknown>;
 
@@ -85,10 +99,14 @@ export function normalizeSourceKubeconfig(
   const users = namedEntries(root.users, 'users', 'user', object, at);
   const contexts = namedEntries(root.contexts, 'contexts', 'context', object, at);
 
-  for (const [name, user] of users) refuseUnsafeUser(user, object, `${at}.users[${name}].user`);
+  for (const [name, user] of users) {
+    const userAt = `${at}.users[${label(name)}].user`;
+    refuseUnsafeUser(user, object, userAt);
+  }
   for (const [name, cluster] of clusters) {
+    const clusterAt = `${at}.clusters[${label(name)}].cluster`;
     if (present(cluster['certificate-authority'])) {
-      throw new InvalidInputError(object, `${at}.clusters[${name}].cluster.certificate-authority`, 'file references are refused (use certificate-authority-data)');
+      throw new InvalidInputError(object, `${clusterAt}.certificate-authority`, 'file references are refused (use certificate-authority-data)');
     }
   }
 
@@ -96,29 +114,35 @@ export function normalizeSourceKubeconfig(
   if (typeof currentContext !== 'string' || currentContext === '') {
     throw new InvalidInputError(object, `${at}.current-context`, 'is not set: cannot tell which context to use');
   }
+  const contextAt = `${at}.contexts[${label(currentContext)}]`;
   const context = contexts.get(currentContext);
-  if (!context) throw new InvalidInputError(object, `${at}.contexts[${currentContext}]`, 'does not exist');
+  if (!context) throw new InvalidInputError(object, contextAt, 'does not exist');
   const clusterName = context.cluster;
   const userName = context.user;
   if (typeof clusterName !== 'string' || clusterName === '') {
-    throw new InvalidInputError(object, `${at}.contexts[${currentContext}].context.cluster`, 'is not set');
+    throw new InvalidInputError(object, `${contextAt}.context.cluster`, 'is not set');
   }
   const cluster = clusters.get(clusterName);
-  if (!cluster) throw new InvalidInputError(object, `${at}.clusters[${clusterName}]`, `does not exist (referenced by context "${currentContext}")`);
+  if (!cluster) {
+    throw new InvalidInputError(object, `${at}.clusters[${label(clusterName)}]`, `does not exist (referenced by context ${quoted(currentContext)})`);
+  }
   if (typeof userName !== 'string' || userName === '') {
-    throw new InvalidInputError(object, `${at}.contexts[${currentContext}].context.user`, 'is not set');
+    throw new InvalidInputError(object, `${contextAt}.context.user`, 'is not set');
   }
   const user = users.get(userName);
-  if (!user) throw new InvalidInputError(object, `${at}.users[${userName}]`, `does not exist (referenced by context "${currentContext}")`);
+  if (!user) throw new InvalidInputError(object, `${at}.users[${label(userName)}]`, `does not exist (referenced by context ${quoted(currentContext)})`);
 
-  const staticC = staticCluster(cluster, object, `${at}.clusters[${clusterName}].cluster`);
-  const staticU = copyStaticUser(user, object, `${at}.users[${userName}].user`);
+  const staticC = staticCluster(cluster, object, `${at}.clusters[${label(clusterName)}].cluster`);
+  const staticU = copyStaticUser(user, object, `${at}.users[${label(userName)}].user`);
   const ctx: { cluster: string; user: string; namespace?: string } = { cluster: clusterName, user: userName };
-  if (typeof context.namespace === 'string' && context.namespace !== '') ctx.namespace = context.namespace;
+  const namespace = context.namespace;
+  if (namespace !== undefined && namespace !== null && namespace !== '') {
+    if (!isNamespaceName(namespace)) {
+      throw new InvalidInputError(object, `${contextAt}.context.namespace`, 'is not a valid namespace name');
+    }
+    ctx.namespace = namespace;
+  }
 
-  // Parity with the Go controller (and least surprise): a valid source is copied byte for byte. Only an
-  // explicit `context` in the extension makes us render the selected context as a new kubeconfig.
-  if (contextOverride === undefined) return { kubeconfig: text, server: staticC.server };
   const kubeconfig = renderKubeconfig({
     apiVersion: 'v1',
     kind: 'Config',
@@ -130,18 +154,9 @@ export function normalizeSourceKubeconfig(
   return { kubeconfig, server: staticC.server };
 }
 
-function parseYaml(text: string, object: string, at: string): unknown {
-  try {
-    // YAML 1.1 like client-go's decoder; no aliases (nothing legitimate needs them, and they can explode).
-    return parse(text, { version: '1.1', uniqueKeys: true, maxAliasCount: 0, logLevel: 'error', prettyErrors: false });
-  } catch (err) {
-    // The library's message quotes the offending source line, which may be a credential.
-    if (err instanceof YAMLParseError) {
-      const line = err.linePos?.[0]?.line;
-      throw new InvalidInputError(object, at, `is not valid YAML (${err.code}${line ? ` at line ${line}` : ''})`);
-    }
-    throw new InvalidInputError(object, at, 'is not valid YAML');
-  }
+/** A source name inside a field path: escaped and capped, not quoted (the brackets delimit it). */
+function label(name: string): string {
+  return safeText(name, PROFILE_STRING_MAX);
 }
 
 function namedEntries(
@@ -159,10 +174,10 @@ function namedEntries(
     if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || e.name === '') {
       throw new InvalidInputError(object, `${at}.${listName}[${i}]`, 'must have a name');
     }
-    if (out.has(e.name)) throw new InvalidInputError(object, `${at}.${listName}[${e.name}]`, 'appears more than once');
+    if (out.has(e.name)) throw new InvalidInputError(object, `${at}.${listName}[${label(e.name)}]`, 'appears more than once');
     const item = e[itemKey] ?? {};
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      throw new InvalidInputError(object, `${at}.${listName}[${e.name}].${itemKey}`, 'must be an object');
+      throw new InvalidInputError(object, `${at}.${listName}[${label(e.name)}].${itemKey}`, 'must be an object');
     }
     out.set(e.name, item as Record<string, unknown>);
   });

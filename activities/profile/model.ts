@@ -7,9 +7,10 @@
 // It lives under activities/ beside kube/types.ts, which the watcher already imports for the same
 // reason: these are facts about Kubernetes objects, shared by every process.
 import type { ProfileRef } from '../../workflows/api.js';
+import { PROFILE_STRING_MAX, quoted } from '../../workflows/text.js';
 import { InvalidInputError } from '../errors.js';
 import { extensionField, findExtension } from '../credentials/extensions.js';
-import { describeProfile, isDnsSubdomain } from '../credentials/names.js';
+import { describeProfile, isDnsSubdomain, isNamespaceName } from '../credentials/names.js';
 import type { ProviderConfig, ProviderFile } from '../credentials/provider-file.js';
 import {
   EXEC_EXTENSION,
@@ -124,7 +125,9 @@ export function chooseProvider(profile: Pick<ClusterProfile, 'metadata' | 'statu
     if (match) return { kind: 'exec', config, ...match };
   }
 
-  const names = carried.map((c) => `"${c.provider.name}"`);
+  // Profile-sourced names: each escaped and capped, and at most ten of them.
+  const names = carried.slice(0, 10).map((c) => quoted(c.provider.name, 64));
+  if (carried.length > 10) names.push(`and ${carried.length - 10} more`);
   const supported = [SECRET_READER_PROVIDER, ...providerFile.providers.map((p) => p.name)].map((n) => `"${n}"`);
   throw new InvalidInputError(
     describeProfile(profile),
@@ -147,7 +150,6 @@ export interface SecretReaderRef {
   context?: string;
 }
 
-const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SECRET_KEY_RE = /^[-._a-zA-Z0-9]+$/;
 
 /** `{name, key, namespace?, context?}` from the provider's `client.authentication.k8s.io/exec` extension. */
@@ -167,12 +169,12 @@ export function parseSecretReaderExtension(
   }
   const { name, key, namespace, context } = ext as Record<string, unknown>;
   if (typeof name !== 'string' || name === '') throw new InvalidInputError(object, `${field}.name`, 'is required (the source Secret name)');
-  if (!isDnsSubdomain(name)) throw new InvalidInputError(object, `${field}.name`, `"${name}" is not a valid Secret name`);
+  if (!isDnsSubdomain(name)) throw new InvalidInputError(object, `${field}.name`, `${quoted(name)} is not a valid Secret name`);
   if (typeof key !== 'string' || key === '') throw new InvalidInputError(object, `${field}.key`, 'is required (the data key holding the kubeconfig)');
-  if (key.length > 253 || !SECRET_KEY_RE.test(key)) throw new InvalidInputError(object, `${field}.key`, `"${key}" is not a valid Secret data key`);
+  if (key.length > 253 || !SECRET_KEY_RE.test(key)) throw new InvalidInputError(object, `${field}.key`, `${quoted(key)} is not a valid Secret data key`);
   let ns = profileNamespace;
   if (namespace !== undefined && namespace !== null && namespace !== '') {
-    if (typeof namespace !== 'string' || namespace.length > 63 || !DNS_LABEL_RE.test(namespace)) {
+    if (!isNamespaceName(namespace)) {
       throw new InvalidInputError(object, `${field}.namespace`, 'is not a valid namespace name');
     }
     ns = namespace;
@@ -180,6 +182,9 @@ export function parseSecretReaderExtension(
   const ref: SecretReaderRef = { namespace: ns, name, key };
   if (context !== undefined && context !== null && context !== '') {
     if (typeof context !== 'string') throw new InvalidInputError(object, `${field}.context`, 'must be a string');
+    if (context.length > PROFILE_STRING_MAX) {
+      throw new InvalidInputError(object, `${field}.context`, `is ${context.length} characters long; at most ${PROFILE_STRING_MAX} are allowed`);
+    }
     ref.context = context;
   }
   return ref;

@@ -17,9 +17,12 @@ import {
   type SveltosCluster,
   type V1Secret,
 } from '../../activities/kube/types.js';
-import { EXEC_PLUGIN_MAX_ATTEMPTS } from '../../activities/credentials/exec-plugin.js';
-import type { WorkflowStatus } from '../../workflows/api.js';
+import { STDERR_WITHHELD } from '../../activities/credentials/exec-plugin.js';
+import { TRANSIENT_CREDENTIAL_ERROR, type WorkflowStatus } from '../../workflows/api.js';
+import { SYNC_MAX_ATTEMPTS } from '../../workflows/cluster-profile.js';
+import { RETRY_BASE_MS } from '../../workflows/schedule.js';
 import { E2E, secretReaderProvider, spokeKubeconfig, type ActivityExecution } from '../support/e2e.js';
+import { selectedContext } from '../support/kubeconfig-view.js';
 import { selfSignedClientCertificate } from '../support/selfsigned.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
@@ -29,7 +32,7 @@ const PROVIDER = 'e2e-bad';
 const V1 = 'client.authentication.k8s.io/v1';
 const EXEC_EXT_FIELD = `status.accessProviders[0].cluster.extensions[${EXEC_EXTENSION}]`;
 const ENVS_EXT_FIELD = `status.accessProviders[0].cluster.extensions[${ADDITIONAL_ENVS_EXTENSION}]`;
-/** A credential a failing plugin prints on stderr: it must be redacted from every message. */
+/** A credential a failing plugin prints on stderr: it must not appear in any message. */
 const STDERR_SECRET = 'sk9Fq2Lw7Xc4Vb8Nm1Zr5Ty3Hj6Kd0Pa';
 /** Generous: the app, the API server and Temporal share two cores with the other test files. */
 const PHASE_TIMEOUT_MS = 120_000;
@@ -39,9 +42,10 @@ interface CaseRecord {
   name: string;
   profile: ClusterProfile;
   status: WorkflowStatus;
-  /** syncCredentials executions in the run's history when the case was checked. */
+  /** syncProfile executions in the run's history when the case was checked. */
   syncExecutions: number;
   checkedAtMs: number;
+  transient: boolean;
 }
 
 /** An exec plugin whose behaviour the ClusterProfile selects with E2E_MODE (policy Replace: the profile wins). */
@@ -50,7 +54,7 @@ function pluginScript(dir: string): string {
     '#!/bin/sh',
     'case "$E2E_MODE" in',
     `  token) printf '{"apiVersion":"${V1}","kind":"ExecCredential","status":{"token":"%s"}}' "$E2E_TOKEN" ;;`,
-    `  exit1) echo "refresh failed: token=${STDERR_SECRET}" >&2; echo "Authorization: Bearer ${STDERR_SECRET}" >&2; echo "giving up" >&2; exit 1 ;;`,
+    `  exit1) echo "refresh failed: token=${STDERR_SECRET}" >&2; echo "Authorization: Bearer ${STDERR_SECRET}" >&2; echo "password hunter2" >&2; echo "giving up" >&2; exit 1 ;;`,
     '  hang) exec sleep 3600 ;;',
     "  big) head -c 10485760 /dev/zero | tr '\\000' x ;;",
     `  *) exec cat "${dir}/out-$E2E_MODE.json" ;;`,
@@ -113,6 +117,8 @@ describe('bad input matrix', () => {
             name: PROVIDER,
             execConfig: { command: plugin, args: [], env: [{ name: 'E2E_MODE', value: 'token' }], apiVersion: V1, provideClusterInfo: false },
             profileSourcedEnvVarsPolicy: 'Replace',
+            // The allowlist: a profile may set these two and nothing else.
+            profileSourcedEnvVarNames: ['E2E_MODE', 'E2E_TOKEN'],
           },
         ],
       },
@@ -128,7 +134,7 @@ describe('bad input matrix', () => {
 
   // ---- helpers --------------------------------------------------------------------------------------
 
-  const syncExecutions = (acts: ActivityExecution[]): ActivityExecution[] => acts.filter((a) => a.type === 'syncCredentials');
+  const syncExecutions = (acts: ActivityExecution[]): ActivityExecution[] => acts.filter((a) => a.type === 'syncProfile');
 
   /** A good secretreader profile, synced and Ready; returns what exists then. */
   async function goodSecretReader(name: string, token: string): Promise<{ profile: ClusterProfile; secret: V1Secret; sveltosCluster: SveltosCluster }> {
@@ -146,8 +152,13 @@ describe('bad input matrix', () => {
     absent?: string[];
     /** The managed objects as they were in the earlier good state: they must still be there, untouched. */
     preserved?: { secret: V1Secret; sveltosCluster: SveltosCluster };
-    /** Attempts of the failed syncCredentials execution (1: non-retryable at once). */
+    /** Attempts of the failed syncProfile execution (1: non-retryable at once). */
     attempts?: number;
+    /**
+     * The failure may pass (plugin exit ≠ 0, timeout): retried SYNC_MAX_ATTEMPTS times by the activity, then
+     * by the workflow with backoff (SPEC §3), under its own reason rather than InvalidInput.
+     */
+    transient?: boolean;
   }
 
   /** Events carry the message, cut to 1024 characters with a trailing ellipsis when longer. */
@@ -161,7 +172,8 @@ describe('bad input matrix', () => {
     assert.ok(error, 'lastError is set');
     for (const part of expect.contains) assert.ok(error.message.includes(part), `lastError.message ${JSON.stringify(error.message)} should contain ${JSON.stringify(part)}`);
     for (const part of expect.absent ?? []) assert.ok(!error.message.includes(part), `lastError.message must not contain ${JSON.stringify(part)}`);
-    assert.equal(error.reason, 'InvalidInput');
+    const reason = expect.transient ? TRANSIENT_CREDENTIAL_ERROR : 'InvalidInput';
+    assert.equal(error.reason, reason);
 
     // A Warning Event on the ClusterProfile carries the message (Events cap messages at 1024 characters).
     const warning = await eventually(
@@ -169,7 +181,7 @@ describe('bad input matrix', () => {
       async () => (await e2e.events(name)).find((e) => e.type === 'Warning' && e.message !== undefined && sameEventMessage(e.message, error.message)),
       PHASE_TIMEOUT_MS,
     );
-    assert.equal(warning.reason, 'InvalidInput');
+    assert.equal(warning.reason, reason);
     for (const part of expect.absent ?? []) assert.ok(!warning.message?.includes(part), `Event message must not contain ${JSON.stringify(part)}`);
     for (const part of expect.contains.filter((p) => error.message.indexOf(p) + p.length < 1024)) assert.ok(warning.message?.includes(part), `Event message should contain ${JSON.stringify(part)}`);
 
@@ -182,10 +194,16 @@ describe('bad input matrix', () => {
     const syncs = syncExecutions(await e2e.activities(profile));
     const failed = syncs.filter((a) => a.outcome === 'failed');
     const last = failed.at(-1);
-    assert.ok(last, 'a failed syncCredentials execution is in the history');
-    assert.equal(last.nonRetryable, true, 'the failure is non-retryable');
-    assert.equal(last.attempt, expect.attempts ?? 1, 'attempts of the failed syncCredentials execution');
-    assert.ok(status.nextRefreshAtMs !== undefined && status.nextRefreshAtMs - error.atMs >= SYNC_PERIOD_MS - 1000, 'next retry after the sync period');
+    assert.ok(last, 'a failed syncProfile execution is in the history');
+    if (expect.transient) {
+      assert.equal(last.nonRetryable, false, 'a transient failure stays retryable');
+      assert.equal(last.attempt, SYNC_MAX_ATTEMPTS, 'attempts of the failed syncProfile execution: the bound');
+      assert.ok(status.nextRefreshAtMs !== undefined && status.nextRefreshAtMs - error.atMs >= RETRY_BASE_MS - 1000, 'next retry after the backoff');
+    } else {
+      assert.equal(last.nonRetryable, true, 'the failure is non-retryable');
+      assert.equal(last.attempt, expect.attempts ?? 1, 'attempts of the failed syncProfile execution');
+      assert.ok(status.nextRefreshAtMs !== undefined && status.nextRefreshAtMs - error.atMs >= SYNC_PERIOD_MS - 1000, 'next retry after the sync period');
+    }
 
     // Nothing deleted, nothing half-written.
     const [secret, sveltosCluster] = await Promise.all([e2e.getSecret(secretNameFor(name)), e2e.getSveltosCluster(name)]);
@@ -201,7 +219,7 @@ describe('bad input matrix', () => {
       assert.equal(secret, undefined, 'no managed Secret is written for invalid input');
       assert.equal(sveltosCluster, undefined, 'no SveltosCluster is written for invalid input');
     }
-    records.set(title, { name, profile, status, syncExecutions: syncs.length, checkedAtMs: Date.now() });
+    records.set(title, { name, profile, status, syncExecutions: syncs.length, checkedAtMs: Date.now(), transient: expect.transient === true });
   }
 
   interface MatrixCase {
@@ -230,9 +248,12 @@ describe('bad input matrix', () => {
     fresh(title, () => [execProvider({ E2E_MODE: mode })], (name) => ({ ...extra, contains: [profileObject(name), pluginField, reason, ...(extra.contains ?? [])] }));
   const envCase = (variable: string): MatrixCase =>
     fresh(
-      `exec: profile-sourced env may not set ${variable} (policy Replace)`,
+      `exec: profile-sourced env may not set ${variable} (policy Replace, not in profileSourcedEnvVarNames)`,
       () => [execProvider({ E2E_MODE: 'token', E2E_TOKEN: 'never-used', [variable]: '/tmp/evil' })],
-      (name) => ({ contains: [profileObject(name), `${ENVS_EXT_FIELD}.${variable}`, `environment variable ${variable} may not be set by a ClusterProfile`] }),
+      (name) => ({
+        contains: [profileObject(name), `${ENVS_EXT_FIELD}.${variable}`, `environment variable "${variable}" is not allowed for provider "${PROVIDER}"`],
+        absent: ['/tmp/evil'],
+      }),
     );
 
   const matrix: MatrixCase[] = [
@@ -315,6 +336,25 @@ describe('bad input matrix', () => {
       (name) => ({ contains: [sourceObject(name), 'data[kubeconfig].users[spoke-admin].user.exec', 'exec plugins are refused'] }),
     ),
     fresh(
+      'secretreader: exec smuggled behind a merge key (client-go would run it)',
+      async (name) => {
+        await srcSecret(name, { kubeconfig: kubeconfigWithUser(['token: merge-key-token-6', 'exec: ~', '<<: [{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/evil}}]']) });
+        return reader(name);
+      },
+      (name) => ({ contains: [sourceObject(name), 'data[kubeconfig]', 'YAML merge keys (<<) are not allowed'], absent: ['merge-key-token-6'] }),
+    ),
+    fresh(
+      'secretreader: server URL with user information',
+      async (name) => {
+        await srcSecret(name, { kubeconfig: kubeconfigWithUser(['token: userinfo-token-7']).replace('https://spoke.example', 'https://admin:userinfo-secret-7@spoke.example') });
+        return reader(name);
+      },
+      (name) => ({
+        contains: [sourceObject(name), 'data[kubeconfig].clusters[spoke].cluster.server', 'must not contain user information'],
+        absent: ['userinfo-secret-7', 'userinfo-token-7'],
+      }),
+    ),
+    fresh(
       'secretreader: kubeconfig with an auth-provider',
       async (name) => {
         await srcSecret(name, { kubeconfig: kubeconfigWithUser(['auth-provider:', '  name: oidc', '  config: {client-id: x}']) });
@@ -356,13 +396,12 @@ describe('bad input matrix', () => {
       (name) => ({ contains: [profileObject(name), 'status.accessProviders', 'no supported access provider', '"e2e-nonexistent"'] }),
     ),
     // ---- exec plugins -------------------------------------------------------------------------------------
-    execCase('exec: plugin exits 1 (stderr shown, redacted)', 'exit1', 'exited with code 1; stderr:', {
-      contains: ['giving up', '[REDACTED]'],
-      absent: [STDERR_SECRET],
+    execCase('exec: plugin exits 1 (stderr withheld: it goes to the worker log only)', 'exit1', `exited with code 1${STDERR_WITHHELD}`, {
+      absent: [STDERR_SECRET, 'hunter2', 'giving up'],
+      transient: true,
     }),
     execCase('exec: plugin hangs (killed after --exec-timeout)', 'hang', `did not finish within ${EXEC_TIMEOUT_MS} ms and was killed`, {
-      contains: [`(gave up after ${EXEC_PLUGIN_MAX_ATTEMPTS} attempts)`],
-      attempts: EXEC_PLUGIN_MAX_ATTEMPTS,
+      transient: true,
     }),
     execCase('exec: plugin prints garbage', 'garbage', 'did not print valid JSON on stdout'),
     execCase('exec: plugin prints 10 MiB', 'big', 'wrote more than 1048576 bytes to stdout'),
@@ -378,6 +417,14 @@ describe('bad input matrix', () => {
     envCase('PATH'),
     envCase('LD_PRELOAD'),
     envCase('KUBERNETES_EXEC_INFO'),
+    envCase('BASH_ENV'),
+    envCase('NODE_EXTRA_CA_CERTS'),
+    envCase('AWS_ENDPOINT_URL_STS'),
+    fresh(
+      'exec: server URL with a token in the query',
+      () => [execProvider({ E2E_MODE: 'token', E2E_TOKEN: 'query-server-token' }, 'https://spoke.example:6443/?access_token=query-secret-5')],
+      (name) => ({ contains: [profileObject(name), 'status.accessProviders[0].cluster.server', 'must not contain a query'], absent: ['query-secret-5'] }),
+    ),
     // ---- names --------------------------------------------------------------------------------------------
     {
       title: 'ClusterProfile name too long for its Secret (253 + 19 characters)',
@@ -434,9 +481,10 @@ describe('bad input matrix', () => {
         await e2e.waitForPhase(profile, 'Ready', PHASE_TIMEOUT_MS);
         await e2e.setProviders(name, [execProvider({ E2E_MODE: 'exit1' })]);
         await assertDegraded(title, name, profile, {
-          contains: [profileObject(name), pluginField, 'exited with code 1', '[REDACTED]'],
-          absent: [STDERR_SECRET],
+          contains: [profileObject(name), pluginField, `exited with code 1${STDERR_WITHHELD}`],
+          absent: [STDERR_SECRET, 'hunter2'],
           preserved: { ...synced },
+          transient: true,
         });
       },
     },
@@ -481,7 +529,9 @@ describe('bad input matrix', () => {
       assert.equal(status.syncCount, r.status.syncCount, `${title}: syncCount`);
       const syncs = syncExecutions(await e2e.activities(r.profile)).length;
       // One more is tolerated (a watcher event that is not ours to judge here); a hot loop makes dozens.
-      assert.ok(syncs <= r.syncExecutions + 1, `${title}: ${syncs} syncCredentials executions, ${r.syncExecutions} when checked`);
+      // Transient failures retry with doubling backoff from RETRY_BASE_MS: about log2(elapsed / base) more.
+      const backoffRetries = r.transient ? Math.ceil(Math.log2((Date.now() - r.checkedAtMs) / RETRY_BASE_MS + 1)) : 0;
+      assert.ok(syncs <= r.syncExecutions + 1 + backoffRetries, `${title}: ${syncs} syncProfile executions, ${r.syncExecutions} when checked`);
       const description = await e2e.workflow(r.profile).describe();
       assert.equal(description.status.name, 'RUNNING', `${title}: still running`);
     }
@@ -511,6 +561,6 @@ describe('bad input matrix', () => {
     await e2e.updateSecret(`${r.name}-src`, { kubeconfig: source });
     await e2e.waitForPhase(r.profile, 'Ready', PHASE_TIMEOUT_MS);
     const { secret } = await e2e.waitForSync(r.name, PHASE_TIMEOUT_MS);
-    assert.equal(e2e.managedKubeconfig(secret), source);
+    assert.deepEqual(selectedContext(e2e.managedKubeconfig(secret) ?? ''), selectedContext(source));
   });
 });

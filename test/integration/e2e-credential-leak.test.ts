@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { EXEC_EXTENSION, secretNameFor, type ClusterProfile } from '../../activities/kube/types.js';
+import { STDERR_WITHHELD } from '../../activities/credentials/exec-plugin.js';
+import { selectedContext } from '../support/kubeconfig-view.js';
 import { refreshUpdate, type SyncOutcome } from '../../workflows/api.js';
 import { E2E, secretReaderProvider } from '../support/e2e.js';
 import { historyToJSONText } from '../support/histories.js';
@@ -194,23 +196,23 @@ describe('no credential leaks', () => {
     needles.push(...variants('cert-flow kubeconfig', kubeconfig), ...variants('cert-flow Secret data', secret.data!.kubeconfig!));
   });
 
-  test('secretreader flow: the source kubeconfig reaches the managed Secret byte for byte', async () => {
+  test('secretreader flow: the source context, cluster and user reach the managed Secret', async () => {
     await e2e.createSecret(`${readerFlow.name}-src`, { kubeconfig: readerFlow.kubeconfig });
     const profile = await e2e.createProfile(readerFlow.name, [secretReaderProvider(`${readerFlow.name}-src`)]);
     profiles.set(readerFlow.name, profile);
     await e2e.waitForPhase(profile, 'Ready', TIMEOUT_MS);
     const { secret } = await e2e.waitForSync(readerFlow.name, TIMEOUT_MS);
-    assert.equal(e2e.managedKubeconfig(secret), readerFlow.kubeconfig);
-    needles.push(...variants('secretreader Secret data', secret.data!.kubeconfig!));
+    const managed = e2e.managedKubeconfig(secret) ?? '';
+    assert.deepEqual(selectedContext(managed), selectedContext(readerFlow.kubeconfig), 'rendered from the source, equal in meaning');
+    needles.push(...variants('secretreader managed kubeconfig', managed), ...variants('secretreader Secret data', secret.data!.kubeconfig!));
   });
 
-  test('failing flow: a plugin that prints its token on stderr and exits 1 is Degraded, redacted', async () => {
+  test('failing flow: a plugin that prints its token on stderr and exits 1 is Degraded; stderr stays out of the message', async () => {
     const profile = await e2e.createProfile(failFlow.name, [{ name: 'e2e-fail', cluster: execCluster('https://leak-fail.example:6443') }]);
     profiles.set(failFlow.name, profile);
     const status = await e2e.waitForPhase(profile, 'Degraded', TIMEOUT_MS);
     const message = status.lastError?.message ?? '';
-    assert.ok(message.includes('exited with code 1; stderr:'), message);
-    assert.ok(message.includes('[REDACTED]'), `the stderr tail is shown, redacted: ${message}`);
+    assert.ok(message.includes(`exited with code 1${STDERR_WITHHELD}`), message);
     assert.ok(!message.includes(failFlow.token));
     assert.equal(await e2e.getSecret(secretNameFor(failFlow.name)), undefined);
   });
@@ -259,12 +261,13 @@ describe('no credential leaks', () => {
     // What was scanned is the real thing: activity results, the update outcome and the failure are there.
     assert.ok(decoded.some((t) => t.includes('"provider":"e2e-token"')), 'syncCredentials results were decoded');
     assert.ok(decoded.some((t) => t.includes('"phase":"Ready"') && t.includes('"fingerprint"')), 'refresh update outcomes were decoded');
-    assert.ok(raw.some((t) => t.includes('exited with code 1') && t.includes('[REDACTED]')), 'the failing plugin is in history, redacted');
+    assert.ok(raw.some((t) => t.includes(`exited with code 1${STDERR_WITHHELD}`)), 'the failing plugin is in history, its stderr withheld');
   });
 
   test('no credential in the logs', () => {
     assert.ok(e2e.logs.some((l) => l.includes(tokenFlow.name) && l.includes('kubeconfig Secret written')), 'activity logs were captured');
     assert.ok(e2e.logs.some((l) => l.includes(failFlow.name) && l.includes('exited with code 1')), 'the failure was logged');
+    assert.ok(e2e.logs.some((l) => l.includes(failFlow.name) && l.includes('redacted stderr tail')), "the plugin's stderr went to the log (redacted)");
     const leaks = e2e.logs.flatMap((line, i) => findLeaks(line, needles).map((what) => `line ${i}: ${what}`));
     assert.deepEqual(leaks, []);
   });

@@ -69,10 +69,7 @@ describe('Temporal Web UI', { timeout: 10 * 60_000 }, () => {
     await page.goto(url, { waitUntil: 'load', timeout: LIMIT_MS });
     await page.waitForURL(/\/history$/, { timeout: LIMIT_MS }); // the link lands on the workflow page
     for (const text of [
-      `ensureFinalizer • ensure finalizer on ClusterProfile ${profileName}`,
-      `syncCredentials • refresh credentials for ${profileName}`,
-      `applySveltosCluster • apply SveltosCluster ${profileName}`,
-      `recordEvent • record Normal event Synced on ${profileName}`,
+      `syncProfile • sync ${profileName} (initial sync)`,
       `wait for the sync period for ${profileName}`,
     ]) {
       await page.getByText(text, { exact: false }).first().waitFor({ timeout: LIMIT_MS });

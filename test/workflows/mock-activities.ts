@@ -157,11 +157,13 @@ export class MockReconcileActivities {
     syncProfile: async (ref: ProfileRef, req: SyncRequest): Promise<SyncReport> => {
       this.syncRequests.push(req);
       const a = this.activities;
+      let written: CredentialSyncResult | undefined;
       try {
         // With the finalizer in place the real activity only reads the profile (not recorded as a step).
         const f = req.finalizerPresent ? { ...this.finalizer } : await a.ensureFinalizer(ref);
         if (f.gone || f.deleting) throw profileGone(`ClusterProfile ${ref.namespace}/${ref.name}: ${f.gone ? 'no longer exists' : 'is being deleted'}`);
         const cred = await a.syncCredentials(ref);
+        written = cred;
         const applied = req.full ? await a.applySveltosCluster(ref) : { changed: false };
         const event = eventForSyncSuccess({
           previousPhase: req.previousPhase,
@@ -185,7 +187,7 @@ export class MockReconcileActivities {
           message: failure.message,
           type: failure.type ?? 'Error',
           nonRetryable: failure.nonRetryable ?? false,
-          details: [{ schedule: this.schedule }],
+          details: [written ? { schedule: this.schedule, written } : { schedule: this.schedule }],
         });
       }
     },

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { BoundedRetryError, ConflictError, InvalidInputError, ProfileGoneError, toApplicationFailure } from '../../../activities/errors.js';
 import { EXEC_PLUGIN_MAX_ATTEMPTS, ExecPluginTransientError } from '../../../activities/credentials/exec-plugin.js';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../../../workflows/api.js';
+import { MESSAGE_MAX } from '../../../workflows/text.js';
 
 void describe('errors', () => {
   void test('InvalidInputError names the object and the field', () => {
@@ -80,5 +81,29 @@ void describe('errors', () => {
     assert.equal(err.maxAttempts, EXEC_PLUGIN_MAX_ATTEMPTS);
     assert.equal(toApplicationFailure(err, EXEC_PLUGIN_MAX_ATTEMPTS - 1), err);
     assert.equal((toApplicationFailure(err, EXEC_PLUGIN_MAX_ATTEMPTS) as ApplicationFailure).nonRetryable, true);
+  });
+
+  void test('messages escape control characters and cap profile-sourced text', () => {
+    const huge = `ctx\u001b[2J\u202e${'c'.repeat(1024 * 1024)}`;
+    const err = new InvalidInputError('ClusterProfile a/b', `status.accessProviders[0].contexts[${huge}]`, `context "${huge}" does not exist`);
+    assert.ok(!/[\p{Cc}\u202e]/u.test(err.message), 'no raw control or bidi characters');
+    assert.ok(err.message.includes('ctx\\x1b[2J\\u202e'));
+    assert.ok(err.message.length <= MESSAGE_MAX, `${err.message.length} characters`);
+    assert.ok(err.message.startsWith('ClusterProfile a/b: status.accessProviders[0].contexts[ctx'));
+    const failure = toApplicationFailure(err);
+    assert.equal(failure.message, err.message, 'what reaches history is the safe message');
+    for (const e of [new ConflictError('Secret a/b', huge), new ProfileGoneError('ClusterProfile a/b', huge), new BoundedRetryError(huge, 3)]) {
+      assert.ok(e.message.length <= MESSAGE_MAX && !e.message.includes('\u001b'), e.name);
+    }
+  });
+
+  void test('any other error keeps its name (retry classification) but gets a safe message', () => {
+    const err = new Error(`admission webhook denied: label "\u001b]0;x\u0007${'v'.repeat(10_000)}"`);
+    err.name = 'KubeApiError';
+    const out = toApplicationFailure(err);
+    assert.notEqual(out, err);
+    assert.equal(out.name, 'KubeApiError');
+    assert.ok(out.message.length <= MESSAGE_MAX && !out.message.includes('\u001b'));
+    assert.ok(!(out.stack ?? '').includes('\u001b') && !(out.stack ?? '').includes('v'.repeat(MESSAGE_MAX)), 'the stack does not repeat the raw message');
   });
 });

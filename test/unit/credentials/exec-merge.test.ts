@@ -1,10 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  buildExecInvocation,
-  isDeniedProfileEnvName,
-  mergeEnv,
-} from '../../../activities/credentials/exec-merge.js';
+import { buildExecInvocation, mergeEnv } from '../../../activities/credentials/exec-merge.js';
 import type { ProviderConfig } from '../../../activities/credentials/provider-file.js';
 import { InvalidInputError } from '../../../activities/errors.js';
 import {
@@ -18,9 +14,16 @@ const OBJ = 'ClusterProfile fleet/spoke-1';
 const FIELD = 'status.accessProviders[0]';
 const BASE = { PATH: '/usr/bin:/bin', HOME: '/home/controller', AWS_SECRET_ACCESS_KEY: 'inherited', KUBECONFIG: '/x' };
 
-function config(args: string, env: string): ProviderConfig {
+/** What the test provider lets profiles set, unless a test says otherwise. */
+const ALLOWED = ['AZURE_CLIENT_ID', 'AZURE_AUTHORITY_HOST', 'Z_VAR', 'A_VAR', 'M_VAR', 'PORT'];
+
+function config(args: string, env: string, envNames: string[] = env === 'Ignore' ? [] : ALLOWED): ProviderConfig {
   const file = providerFile(
-    execProvider('aks', { command: 'kubelogin', args: ['get-token', '--login', 'workloadidentity'], env: [{ name: 'AZURE_CLIENT_ID', value: 'default-id' }] }, { args, env }),
+    execProvider(
+      'aks',
+      { command: 'kubelogin', args: ['get-token', '--login', 'workloadidentity'], env: [{ name: 'AZURE_CLIENT_ID', value: 'default-id' }] },
+      { args, env, envNames },
+    ),
   );
   const p = file.providers[0];
   assert.ok(p);
@@ -128,45 +131,69 @@ void describe('KEP-5339 env', () => {
   });
 });
 
-void describe('profile env denylist', () => {
-  const denied = [
-    'KUBERNETES_EXEC_INFO',
-    'PATH',
-    'HOME',
+void describe('profile env allowlist', () => {
+  // Variables an interpreter, SDK or runtime reads on its own: a denylist never knew them all.
+  const dangerous = [
+    'BASH_ENV',
+    'ENV',
+    'PERL5OPT',
+    'PYTHONSTARTUP',
+    'JAVA_TOOL_OPTIONS',
     'NODE_OPTIONS',
-    'LD_PRELOAD',
-    'LD_LIBRARY_PATH',
-    'HTTP_PROXY',
+    'NODE_EXTRA_CA_CERTS',
+    'KUBECONFIG',
+    'AWS_ENDPOINT_URL_STS',
+    'AWS_WEB_IDENTITY_TOKEN_FILE',
+    'GOOGLE_APPLICATION_CREDENTIALS',
     'HTTPS_PROXY',
-    'NO_PROXY',
-    'ALL_PROXY',
-    'http_proxy',
-    'https_proxy',
-    'no_proxy',
+    'LD_PRELOAD',
+    'PATH',
   ];
-  for (const name of denied) {
+  for (const name of dangerous) {
     for (const policy of ['AppendIfNotExists', 'Replace']) {
-      void test(`${name} under ${policy} is an error naming the variable`, () => {
-        const err = thrown(() => buildExecInvocation(config('Ignore', policy), cluster({ envs: { OK_VAR: '1', [name]: 'evil' } }), OBJ, FIELD, BASE));
+      void test(`${name} under ${policy} is an error naming the variable when the provider does not list it`, () => {
+        const err = thrown(() => buildExecInvocation(config('Ignore', policy), cluster({ envs: { A_VAR: '1', [name]: 'evil' } }), OBJ, FIELD, BASE));
         assert.ok(err instanceof InvalidInputError);
-        assert.ok(err.message.includes(name));
+        assert.ok(err.message.includes(`"${name}" is not allowed for provider "aks"`), err.message);
+        assert.match(err.message, /profileSourcedEnvVarNames/);
         assert.equal(err.field, `${FIELD}.cluster.extensions[${ADDITIONAL_ENVS_EXTENSION}].${name}`);
         assert.ok(!err.message.includes('evil'), 'the value is not echoed');
       });
     }
   }
 
-  void test('a denied variable is harmless when the policy ignores profile env', () => {
+  for (const name of ['BASH_ENV', 'PERL5OPT', 'NODE_EXTRA_CA_CERTS', 'KUBECONFIG', 'AWS_ENDPOINT_URL_STS']) {
+    void test(`${name} is passed on when the provider file lists it`, () => {
+      const inv = buildExecInvocation(config('Ignore', 'Replace', [name]), cluster({ envs: { [name]: '/chosen/by/the/admin' } }), OBJ, FIELD, BASE);
+      assert.equal(inv.env[name], '/chosen/by/the/admin');
+    });
+  }
+
+  void test('nothing is allowed by default: a policy without a list refuses every profile variable', () => {
+    const err = thrown(() => buildExecInvocation(config('Ignore', 'Replace', []), cluster({ envs: { AZURE_CLIENT_ID: 'x' } }), OBJ, FIELD, BASE));
+    assert.ok(err instanceof InvalidInputError);
+    assert.match(err.message, /lists none/);
+  });
+
+  void test('a name is matched exactly, not by prefix or case', () => {
+    for (const name of ['azure_client_id', 'AZURE_CLIENT_ID_X', 'AZURE_CLIENT']) {
+      const err = thrown(() => buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { [name]: '1' } }), OBJ, FIELD, BASE));
+      assert.ok(err instanceof InvalidInputError, name);
+    }
+  });
+
+  void test('an unlisted variable is harmless when the policy ignores profile env', () => {
     const inv = buildExecInvocation(config('Ignore', 'Ignore'), cluster({ envs: { LD_PRELOAD: '/evil.so' } }), OBJ, FIELD, BASE);
     assert.equal(inv.env.LD_PRELOAD, undefined);
   });
 
-  void test('look-alikes are allowed', () => {
-    for (const name of ['LDAP_URL', 'PROXY_MODE', 'MY_PROXY_HOST', 'HOMEPAGE', 'PATHS', 'NODE_NAME']) {
-      assert.equal(isDeniedProfileEnvName(name), false, name);
-    }
-    const inv = buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { LDAP_URL: 'ldap://x' } }), OBJ, FIELD, BASE);
-    assert.equal(inv.env.LDAP_URL, 'ldap://x');
+  void test('a variable name with control characters is escaped and capped in the error', () => {
+    const name = `X\u001b[2J${'Y'.repeat(5000)}`;
+    const err = thrown(() => buildExecInvocation(config('Ignore', 'Replace'), cluster({ envs: { [name]: '1' } }), OBJ, FIELD, BASE));
+    assert.ok(err instanceof InvalidInputError);
+    assert.ok(!err.message.includes('\u001b'), 'no raw escape character');
+    assert.ok(err.message.includes('\\x1b[2J'), err.message.slice(0, 300));
+    assert.ok(err.message.length < 2100, `capped: ${err.message.length}`);
   });
 });
 

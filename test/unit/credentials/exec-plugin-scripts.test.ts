@@ -102,15 +102,18 @@ void describe('exec plugin with real processes', { skip: process.platform === 'w
     assert.equal((await runExecPlugin(request(cmd))).token, JWT_TOKEN);
   });
 
-  void test('exits 1: the error has the redacted stderr', async () => {
+  void test('exits 1: the error withholds stderr, the log has it redacted', async () => {
     const cmd = await plugin(
       'fail.sh',
       `echo "error: login failed for tenant T-A" >&2\necho "token: ${OPAQUE_TOKEN}" >&2\necho "${JWT_TOKEN}" >&2\nexit 1`,
     );
-    const err = await rejection(runExecPlugin(request(cmd)));
-    assert.ok(err instanceof InvalidInputError);
+    const logged: string[] = [];
+    const err = await rejection(runExecPlugin(request(cmd), { logStderr: (e) => logged.push(e.stderr) }));
+    assert.ok(err instanceof ExecPluginTransientError, 'exit ≠ 0 is transient: retried before the held credential expires');
     assert.match(err.message, /exited with code 1/);
-    assert.ok(err.message.includes('login failed for tenant T-A'));
+    assert.ok(!err.message.includes('login failed for tenant T-A'));
+    assert.ok(logged[0]?.includes('login failed for tenant T-A'));
+    assertNoSecret(logged[0] ?? '');
     assert.ok(err.message.includes(cmd));
     assert.ok(err.message.includes('"script"'));
     assertNoSecret(err.message);

@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import {
   ExecPluginTransientError,
+  STDERR_WITHHELD,
   execClusterInfo,
   redactSecrets,
   runExecPlugin,
   type ExecPluginDeps,
   type ExecPluginRequest,
+  type StderrLogEntry,
 } from '../../../activities/credentials/exec-plugin.js';
 import { InvalidInputError } from '../../../activities/errors.js';
 import { EXEC_EXTENSION, type KubeconfigCluster } from '../../../activities/kube/types.js';
@@ -212,40 +214,68 @@ void describe('exec plugin: bad output', () => {
 });
 
 void describe('exec plugin: process failures', () => {
-  void test('exit code ≠ 0: stderr tail in the error, secrets redacted', async () => {
+  /** Runs a plugin that writes `stderr` and exits with `code`; returns the error and what was logged. */
+  async function failWith(stderr: string | ((p: FakeProcess) => void), code = 1) {
+    const logged: StderrLogEntry[] = [];
+    const behave = typeof stderr === 'string' ? (p: FakeProcess) => p.finish({ stderr, code }) : stderr;
+    const { result } = run(behave, {}, { logStderr: (e) => logged.push(e) });
+    // Exit ≠ 0 may pass (an identity provider blip): transient, retried before the credential expires.
+    const err = await failure(result);
+    assert.ok(err instanceof ExecPluginTransientError, `expected ExecPluginTransientError, got ${err.name}: ${err.message}`);
+    return { err, logged };
+  }
+
+  void test('exit code ≠ 0: the error says how it ended and withholds stderr; the log gets a redacted tail', async () => {
     const stderr = `E0601 authentication failed\nusing token=${OPAQUE_TOKEN}\nAuthorization: Bearer ${JWT_TOKEN}\n${CLIENT_KEY}\nhint: check the tenant\n`;
-    const { result } = run((p) => p.finish({ stdout: execCredentialJson({ token: JWT_TOKEN }), stderr, code: 3 }));
-    const err = await invalid(result);
+    const { err, logged } = await failWith(stderr, 3);
     assert.match(err.message, /exited with code 3/);
-    assert.ok(err.message.includes('authentication failed'), 'stderr text is kept');
-    assert.ok(err.message.includes('hint: check the tenant'));
-    assert.ok(err.message.includes('[REDACTED'));
+    assert.ok(err.message.endsWith(STDERR_WITHHELD), err.message);
+    assert.ok(!err.message.includes('authentication failed'), 'no stderr text in the error');
+    assert.equal(logged.length, 1);
+    const entry = logged[0] as StderrLogEntry;
+    assert.equal(entry.object, 'ClusterProfile fleet/spoke-1');
+    assert.equal(entry.provider, 'aks');
+    assert.ok(entry.stderr.includes('authentication failed'), 'the log keeps ordinary text');
+    assert.ok(entry.stderr.includes('hint: check the tenant'));
+    assertNoSecret(entry.stderr);
   });
 
-  void test('only the last 4 KiB of stderr are kept', async () => {
-    const stderr = `FIRST-LINE\n${'x '.repeat(10_000)}\nLAST-LINE\n`;
-    const { result } = run((p) => p.finish({ stderr, code: 1 }));
-    const err = await invalid(result);
-    assert.ok(err.message.includes('LAST-LINE'));
-    assert.ok(!err.message.includes('FIRST-LINE'));
-    const tail = err.message.slice(err.message.indexOf('stderr: ') + 8);
-    assert.ok(tail.length <= 4097, `tail is ${tail.length} characters`);
+  void test('"password hunter2" reaches neither the error nor the log', async () => {
+    const { err, logged } = await failWith('login failed: password hunter2\nsecret s3cr3t!\napi key k-1\n');
+    assert.ok(!err.message.includes('hunter2'));
+    const tail = logged[0]?.stderr ?? '';
+    for (const secret of ['hunter2', 's3cr3t!', 'k-1']) assert.ok(!tail.includes(secret), `${secret} in ${tail}`);
+    assert.ok(tail.includes('login failed: password [REDACTED]'), tail);
+  });
+
+  void test('an empty stderr logs nothing and adds nothing to the error', async () => {
+    const { err, logged } = await failWith('', 2);
+    assert.match(err.message, /exited with code 2$/);
+    assert.deepEqual(logged, []);
+  });
+
+  void test('only the last 4 KiB of stderr are logged', async () => {
+    const { logged } = await failWith(`FIRST-LINE\n${'x '.repeat(10_000)}\nLAST-LINE\n`);
+    const tail = logged[0]?.stderr ?? '';
+    assert.ok(tail.includes('LAST-LINE'));
+    assert.ok(!tail.includes('FIRST-LINE'));
+    assert.ok(tail.length <= 4096 + 10, `tail is ${tail.length} characters (newlines are escaped)`);
   });
 
   void test('a secret that straddles the 64 KiB stderr buffer edge is not revealed', async () => {
-    const { result } = run((p) => {
+    const { logged } = await failWith((p) => {
       p.stderr.write(`token ${OPAQUE_TOKEN}`);
       p.stderr.write('y'.repeat(64 * 1024 - 20));
       p.finish({ stderr: `\ndone\n`, code: 1 });
     });
-    const err = await invalid(result);
-    assert.ok(!err.message.includes(OPAQUE_TOKEN.slice(-20)));
+    assert.ok(!(logged[0]?.stderr ?? '').includes(OPAQUE_TOKEN.slice(-20)));
   });
 
-  void test('terminal escape sequences in stderr are neutralised', async () => {
-    const { result } = run((p) => p.finish({ stderr: '\u001b[31mred\u001b[0m', code: 1 }));
-    const err = await invalid(result);
-    assert.ok(!err.message.includes('\u001b'));
+  void test('terminal escape sequences in stderr are escaped in the log', async () => {
+    const { logged } = await failWith('\u001b[31mred\u001b[0m \u202e');
+    const tail = logged[0]?.stderr ?? '';
+    assert.ok(!tail.includes('\u001b') && !tail.includes('\u202e'));
+    assert.ok(tail.includes('\\x1b[31mred'), tail);
   });
 
   void test('timeout: killed, retryable', async () => {
@@ -349,7 +379,7 @@ void describe('redactSecrets', () => {
       CLIENT_KEY,
       `blob ${Buffer.from(CLIENT_KEY).toString('base64').slice(0, 80)}`,
       `hex 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08`,
-      'failed to get secret fleet/src: secrets "src" is forbidden',
+      'failed to get cluster fleet/src: clusters "src" is forbidden',
       'connecting to https://api.spoke.example.com:6443 via /usr/local/bin/kubelogin',
     ].join('\n');
     const out = redactSecrets(text);
@@ -357,8 +387,15 @@ void describe('redactSecrets', () => {
     assert.ok(!out.includes('hunter2'));
     assert.ok(!out.includes('abc.def'));
     assert.ok(!out.includes('9f86d081884c7d659a2feaa0c55ad015'));
-    assert.ok(out.includes('failed to get secret fleet/src: secrets "src" is forbidden'));
+    assert.ok(out.includes('failed to get cluster fleet/src: clusters "src" is forbidden'));
     assert.ok(out.includes('https://api.spoke.example.com:6443'));
     assert.ok(out.includes('/usr/local/bin/kubelogin'));
+  });
+
+  void test('a line naming a credential loses everything after that word, however short the value', () => {
+    assert.equal(redactSecrets('password hunter2'), 'password [REDACTED]');
+    assert.equal(redactSecrets('my Token is abc'), 'my Token [REDACTED]');
+    assert.equal(redactSecrets('key: k-1\nnext line'), 'key [REDACTED]\nnext line', 'only to the end of that line');
+    assert.equal(redactSecrets('the key'), 'the key', 'nothing after the word: nothing to redact');
   });
 });

@@ -76,7 +76,7 @@ export function profile(opts: {
 export function execProvider(
   name: string,
   execConfig: Record<string, unknown> = {},
-  policies: { args?: string; env?: string } = {},
+  policies: { args?: string; env?: string; envNames?: string[] } = {},
 ): Record<string, unknown> {
   const p: Record<string, unknown> = {
     name,
@@ -84,6 +84,7 @@ export function execProvider(
   };
   if (policies.args !== undefined) p.profileSourcedCLIArgsPolicy = policies.args;
   if (policies.env !== undefined) p.profileSourcedEnvVarsPolicy = policies.env;
+  if (policies.envNames !== undefined) p.profileSourcedEnvVarNames = policies.envNames;
   return p;
 }
 

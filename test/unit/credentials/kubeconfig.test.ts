@@ -1,8 +1,15 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { parse } from 'yaml';
-import { buildKubeconfig, fingerprint } from '../../../activities/credentials/kubeconfig.js';
+import {
+  FINGERPRINT_KEY_ENV,
+  buildKubeconfig,
+  fingerprint,
+  fingerprintKeyFrom,
+  loadFingerprintKey,
+  renderKubeconfig,
+} from '../../../activities/credentials/kubeconfig.js';
 import { InvalidInputError } from '../../../activities/errors.js';
 import type { KubeconfigCluster } from '../../../activities/kube/types.js';
 import { CA_DATA, CLIENT_CERT, CLIENT_KEY, JWT_TOKEN, assertNoSecret, thrown } from './fixtures.js';
@@ -101,6 +108,13 @@ void describe('buildKubeconfig', () => {
       [{ server: 'not a url' }, 'server'],
       [{ server: 'ftp://x' }, 'server'],
       [{ server: 'https://user:pw@x:1' }, 'server'],
+      [{ server: 'https://pw@x:1' }, 'server'],
+      [{ server: 'https://x:1/?access_token=pw@' }, 'server'],
+      [{ server: 'https://x:1/?' }, 'server'],
+      [{ server: 'https://x:1/#pw@' }, 'server'],
+      [{ server: 'https://x:1/ pw@' }, 'server'],
+      [{ server: 'https://x:1\\pw@' }, 'server'],
+      [{ server: `https://x:1/${'a'.repeat(2048)}` }, 'server'],
       [{ server: 'https://x:1', 'certificate-authority-data': 'not base64!' }, 'certificate-authority-data'],
       [{ server: 'https://x:1', 'certificate-authority-data': CA_DATA, 'insecure-skip-tls-verify': true }, 'insecure-skip-tls-verify'],
       [{ server: 'https://x:1', 'proxy-url': 'ftp://proxy' }, 'proxy-url'],
@@ -130,12 +144,41 @@ void describe('buildKubeconfig', () => {
 });
 
 void describe('fingerprint', () => {
-  void test('is the first 16 hex characters of sha256, for strings and bytes alike', () => {
+  void test('is 16 hex characters of HMAC-SHA256 under the worker key, for strings and bytes alike', () => {
     const text = build({ token: JWT_TOKEN });
     const fp = fingerprint(text);
     assert.match(fp, /^[0-9a-f]{16}$/);
-    assert.ok(createHash('sha256').update(text).digest('hex').startsWith(fp));
+    assert.ok(createHmac('sha256', loadFingerprintKey()).update(text).digest('hex').startsWith(fp));
     assert.equal(fingerprint(Buffer.from(text)), fp);
-    assert.ok(!JWT_TOKEN.includes(fp));
+    assert.equal(fingerprint(text), fp, 'stable within the process');
+  });
+
+  void test('is keyed: an unkeyed hash of a guessed kubeconfig does not match it', () => {
+    // A basic-auth kubeconfig whose password is in every wordlist: with an unkeyed hash, anyone who
+    // reads the fingerprint in history could confirm the guess offline.
+    const render = (password: string) =>
+      renderKubeconfig({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'https://x:6443' } }],
+        users: [{ name: 'u', user: { username: 'admin', password } }],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'c',
+      });
+    const fp = fingerprint(render('hunter2'));
+    for (const guess of ['hunter2', 'password', 'admin']) {
+      assert.ok(!createHash('sha256').update(render(guess)).digest('hex').startsWith(fp), guess);
+    }
+    assert.notEqual(fingerprint(render('password')), fp, 'different content, different fingerprint');
+  });
+
+  void test('the key: random per process unless configured; a configured key must be long enough', () => {
+    assert.notDeepEqual(fingerprintKeyFrom({}), fingerprintKeyFrom({}), 'random when unset');
+    const configured = 'k'.repeat(32);
+    assert.deepEqual(fingerprintKeyFrom({ [FINGERPRINT_KEY_ENV]: configured }), Buffer.from(configured));
+    const err = thrown(() => fingerprintKeyFrom({ [FINGERPRINT_KEY_ENV]: 'short' }));
+    assert.ok(err instanceof InvalidInputError);
+    assert.ok(err.message.includes(FINGERPRINT_KEY_ENV));
+    assert.ok(!err.message.includes('short'), 'the key is not echoed');
   });
 });

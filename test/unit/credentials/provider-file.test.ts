@@ -43,6 +43,7 @@ void describe('provider file', () => {
             },
             profileSourcedCLIArgsPolicy: 'Append',
             profileSourcedEnvVarsPolicy: 'Replace',
+            profileSourcedEnvVarNames: ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID'],
           },
           { name: 'gke', execConfig: { command: '/bin/gke', apiVersion: 'client.authentication.k8s.io/v1' }, profileSourcedEnvVarsPolicy: '' },
         ],
@@ -68,6 +69,7 @@ void describe('provider file', () => {
       },
       profileSourcedCLIArgsPolicy: 'Append',
       profileSourcedEnvVarsPolicy: 'Replace',
+      profileSourcedEnvVarNames: ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID'],
     });
     assert.deepEqual(gke?.execConfig.args, []);
     assert.deepEqual(gke?.execConfig.env, []);
@@ -75,6 +77,7 @@ void describe('provider file', () => {
     assert.equal(gke?.execConfig.interactiveMode, 'Never');
     assert.equal(gke?.profileSourcedCLIArgsPolicy, 'Ignore');
     assert.equal(gke?.profileSourcedEnvVarsPolicy, 'Ignore');
+    assert.deepEqual(gke?.profileSourcedEnvVarNames, [], 'no profile variable is allowed by default');
   });
 
   void test('the loaded structure is deeply frozen: mutation throws', () => {
@@ -127,6 +130,15 @@ void describe('provider file', () => {
     ['duplicate env name', withProvider(1, execProvider('second', { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] })), 'providers[1].execConfig.env[1].name'],
     ['env KUBERNETES_EXEC_INFO', withProvider(1, execProvider('second', { env: [{ name: 'KUBERNETES_EXEC_INFO', value: '{}' }] })), 'providers[1].execConfig.env[0].name'],
     ['unknown execConfig key, wrong case', withProvider(1, execProvider('second', { Args: [] })), 'providers[1].execConfig.Args', /case-sensitive.*"args"/],
+    ['env var names not a list', withProvider(0, execProvider('first', {}, { env: 'Replace', envNames: 'A_VAR' as unknown as string[] })), 'providers[0].profileSourcedEnvVarNames'],
+    ['env var name not portable', withProvider(0, execProvider('first', {}, { env: 'Replace', envNames: ['OK', 'A-B'] })), 'providers[0].profileSourcedEnvVarNames[1]', /not a valid environment variable name/],
+    ['env var name starting with a digit', withProvider(0, execProvider('first', {}, { env: 'Replace', envNames: ['1X'] })), 'providers[0].profileSourcedEnvVarNames[0]'],
+    ['env var name listed twice', withProvider(0, execProvider('first', {}, { env: 'Replace', envNames: ['A', 'A'] })), 'providers[0].profileSourcedEnvVarNames[1]', /twice/],
+    ['env var names with policy Ignore', withProvider(0, execProvider('first', {}, { envNames: ['A'] })), 'providers[0].profileSourcedEnvVarNames', /Ignore/],
+    ['env var name PATH (hard floor)', withProvider(0, execProvider('first', {}, { env: 'Replace', envNames: ['PATH'] })), 'providers[0].profileSourcedEnvVarNames[0]', /never/],
+    ['env var name HOME (hard floor)', withProvider(0, execProvider('first', {}, { env: 'Replace', envNames: ['HOME'] })), 'providers[0].profileSourcedEnvVarNames[0]', /never/],
+    ['env var name LD_PRELOAD (hard floor)', withProvider(0, execProvider('first', {}, { env: 'Replace', envNames: ['LD_PRELOAD'] })), 'providers[0].profileSourcedEnvVarNames[0]', /never/],
+    ['env var name KUBERNETES_EXEC_INFO (hard floor)', withProvider(0, execProvider('first', {}, { env: 'AppendIfNotExists', envNames: ['KUBERNETES_EXEC_INFO'] })), 'providers[0].profileSourcedEnvVarNames[0]', /never/],
     ['unknown provider key', withProvider(0, { ...execProvider('first'), profileSourcedCliArgsPolicy: 'Append' }), 'providers[0].profileSourcedCliArgsPolicy'],
   ];
   for (const [name, doc, field, reason] of invalid) {

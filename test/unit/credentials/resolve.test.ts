@@ -88,7 +88,7 @@ const aks = (extra: Partial<AccessProvider['cluster']> = {}): AccessProvider => 
 });
 
 const AKS_FILE: ProviderFile = providerFile(
-  execProvider('aks', { command: '/opt/kubelogin', args: ['get-token'], provideClusterInfo: true }, { args: 'Append', env: 'Replace' }),
+  execProvider('aks', { command: '/opt/kubelogin', args: ['get-token'], provideClusterInfo: true }, { args: 'Append', env: 'Replace', envNames: ['AZURE_CLIENT_ID'] }),
 );
 
 function respond(stdout: string, stderr = '', code = 0) {
@@ -202,7 +202,20 @@ void describe('no failure path reveals a credential', () => {
       profile({ accessProviders: [aks()] }),
       deps({ providers: AKS_FILE, execTimeoutMs: 20, spawn: fakeSpawn((p) => p.stderr.write(`Bearer ${JWT_TOKEN}\n`)).spawn }),
     ]],
-    ['exec: denied env var with a token value', () => [
+    ['exec: "password hunter2" on stderr', () => [
+      profile({ accessProviders: [aks()] }),
+      deps({ providers: AKS_FILE, spawn: respond('', 'login failed: password hunter2\n', 1).spawn }),
+    ]],
+    ['exec: server with a token in the query', () => [profile({ accessProviders: [aks({ server: `https://h:443/?access_token=${OPAQUE_TOKEN}` })] }), deps({ providers: AKS_FILE })]],
+    ['secretreader: server with a token in the query', () => [
+      profile({ accessProviders: [secretReader()] }),
+      deps({
+        getSecret: secrets({
+          'fleet/src': { kubeconfig: leakyKubeconfig((k) => (k.clusters = [{ name: 'c', cluster: { server: `https://h:443/?access_token=${OPAQUE_TOKEN}` } }])) },
+        }),
+      }),
+    ]],
+    ['exec: unlisted env var with a token value', () => [
       profile({ accessProviders: [aks({ extensions: [{ name: ADDITIONAL_ENVS_EXTENSION, extension: { HTTPS_PROXY: `http://u:${OPAQUE_TOKEN}@p` } }] })] }),
       deps({ providers: AKS_FILE }),
     ]],

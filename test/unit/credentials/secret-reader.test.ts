@@ -9,6 +9,7 @@ import {
 import { InvalidInputError } from '../../../activities/errors.js';
 import { EXEC_EXTENSION, type KubeconfigCluster, type V1Secret } from '../../../activities/kube/types.js';
 import { CA_DATA, CLIENT_CERT, CLIENT_KEY, JWT_TOKEN, OPAQUE_TOKEN, assertNoSecret, rejection } from './fixtures.js';
+import { SMUGGLING_PROBES } from './kubeconfig-probes.js';
 
 const OBJ = 'ClusterProfile fleet/spoke-1';
 const FIELD = 'status.accessProviders[0]';
@@ -83,14 +84,35 @@ async function invalid(promise: Promise<unknown>): Promise<InvalidInputError> {
 }
 
 void describe('kubeconfig-secretreader: happy path', () => {
-  void test('copies a valid source kubeconfig byte for byte (parity with the Go controller)', async () => {
+  void test('renders the current context, its cluster and its user from the validated source, never the source bytes', async () => {
     const text = stringify(sourceKubeconfig());
     const get = getter({ 'fleet/src': secret({ value: text }) });
     const result = await read({ name: 'src', key: 'value' }, get);
     assert.deepEqual(get.calls, ['fleet/src']);
     assert.deepEqual(result.source, { namespace: 'fleet', name: 'src', key: 'value' });
     assert.equal(result.server, 'https://spoke.example:6443', 'server of the current context');
-    assert.equal(result.kubeconfig, text);
+    assert.notEqual(result.kubeconfig, text);
+    assert.deepEqual(parse(result.kubeconfig), {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'spoke', cluster: { server: 'https://spoke.example:6443', 'certificate-authority-data': CA_DATA } }],
+      users: [{ name: 'admin', user: { token: JWT_TOKEN } }],
+      contexts: [{ name: 'admin@spoke', context: { cluster: 'spoke', user: 'admin', namespace: 'default' } }],
+      'current-context': 'admin@spoke',
+    });
+    assert.ok(!result.kubeconfig.includes(OPAQUE_TOKEN), 'other users are not carried over');
+  });
+
+  void test('comments, unknown fields and extensions of the source are not carried over', async () => {
+    const k = sourceKubeconfig();
+    const admin = k.users?.[0];
+    if (admin) admin.user = { token: JWT_TOKEN, 'unknown-field': 'x', extensions: [{ name: 'e', extension: { a: 1 } }] };
+    const text = `# a comment that must not travel\n${stringify(k)}`;
+    const result = await read({ name: 'src', key: 'value' }, getter({ 'fleet/src': secret({ value: text }) }));
+    assert.ok(!result.kubeconfig.includes('comment'));
+    assert.ok(!result.kubeconfig.includes('unknown-field'));
+    assert.ok(!result.kubeconfig.includes('extensions'));
+    assert.ok(!result.kubeconfig.includes('preferences'));
   });
 
   void test('the optional context overrides current-context', async () => {
@@ -285,11 +307,101 @@ void describe('kubeconfig-secretreader: refused kubeconfigs', () => {
   void test('YAML aliases are refused', async () => {
     const text = `a: &x [1]\nb: *x\n`;
     const err = await invalid(read({ name: 'src', key: 'value' }, getter({ 'fleet/src': secret({ value: text }) })));
-    assert.match(err.message, /not valid YAML/);
+    assert.match(err.message, /anchors/);
   });
 
   void test('not a kubeconfig at all', async () => {
     const err = await invalid(read({ name: 'src', key: 'value' }, getter({ 'fleet/src': secret({ value: 'fake-kubeconfig-data' }) })));
     assert.ok(err.message.includes('data[value]'));
+  });
+});
+
+void describe('kubeconfig-secretreader: what client-go would read differently is refused', () => {
+  const readText = (text: string) => invalid(read({ name: 'src', key: 'value' }, getter({ 'fleet/src': secret({ value: text }) })));
+
+  for (const probe of SMUGGLING_PROBES) {
+    void test(`${probe.name}: refused, naming the Secret and key`, async () => {
+      const err = await readText(probe.text);
+      assert.match(err.message, probe.refused);
+      assert.ok(err.message.startsWith('Secret fleet/src (source of ClusterProfile fleet/spoke-1): data[value]: '), err.message);
+    });
+  }
+
+  const valid = stringify(sourceKubeconfig());
+  const cases: [string, string, RegExp][] = [
+    ['a !!binary tag', valid.replace(`token: ${JWT_TOKEN}`, `token: !!binary ${b64(JWT_TOKEN)}`), /tag "tag:yaml.org,2002:binary" is not allowed/],
+    ['a custom tag', valid.replace(`token: ${JWT_TOKEN}`, `token: !vault ${JWT_TOKEN}`), /tag "!vault" is not allowed/],
+    ['a !!timestamp tag', valid.replace('kind: Config', 'kind: !!timestamp 2001-12-14'), /tag .* is not allowed/],
+    ['a %YAML directive', `%YAML 1.1\n---\n${valid}`, /directives/],
+    ['a %TAG directive', `%TAG !k! tag:example.com,2000:\n---\n${valid}`, /directives/],
+    ['a second document', `${valid}---\n${valid}`, /not valid YAML \(MULTIPLE_DOCS/],
+    ['a complex mapping key', `? [a, b]\n: 1\n${valid}`, /mapping key is not a plain value/],
+  ];
+  for (const [what, text, reason] of cases) {
+    void test(`${what} is refused`, async () => {
+      const err = await readText(text);
+      assert.match(err.message, reason);
+      assert.match(err.message, /\(line \d+\)|line \d+/, 'says where');
+    });
+  }
+
+  void test('core-schema tags that only restate the value are accepted', async () => {
+    const text = valid.replace(`token: ${JWT_TOKEN}`, `token: !!str ${JWT_TOKEN}`);
+    const result = await read({ name: 'src', key: 'value' }, getter({ 'fleet/src': secret({ value: text }) }));
+    assert.ok(result.kubeconfig.includes(JWT_TOKEN));
+  });
+
+  void test('a source over 256 KiB is refused before parsing, also at 800 KB', async () => {
+    for (const size of [256 * 1024 + 1, 800_000]) {
+      const text = `${valid}# ${'x'.repeat(size - valid.length - 3)}\n`;
+      assert.equal(Buffer.byteLength(text), size);
+      const err = await readText(text);
+      assert.match(err.message, /262144 bytes/);
+    }
+  });
+
+  void test('invalid UTF-8 is refused', async () => {
+    const bytes = Buffer.concat([Buffer.from(valid), Buffer.from([0xff, 0xfe, 0x0a])]);
+    const s: V1Secret = { metadata: { name: 's' }, data: { value: bytes.toString('base64') } };
+    const err = await invalid(read({ name: 'src', key: 'value' }, getter({ 'fleet/src': s })));
+    assert.match(err.message, /not valid UTF-8/);
+  });
+});
+
+void describe('kubeconfig-secretreader: server URLs and profile strings in messages', () => {
+  const withServer = (server: string) => {
+    const k = sourceKubeconfig();
+    const c = k.clusters?.[0];
+    if (c) c.cluster.server = server;
+    return stringify(k);
+  };
+  for (const [what, server, reason] of [
+    ['a query with a token', 'https://spoke.example:6443/?access_token=s3cr3t-in-query', /query/],
+    ['user information', 'https://admin:s3cr3t-in-query@spoke.example:6443', /user information/],
+    ['user information without a password', 'https://s3cr3t-in-query@spoke.example:6443', /user information/],
+    ['a fragment', 'https://spoke.example:6443/#s3cr3t-in-query', /fragment/],
+    ['a tab, which the WHATWG parser would drop', 'https://spoke.example:6443/\ts3cr3t-in-query', /whitespace/],
+    ['a backslash', 'https://spoke.example:6443\\@s3cr3t-in-query', /backslash/],
+  ] as const) {
+    void test(`a server with ${what} is refused without echoing it`, async () => {
+      const err = await invalid(read({ name: 'src', key: 'value' }, getter({ 'fleet/src': secret({ value: withServer(server) }) })));
+      assert.equal(err.field, 'data[value].clusters[spoke].cluster.server');
+      assert.match(err.message, reason);
+      assert.ok(!err.message.includes('s3cr3t-in-query'), err.message);
+    });
+  }
+
+  void test('a context longer than 256 characters is refused, and the message stays short', async () => {
+    const err = await invalid(read({ name: 'src', key: 'value', context: 'c'.repeat(1024 * 1024) }, getter({})));
+    assert.equal(err.field, `${EXT_FIELD}.context`);
+    assert.ok(err.message.length < 500, `message is ${err.message.length} characters`);
+  });
+
+  void test('control characters in a source context name are escaped in the error', async () => {
+    const k = sourceKubeconfig();
+    k['current-context'] = 'evil\u001b]0;pwned\u0007\u202e';
+    const err = await invalid(read({ name: 'src', key: 'value' }, getter({ 'fleet/src': secret({ value: stringify(k) }) })));
+    assert.ok(!/[\p{Cc}\u202e]/u.test(err.message), err.message);
+    assert.ok(err.message.includes('evil\\x1b]0;pwned\\x07\\u202e'), err.message);
   });
 });
