@@ -5,7 +5,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { SearchAttr, WORKFLOW_TYPE, type Phase, type StatusMemo } from '../workflows/api.js';
 
-export const PHASES: readonly Phase[] = ['Pending', 'Syncing', 'Ready', 'Degraded', 'Deleting', 'Deleted'];
+export const PHASES: readonly Phase[] = ['Pending', 'Syncing', 'Ready', 'Degraded', 'Expired', 'Deleting', 'Deleted'];
 
 /** Visibility's page size: the largest the server allows by default. */
 export const DEFAULT_PAGE_SIZE = 1000;

@@ -249,7 +249,8 @@ async function main(): Promise<void> {
         { name: 'rec-slow', execConfig: { command: slow, args: [], env: [], apiVersion: EXEC_API, provideClusterInfo: false } },
       ],
     },
-    flags: ['--min-refresh-interval', '1s'],
+    // The schedule is the worker's (each sync reports it): short, so that a run continues as new quickly.
+    flags: ['--min-refresh-interval', '1s', '--sync-period', '1s'],
   });
   try {
     for (const [name, run] of Object.entries(scenarios)) {
