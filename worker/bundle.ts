@@ -2,13 +2,33 @@
 // without one bundles at start-up instead.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { Runtime, bundleWorkflowCode, type Logger, type LogLevel, type LogMetadata, type WorkflowBundleOption } from '@temporalio/worker';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 export const prebuiltBundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
+/**
+ * The bundler reports every webpack module at info level: a screenful that buries the lines a person
+ * is waiting for. It goes to the process logger (Runtime.instance().logger, forwarded to ours) at
+ * debug; warnings and errors keep their level.
+ */
+export function quietBundlerLogger(target: Logger = Runtime.instance().logger): Logger {
+  const lower = (level: LogLevel): LogLevel => (level === 'WARN' || level === 'ERROR' ? level : 'DEBUG');
+  return {
+    log: (level: LogLevel, message: string, meta?: LogMetadata) => target.log(lower(level), message, meta),
+    trace: (message: string, meta?: LogMetadata) => target.trace(message, meta),
+    debug: (message: string, meta?: LogMetadata) => target.debug(message, meta),
+    info: (message: string, meta?: LogMetadata) => target.debug(message, meta),
+    warn: (message: string, meta?: LogMetadata) => target.warn(message, meta),
+    error: (message: string, meta?: LogMetadata) => target.error(message, meta),
+  };
+}
+
 export async function loadWorkflowBundle(): Promise<WorkflowBundleOption> {
   if (existsSync(prebuiltBundlePath)) return { codePath: prebuiltBundlePath };
-  const { code } = await bundleWorkflowCode({ workflowsPath: existsSync(workflowsPath) ? workflowsPath : workflowsPath.replace(/\.ts$/, '.js') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: existsSync(workflowsPath) ? workflowsPath : workflowsPath.replace(/\.ts$/, '.js'),
+    logger: quietBundlerLogger(),
+  });
   return { code };
 }

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { humanDuration } from '../../cli/format.js';
 import { cacheRoot } from './paths.js';
 import { log } from './run.js';
 
@@ -47,24 +48,17 @@ export async function recordBuildTime(target: string, durationMs: number, root =
   await rename(tmp, buildTimesFile(root));
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-}
-
 /** One progress line: elapsed time and, when an earlier build is known, how much is probably left. */
 export function progressLine(what: string, elapsedMs: number, last: BuildRecord | undefined): string {
-  const head = `building ${what}: ${formatDuration(elapsedMs)} elapsed`;
+  const head = `building ${what}: ${humanDuration(elapsedMs)} elapsed`;
   if (!last) return `${head} (no earlier build recorded on this machine)`;
   const left = last.durationMs - elapsedMs;
-  if (left > 0) return `${head}, about ${formatDuration(Math.max(left, 10_000))} left (the last build took ${formatDuration(last.durationMs)})`;
+  if (left > 0) return `${head}, about ${humanDuration(Math.max(left, 10_000))} left (the last build took ${humanDuration(last.durationMs)})`;
   const worst = last.longestMs - elapsedMs;
   if (worst > 0) {
-    return `${head}, longer than the last build (${formatDuration(last.durationMs)}); at most about ${formatDuration(Math.max(worst, 10_000))} left if it is as slow as the slowest recorded (${formatDuration(last.longestMs)})`;
+    return `${head}, longer than the last build (${humanDuration(last.durationMs)}); at most about ${humanDuration(Math.max(worst, 10_000))} left if it is as slow as the slowest recorded (${humanDuration(last.longestMs)})`;
   }
-  return `${head}, longer than any recorded build (${formatDuration(last.longestMs)}); still working`;
+  return `${head}, longer than any recorded build (${humanDuration(last.longestMs)}); still working`;
 }
 
 export interface BuildProgressOptions {
@@ -80,8 +74,8 @@ export interface BuildProgressOptions {
 }
 
 function lastBuildSentence(last: BuildRecord): string {
-  const slowest = last.longestMs > last.durationMs ? `; the slowest recorded (empty Go cache) took ${formatDuration(last.longestMs)}` : '';
-  return `The last build here took ${formatDuration(last.durationMs)}${slowest}.`;
+  const slowest = last.longestMs > last.durationMs ? `; the slowest recorded (empty Go cache) took ${humanDuration(last.longestMs)}` : '';
+  return `The last build here took ${humanDuration(last.durationMs)}${slowest}.`;
 }
 
 /** Runs a build with progress lines and records its duration when it succeeds. */
@@ -99,7 +93,7 @@ export async function withBuildProgress<T>(opts: BuildProgressOptions, build: ()
     const result = await build();
     const took = Date.now() - started;
     await recordBuildTime(opts.target, took, opts.root);
-    say(`built ${opts.what} in ${formatDuration(took)}`);
+    say(`built ${opts.what} in ${humanDuration(took)}`);
     return result;
   } finally {
     clearInterval(timer);
