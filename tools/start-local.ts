@@ -147,8 +147,8 @@ interface Converged {
  * On timeout, the last status seen (phase and error) explains why.
  */
 async function waitForConvergence(app: RunningApp, kc: KubeConfig, profile: ClusterProfile, timeoutMs: number): Promise<Converged | { lastSeen: string }> {
-  const namespace = profile.metadata!.namespace!;
-  const workflowId = workflowIdFor({ namespace, name: NAME, uid: profile.metadata!.uid! });
+  const namespace = profile.metadata.namespace!;
+  const workflowId = workflowIdFor({ namespace, name: NAME, uid: profile.metadata.uid! });
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
@@ -220,7 +220,7 @@ async function main(): Promise<number> {
       example,
       convergedAfterS: (Date.now() - t0) / 1000,
       secretName: secretNameFor(NAME),
-      workflowUiUrl: workflowUiUrl(ui, temporalNamespace, workflowIdFor({ namespace: opts.namespace, name: NAME, uid: profile.metadata!.uid! }), outcome.runId),
+      workflowUiUrl: workflowUiUrl(ui, temporalNamespace, workflowIdFor({ namespace: opts.namespace, name: NAME, uid: profile.metadata.uid! }), outcome.runId),
       envFile,
       kubeconfig: process.env.KUBECONFIG!,
       server: kc.getCurrentCluster()!.server,

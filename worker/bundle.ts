@@ -14,13 +14,16 @@ export const prebuiltBundlePath = fileURLToPath(new URL('../workflow-bundle.js',
  */
 export function quietBundlerLogger(target: Logger = Runtime.instance().logger): Logger {
   const lower = (level: LogLevel): LogLevel => (level === 'WARN' || level === 'ERROR' ? level : 'DEBUG');
+  const forward = (level: LogLevel, message: string, meta?: LogMetadata): void => {
+    target.log(level, message, meta);
+  };
   return {
-    log: (level: LogLevel, message: string, meta?: LogMetadata) => target.log(lower(level), message, meta),
-    trace: (message: string, meta?: LogMetadata) => target.trace(message, meta),
-    debug: (message: string, meta?: LogMetadata) => target.debug(message, meta),
-    info: (message: string, meta?: LogMetadata) => target.debug(message, meta),
-    warn: (message: string, meta?: LogMetadata) => target.warn(message, meta),
-    error: (message: string, meta?: LogMetadata) => target.error(message, meta),
+    log: (level, message, meta) => forward(lower(level), message, meta),
+    trace: (message, meta) => forward('TRACE', message, meta),
+    debug: (message, meta) => forward('DEBUG', message, meta),
+    info: (message, meta) => forward('DEBUG', message, meta),
+    warn: (message, meta) => forward('WARN', message, meta),
+    error: (message, meta) => forward('ERROR', message, meta),
   };
 }
 

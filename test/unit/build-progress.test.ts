@@ -66,7 +66,7 @@ describe('progress lines', () => {
     assert.match(lines.at(-1)!, /^built thing in \d+s$/);
     assert.ok(readBuildTimes(root).t);
     const lines2: string[] = [];
-    await withBuildProgress({ target: 't', what: 'thing', coldHint: 'COLD', root, say: (l) => lines2.push(l) }, async () => undefined);
+    await withBuildProgress({ target: 't', what: 'thing', coldHint: 'COLD', root, say: (l) => lines2.push(l) }, () => Promise.resolve());
     assert.match(lines2[0]!, /The last build here took \d+s\.$/);
   });
 

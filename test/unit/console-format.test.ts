@@ -86,6 +86,7 @@ describe('text format', () => {
 
   test('values cannot split the line or drive the terminal', () => {
     const line = formatRecord({ level: 30, msg: 'bad\ninput \u001b[31mred\u001b[0m', field: 'a\r\nb\u202eevil', profile: 'ns/n' });
+    // eslint-disable-next-line no-control-regex
     assert.ok(!/[\n\r\u001b\u202e]/.test(line), JSON.stringify(line));
     assert.match(line, /bad\\ninput \\x1b\[31mred/);
     assert.match(line, /field=a\\r\\nb\\u202eevil/);
