@@ -34,7 +34,7 @@ interface TestPrereqs {
   chromium: string;
 }
 
-interface StackState {
+export interface StackState {
   ports: Ports;
   kube?: ProcessRecord;
   temporal?: ProcessRecord;
@@ -51,7 +51,7 @@ export interface UpOptions {
 const kubeDir = join(stackDir, 'kube');
 const kubeconfig = join(kubeDir, 'kubeconfig');
 
-async function loadState(): Promise<StackState | undefined> {
+export async function loadState(): Promise<StackState | undefined> {
   if (!existsSync(stateFile)) return undefined;
   return JSON.parse(await readFile(stateFile, 'utf8')) as StackState;
 }
