@@ -67,7 +67,7 @@ export async function loadProviders(path: string | undefined): Promise<ProviderF
 }
 
 export async function startApp(config: AppConfig, overrides: AppOverrides = {}): Promise<RunningApp> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const logger = overrides.logger ?? createLogger(config.logLevel, process.stdout, config.logFormat);
   const env = overrides.env ?? process.env;
   const providers = await loadProviders(config.providerFile);
   const telemetry = installRuntime(logger, config.metricsAddr);

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCHEDULE, DEFAULT_TASK_QUEUE, type ScheduleConfig } from '../workflows/api.js';
 import { parseDuration } from './duration.js';
+import { LOG_FORMATS, type LogFormat } from './console-format.js';
 
 export type Mode = 'run' | 'worker' | 'watcher';
 
@@ -23,6 +24,8 @@ export interface AppConfig {
   execTimeoutMs: number;
   relistPeriodMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** 'auto' (no flag): text when stdout is a terminal, JSON otherwise. */
+  logFormat: LogFormat | 'auto';
 }
 
 export class ConfigError extends Error {
@@ -43,6 +46,7 @@ const options = {
   'exec-timeout': { type: 'string', default: '30s' },
   'relist-period': { type: 'string', default: '5m' },
   'log-level': { type: 'string', default: 'info' },
+  'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -69,6 +73,7 @@ flags of run, worker and watcher:
   --exec-timeout DURATION              exec credential plugin timeout (default 30s)
   --relist-period DURATION             watcher safety-net relist period (default 5m)
   --log-level LEVEL                    trace|debug|info|warn|error (default info)
+  --log-format json|text               log lines as JSON or plain text (default: text on a terminal, else JSON)
 
 Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*,
 TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (envconfig). Kubernetes: KUBECONFIG or in-cluster.`;
@@ -125,6 +130,10 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`--log-level=${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
   }
+  const logFormat = values['log-format'] ?? 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat) && logFormat !== 'auto') {
+    throw new ConfigError(`--log-format=${logFormat}: expected one of ${LOG_FORMATS.join(', ')}`);
+  }
   const taskQueue = values['task-queue'].trim();
   if (!taskQueue) throw new ConfigError('--task-queue: must not be empty');
   const secretReaderNamespaces = list(values['secret-reader-namespaces']);
@@ -149,5 +158,6 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
     execTimeoutMs: duration('exec-timeout', values['exec-timeout'], 100),
     relistPeriodMs: duration('relist-period', values['relist-period'], 1000),
     logLevel: logLevel as AppConfig['logLevel'],
+    logFormat: logFormat as AppConfig['logFormat'],
   };
 }

@@ -4,6 +4,10 @@
 // Everything it writes goes under $KTE_DIR: a CA, the serving certificate, a static admin token,
 // an admin kubeconfig, the etcd data, and a `ready` marker once /readyz answers 200.
 // Ports come from $KTE_API_PORT (0 or unset: a free port) so that the caller can keep them stable.
+//
+// The identity (CA, serving certificate, service-account key, admin token) is kept across restarts,
+// including a crash, and created only when missing or unusable: a client that was connected before a
+// restart keeps working afterwards, as it would with a real API server.
 package main
 
 import (
@@ -62,16 +66,10 @@ func main() {
 	apiPort := envPort("KTE_API_PORT")
 	server := "https://" + net.JoinHostPort(host, strconv.Itoa(apiPort))
 
-	caKey, ca := newCert(nil, nil, "kubetestenv-ca", true)
-	srvKey, srv := newCert(caKey, ca, "kube-apiserver", false)
-	writePEM(p("ca.crt"), "CERTIFICATE", ca.Raw)
-	writePEM(p("apiserver.crt"), "CERTIFICATE", srv.Raw)
-	writeKey(p("apiserver.key"), srvKey)
-	saKey, _ := newCert(nil, nil, "service-accounts", true)
-	writeKey(p("sa.key"), saKey)
-	token := randHex(32)
+	id := loadOrCreateIdentity(p)
+	ca, token := id.ca, id.token
 	// The admin is in system:masters; the garbage collector uses the same identity.
-	must(os.WriteFile(p("tokens.csv"), []byte(token+`,admin,admin,"system:masters"`+"\n"), 0o600))
+	writeFileAtomic(p("tokens.csv"), []byte(token+`,admin,admin,"system:masters"`+"\n"))
 
 	// etcd in-process, configured like k8s.io/apiserver/pkg/storage/etcd3/testserver.
 	cfg := embed.NewConfig()
@@ -181,13 +179,107 @@ func envPort(name string) int {
 	return n
 }
 
-func newCert(signer *ecdsa.PrivateKey, parent *x509.Certificate, cn string, isCA bool) (*ecdsa.PrivateKey, *x509.Certificate) {
+// identity is what a client pins: the CA it trusts and the token it presents.
+type identity struct {
+	ca    *x509.Certificate
+	token string
+}
+
+const (
+	caValidity      = 10 * 365 * 24 * time.Hour
+	servingValidity = 365 * 24 * time.Hour
+	// A serving certificate this close to expiry is re-issued by the same CA: clients do not notice.
+	servingRenewBefore = 30 * 24 * time.Hour
+)
+
+// loadOrCreateIdentity reuses every piece that is present and usable and creates only what is not.
+// A new CA forces a new serving certificate; the admin token and service-account key are independent.
+func loadOrCreateIdentity(p func(string) string) identity {
+	now := time.Now()
+	caKey, ca := loadKeyPair(p("ca.key"), p("ca.crt"))
+	if ca == nil || !ca.IsCA || now.After(ca.NotAfter) {
+		caKey, ca = newCert(nil, nil, "kubetestenv-ca", true, caValidity)
+		writeKey(p("ca.key"), caKey)
+		writePEM(p("ca.crt"), "CERTIFICATE", ca.Raw)
+		fmt.Fprintln(os.Stderr, "kubetestenv: created a new CA")
+	}
+	_, srv := loadKeyPair(p("apiserver.key"), p("apiserver.crt"))
+	if srv == nil || srv.CheckSignatureFrom(ca) != nil || now.Add(servingRenewBefore).After(srv.NotAfter) {
+		key, cert := newCert(caKey, ca, "kube-apiserver", false, servingValidity)
+		writeKey(p("apiserver.key"), key)
+		writePEM(p("apiserver.crt"), "CERTIFICATE", cert.Raw)
+		fmt.Fprintln(os.Stderr, "kubetestenv: issued a new serving certificate")
+	}
+	if loadKey(p("sa.key")) == nil {
+		saKey, _ := newCert(nil, nil, "service-accounts", true, caValidity)
+		writeKey(p("sa.key"), saKey)
+	}
+	token := ""
+	if b, err := os.ReadFile(p("admin.token")); err == nil && validToken(string(b)) {
+		token = string(b)
+	} else {
+		token = randHex(32)
+		writeFileAtomic(p("admin.token"), []byte(token))
+		fmt.Fprintln(os.Stderr, "kubetestenv: created a new admin token")
+	}
+	return identity{ca: ca, token: token}
+}
+
+// loadKeyPair returns the key and certificate when both parse and belong together, else nils.
+func loadKeyPair(keyPath, certPath string) (*ecdsa.PrivateKey, *x509.Certificate) {
+	key := loadKey(keyPath)
+	if key == nil {
+		return nil, nil
+	}
+	b, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, nil
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, nil
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, nil
+	}
+	if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
+		return nil, nil
+	}
+	return key, cert
+}
+
+func loadKey(path string) *ecdsa.PrivateKey {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "EC PRIVATE KEY" {
+		return nil
+	}
+	key, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		return nil
+	}
+	return key
+}
+
+func validToken(t string) bool {
+	if len(t) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(t)
+	return err == nil
+}
+
+func newCert(signer *ecdsa.PrivateKey, parent *x509.Certificate, cn string, isCA bool, validity time.Duration) (*ecdsa.PrivateKey, *x509.Certificate) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(err)
 	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
 	must(err)
 	t := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour), BasicConstraintsValid: true}
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(validity), BasicConstraintsValid: true}
 	if isCA {
 		t.IsCA, t.KeyUsage = true, x509.KeyUsageCertSign|x509.KeyUsageDigitalSignature
 		parent, signer = t, key
@@ -222,7 +314,7 @@ func waitReady(server string, ca *x509.Certificate, token string) {
 
 func writeKubeconfig(path, server string, caDER []byte, token string) {
 	ca := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
-	must(os.WriteFile(path, []byte(fmt.Sprintf(`apiVersion: v1
+	writeFileAtomic(path, []byte(fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
 - name: kubetestenv
@@ -237,7 +329,7 @@ contexts:
 - name: kubetestenv
   context: {cluster: kubetestenv, user: admin, namespace: default}
 current-context: kubetestenv
-`, server, ca, token)), 0o600))
+`, server, ca, token)))
 }
 
 // freePort has the same small bind race as envtest's addr.Suggest.
@@ -256,7 +348,19 @@ func writeKey(path string, k *ecdsa.PrivateKey) {
 }
 
 func writePEM(path, typ string, b []byte) {
-	must(os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600))
+	writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}))
+}
+
+// writeFileAtomic replaces path in one rename, so a crash never leaves a half-written key or token
+// that the next start would have to throw away.
+func writeFileAtomic(path string, b []byte) {
+	tmp := path + ".tmp"
+	must(os.WriteFile(tmp, b, 0o600))
+	f, err := os.Open(tmp)
+	must(err)
+	must(f.Sync())
+	must(f.Close())
+	must(os.Rename(tmp, path))
 }
 
 func randHex(n int) string {

@@ -1,11 +1,10 @@
 // Helm, built from its Go module once per (version, Go version) and kept in the shared build cache
 // outside the repo, like the other local servers (tools/stack/build.ts). Used by the deploy tests and
-// to render deploy/manifests; `npm run stack -- up` builds it and exports HELM_PATH in .stack/env.
-import { rename, rm } from 'node:fs/promises';
+// to render deploy/manifests; `npm run stack -- test-prereqs` (run by the test path) builds it and exports HELM_PATH in .stack/env.
 import { join } from 'node:path';
-import { buildInto, goEnv, goVersion, hash } from '../stack/build.js';
+import { buildInto, goInstall, goVersion, hash } from '../stack/build.js';
+import { withBuildProgress } from '../stack/build-progress.js';
 import { cacheRoot } from '../stack/paths.js';
-import { log, run } from '../stack/run.js';
 
 export const HELM_VERSION = 'v3.21.4';
 /**
@@ -39,16 +38,15 @@ async function build(): Promise<string> {
   const gv = await goVersion();
   const ldflags = helmLdflags();
   const key = hash([HELM_VERSION, gv, ldflags]);
-  return buildInto(join(cacheRoot, 'helm', `${HELM_VERSION}-${key}`), 'helm', async (out) => {
-    log(`building helm ${HELM_VERSION} from its Go module (about 1.5 min with a warm Go cache, a few minutes cold; cached afterwards)`);
-    const gobin = `${out}.gobin`;
-    await rm(gobin, { recursive: true, force: true });
-    await run('go', ['install', '-trimpath', '-ldflags', ldflags, `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
+  return buildInto(join(cacheRoot, 'helm', `${HELM_VERSION}-${key}`), 'helm', (out) =>
+    withBuildProgress(
+      {
+        target: 'helm',
+        what: `helm ${HELM_VERSION} (for the deploy tests)`,
+        coldHint: 'About 1.5 min with a warm Go cache, a few minutes cold.',
+      },
       // GOTOOLCHAIN=local and CGO_ENABLED=0 come from goEnv(); `go install pkg@version` uses the module's own go.mod.
-      env: { ...goEnv(), GOBIN: gobin, GOFLAGS: '' },
-      heartbeat: 'still building helm',
-    });
-    await rename(join(gobin, 'helm'), out);
-    await rm(gobin, { recursive: true, force: true });
-  });
+      () => goInstall(`helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`, ldflags, out),
+    ),
+  );
 }

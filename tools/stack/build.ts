@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheRoot, crdModule, kubetestenvModule } from './paths.js';
-import { log, run } from './run.js';
+import { withBuildProgress } from './build-progress.js';
+import { run } from './run.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const KUBERNETES_VERSION = 'v1.36.2';
@@ -62,31 +63,44 @@ export async function ensureKubetestenv(): Promise<string> {
   const files = (await readdir(kubetestenvModule)).filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum').sort();
   const inputs = await Promise.all(files.map(async (f) => Buffer.concat([Buffer.from(f), await readFile(join(kubetestenvModule, f))])));
   const key = hash([...inputs, gv, ldflags]);
-  return buildInto(join(cacheRoot, 'kubetestenv', key), 'kubetestenv', async (out) => {
-    log(`building kube-apiserver ${KUBERNETES_VERSION} + etcd + garbage collector (cold: ~15-30 min on 2 cores; cached afterwards)`);
-    await run('go', ['build', '-trimpath', '-buildvcs=false', '-ldflags', ldflags, '-o', out, '.'], {
-      cwd: kubetestenvModule,
-      env: goEnv(),
-      heartbeat: 'still building kubetestenv',
-    });
-  });
+  return buildInto(join(cacheRoot, 'kubetestenv', key), 'kubetestenv', (out) =>
+    withBuildProgress(
+      {
+        target: 'kubetestenv',
+        what: `kube-apiserver ${KUBERNETES_VERSION} + etcd + garbage collector`,
+        coldHint: 'With an empty Go cache this takes about 15-30 min on 2 cores; after a change to test/kubetestenv, a few minutes.',
+      },
+      async () => {
+        await run('go', ['build', '-trimpath', '-buildvcs=false', '-ldflags', ldflags, '-o', out, '.'], { cwd: kubetestenvModule, env: goEnv() });
+      },
+    ),
+  );
 }
 
 export async function ensureTemporalCli(): Promise<string> {
   const gv = await goVersion();
   const key = hash([TEMPORAL_CLI_VERSION, gv]);
-  return buildInto(join(cacheRoot, 'temporal-cli', `${TEMPORAL_CLI_VERSION}-${key}`), 'temporal', async (out) => {
-    log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} (server + Web UI) from its Go module (cold: ~5-10 min)`);
-    const gobin = `${out}.gobin`;
-    await rm(gobin, { recursive: true, force: true });
-    const ldflags = `-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION.slice(1)}`;
-    await run('go', ['install', '-trimpath', '-ldflags', ldflags, `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...goEnv(), GOBIN: gobin, GOFLAGS: '' },
-      heartbeat: 'still building the Temporal CLI',
-    });
-    await rename(join(gobin, 'temporal'), out);
-    await rm(gobin, { recursive: true, force: true });
-  });
+  const ldflags = `-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION.slice(1)}`;
+  return buildInto(join(cacheRoot, 'temporal-cli', `${TEMPORAL_CLI_VERSION}-${key}`), 'temporal', (out) =>
+    withBuildProgress(
+      {
+        target: 'temporal-cli',
+        what: `the Temporal CLI ${TEMPORAL_CLI_VERSION} (dev server + Web UI)`,
+        coldHint: 'With an empty Go cache this takes about 5-15 min on 2 cores.',
+      },
+      () => goInstall(`github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`, ldflags, out),
+    ),
+  );
+}
+
+/** `go install pkg@version` (the module's own go.mod decides), moved to `out`. */
+export async function goInstall(pkgAtVersion: string, ldflags: string, out: string): Promise<void> {
+  const gobin = `${out}.gobin`;
+  await rm(gobin, { recursive: true, force: true });
+  await run('go', ['install', '-trimpath', '-ldflags', ldflags, pkgAtVersion], { env: { ...goEnv(), GOBIN: gobin, GOFLAGS: '' } });
+  const binName = pkgAtVersion.replace(/@.*$/, '').split('/').pop()!;
+  await rename(join(gobin, binName), out);
+  await rm(gobin, { recursive: true, force: true });
 }
 
 export interface CrdFiles {

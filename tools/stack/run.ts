@@ -1,10 +1,10 @@
-// Child-process helpers for the stack tool: run a command to completion, with a heartbeat for slow builds.
+// Child-process helpers for the stack tool: run a command to completion, with an optional heartbeat.
 import { spawn } from 'node:child_process';
 
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Printed every 30 s while the command runs, so a cold build is visibly alive. */
+  /** Printed every 30 s while the command runs (apt installs; Go builds report through build-progress.ts). */
   heartbeat?: string;
 }
 

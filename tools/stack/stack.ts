@@ -1,6 +1,8 @@
 // The local Kubernetes API server and Temporal dev server behind `npm run stack -- up | down | status`.
 // Contract relied on by tests, the README and outside checks: `.stack/env` exports KUBECONFIG,
-// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_UI_URL (and HELM_PATH for the deploy tests).
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL and TEMPORAL_CLI_PATH; once the test
+// prerequisites are installed (`test-prereqs`, or `up --for-tests`) also TEMPORAL_TEST_SERVER_PATH,
+// HELM_PATH and CHROMIUM_PATH. `up` alone builds and starts only what the main job needs.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,17 +27,31 @@ interface Ports {
   temporalMetrics: number;
 }
 
-interface StackState {
+/** Tools only the tests use; installed by the test path, never by `npm start`. */
+interface TestPrereqs {
+  testServer: string;
+  helm: string;
+  chromium: string;
+}
+
+export interface StackState {
   ports: Ports;
   kube?: ProcessRecord;
   temporal?: ProcessRecord;
+  temporalCli?: string;
+  testPrereqs?: TestPrereqs;
   lastUp?: { at: string; durationMs: number; built: string[] };
+}
+
+export interface UpOptions {
+  /** Also install the test prerequisites (time-skipping server jars, helm, chromium), in parallel. */
+  forTests?: boolean;
 }
 
 const kubeDir = join(stackDir, 'kube');
 const kubeconfig = join(kubeDir, 'kubeconfig');
 
-async function loadState(): Promise<StackState | undefined> {
+export async function loadState(): Promise<StackState | undefined> {
   if (!existsSync(stateFile)) return undefined;
   return JSON.parse(await readFile(stateFile, 'utf8')) as StackState;
 }
@@ -61,28 +77,31 @@ async function choosePorts(prev: StackState | undefined): Promise<Ports> {
   return { kubeApi: await pick(), temporal: await pick(), temporalUi: await pick(), temporalHttp: await pick(), temporalMetrics: await pick() };
 }
 
-export async function up(): Promise<void> {
+/**
+ * SQLite in WAL mode with synchronous=normal: a commit is one append to the log instead of a rewrite
+ * of the journal, which roughly halves the dev server's cost per workflow; committed transactions still
+ * survive a crash of the server (only an OS crash can lose the last ones, fine for a local stack).
+ */
+export const TEMPORAL_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
+export async function up(options: UpOptions = {}): Promise<void> {
   const t0 = Date.now();
   await mkdir(kubeDir, { recursive: true });
   const prev = await loadState();
   const ports = await choosePorts(prev);
   const state: StackState = { ...prev, ports };
-  const built: string[] = [];
+  const started: string[] = [];
 
   const needKube = !isOurs(prev?.kube);
   const needTemporal = !isOurs(prev?.temporal);
-  // Build both before starting anything: the builds dominate a cold `up`.
-  const [kubeBin, temporalBin, crdFiles, testServer, helmBin, chromium] = await Promise.all([
+  // Build everything before starting anything: the builds dominate a cold `up`, and they run in parallel.
+  const prereqs = options.forTests ? ensureTestPrereqs() : Promise.resolve(undefined);
+  const [kubeBin, temporalBin, crdFiles] = await Promise.all([
     needKube ? ensureKubetestenv() : Promise.resolve(prev!.kube!.binary),
     ensureTemporalCli(),
     ensureCrdFiles(),
-    // Not started here: tests start their own time-skipping servers; this resolves its jars from Maven.
-    ensureTestServer(),
-    // Not a server: the deploy tests lint, render and dry-run the Helm chart with it.
-    ensureHelm(),
-    // Not a server either: the Web UI test drives it.
-    ensureChromium(),
   ]);
+  state.temporalCli = temporalBin;
 
   if (needKube) {
     await rm(join(kubeDir, 'ready'), { force: true });
@@ -92,7 +111,7 @@ export async function up(): Promise<void> {
       KTE_DIR: kubeDir,
       KTE_API_PORT: String(ports.kubeApi),
     });
-    built.push('kube');
+    started.push('kube');
     await saveState(state);
   }
   if (needTemporal) {
@@ -105,12 +124,13 @@ export async function up(): Promise<void> {
       '--http-port', String(ports.temporalHttp),
       '--metrics-port', String(ports.temporalMetrics),
       '--db-filename', join(stackDir, 'temporal.sqlite'),
+      ...TEMPORAL_SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
       '--namespace', NAMESPACE,
       '--log-level', 'warn',
       ...SEARCH_ATTRIBUTE_DECLARATIONS.flatMap((d) => ['--search-attribute', `${d.name}=${d.type}`]),
     ];
     state.temporal = startDetached(temporalBin, args, join(stackDir, 'temporal.log'), process.env);
-    built.push('temporal');
+    started.push('temporal');
     await saveState(state);
   }
 
@@ -129,26 +149,63 @@ export async function up(): Promise<void> {
   log(`CRDs served: ${crds.join(', ')}`);
   if (added.length) log(`registered search attributes: ${added.join(', ')}`);
 
+  const installed = await prereqs;
+  // Reread: a concurrent `test-prereqs` may have recorded its tools meanwhile.
+  state.testPrereqs = installed ?? (await loadState())?.testPrereqs ?? state.testPrereqs;
+  state.lastUp = { at: new Date().toISOString(), durationMs: Date.now() - t0, built: started };
+  await saveState(state);
+  await writeEnvFile(state);
+  log(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${started.length ? `started ${started.join(', ')}` : 'all already running'})`);
+  log(`Temporal Web UI: ${uiUrl}`);
+  log(`environment: source ${envFile}`);
+}
+
+/** Installs what only the tests need and records it for `.stack/env`; the servers are not touched. */
+export async function testPrereqs(): Promise<void> {
+  const tools = await ensureTestPrereqs();
+  const state = await loadState();
+  if (!state) {
+    log('test prerequisites installed; `npm run stack -- up` will export them in .stack/env');
+    return;
+  }
+  state.testPrereqs = tools;
+  await saveState(state);
+  if (existsSync(envFile)) await writeEnvFile(state);
+  log('test prerequisites installed and exported in .stack/env');
+}
+
+async function ensureTestPrereqs(): Promise<TestPrereqs> {
+  const [testServer, helm, chromium] = await Promise.all([
+    // Resolves the time-skipping server's jars from Maven; the tests start their own servers.
+    ensureTestServer(),
+    // The deploy tests lint, render and dry-run the Helm chart with it.
+    ensureHelm(),
+    // The Web UI test drives it.
+    ensureChromium(),
+  ]);
+  return { testServer, helm, chromium };
+}
+
+/** Test tools recorded earlier are exported only while they still exist, so the env never lies. */
+async function writeEnvFile(state: StackState): Promise<void> {
+  const { ports } = state;
+  const tools = state.testPrereqs;
+  const toolsPresent = tools && [tools.testServer, tools.helm, tools.chromium].every((p) => existsSync(p));
   await writeFile(
     envFile,
     [
       '# Written by `npm run stack -- up`; source it: `source .stack/env`.',
       `export KUBECONFIG=${kubeconfig}`,
-      `export TEMPORAL_ADDRESS=${temporalAddress}`,
+      `export TEMPORAL_ADDRESS=127.0.0.1:${ports.temporal}`,
       `export TEMPORAL_NAMESPACE=${NAMESPACE}`,
-      `export TEMPORAL_UI_URL=${uiUrl}`,
-      `export TEMPORAL_CLI_PATH=${temporalBin}`,
-      `export TEMPORAL_TEST_SERVER_PATH=${testServer}`,
-      `export HELM_PATH=${helmBin}`,
-      `export CHROMIUM_PATH=${chromium}`,
+      `export TEMPORAL_UI_URL=http://127.0.0.1:${ports.temporalUi}`,
+      ...(state.temporalCli ? [`export TEMPORAL_CLI_PATH=${state.temporalCli}`] : []),
+      ...(toolsPresent
+        ? [`export TEMPORAL_TEST_SERVER_PATH=${tools.testServer}`, `export HELM_PATH=${tools.helm}`, `export CHROMIUM_PATH=${tools.chromium}`]
+        : []),
       '',
     ].join('\n'),
   );
-  state.lastUp = { at: new Date().toISOString(), durationMs: Date.now() - t0, built };
-  await saveState(state);
-  log(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${built.length ? `started ${built.join(', ')}` : 'all already running'})`);
-  log(`Temporal Web UI: ${uiUrl}`);
-  log(`environment: source ${envFile}`);
 }
 
 export async function down(): Promise<void> {
@@ -180,6 +237,7 @@ export async function status(): Promise<boolean> {
   const k = row('kube-apiserver', state.kube, `https://127.0.0.1:${state.ports.kubeApi}  kubeconfig ${kubeconfig}`);
   const t = row('temporal', state.temporal, `127.0.0.1:${state.ports.temporal}  UI http://127.0.0.1:${state.ports.temporalUi}`);
   if (state.lastUp) console.log(`last up: ${state.lastUp.at}, took ${(state.lastUp.durationMs / 1000).toFixed(1)} s`);
+  console.log(`test prerequisites: ${state.testPrereqs ? 'installed' : 'not installed (npm run stack -- test-prereqs)'}`);
   if (existsSync(envFile)) console.log(`env: ${envFile}`);
   return k && t;
 }
