@@ -29,6 +29,7 @@ export class Controller {
   private constructor(
     private readonly child: ChildProcess,
     readonly args: string[],
+    readonly healthPort: number,
   ) {
     this.exited = new Promise((r) => child.once('exit', (code) => r((this.exitCode = code))));
   }
@@ -56,10 +57,23 @@ export class Controller {
     const log = openSync(o.logFile, 'a');
     try {
       const child = spawn(process.execPath, [...node, join(repoRoot, 'bin', 'clusterinventory.js'), ...args], { cwd: repoRoot, env: process.env, stdio: ['ignore', log, log] });
-      return new Controller(child, args);
+      return new Controller(child, args, health);
     } finally {
       closeSync(log);
     }
+  }
+
+  /** Resolves when /readyz first answers 200 (Temporal, Kubernetes, worker and informers ready). */
+  async ready(): Promise<void> {
+    while (this.running) {
+      const ok = await fetch(`http://127.0.0.1:${this.healthPort}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return;
+      await sleep(100);
+    }
+    throw new Error('the controller exited before it was ready');
   }
 
   /** Peak RSS so far (MiB); read it before stop(). */

@@ -112,6 +112,7 @@ export function formatResults(r: ThroughputResults): string {
         [
           row('flags', (c) => c.flags.join(' ') || '(defaults)'),
           row(`backlog ${r.params.backlog} converged`, (c) => (c.backlog.convergedSeconds === null ? `NOT (${c.backlog.converged})` : `${f1(c.backlog.convergedSeconds)} s`)),
+          row('  of which start until /readyz (CPU)', (c) => (c.backlog.startup ? `${f1(c.backlog.startup.readySeconds)} s (${f1(c.backlog.startup.cpuSeconds)} CPU s)` : '–')),
           row('  ÷ Kubernetes write floor', (c) => x(c.ratios.convergedVsKubeFloor)),
           ...floors.map((a) => row(`  ÷ Temporal floor (${a})`, (c) => x(c.ratios.convergedVsTemporalFloor[a]))),
           row('backlog CPU: controller + Temporal server', (c) => `${f1(c.backlog.cpu.seconds.controller)} + ${f1(c.backlog.cpu.seconds.temporalServer)} s`),

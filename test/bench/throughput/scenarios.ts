@@ -36,6 +36,8 @@ export interface CpuFigures {
 
 export interface BacklogResult {
   profiles: number;
+  /** From starting the process until /readyz answered 200, and the controller's CPU seconds by then. */
+  startup: { readySeconds: number; cpuSeconds: number } | null;
   /** Creating the profiles (before the controller starts): not part of the convergence time. */
   createSeconds: number;
   /** From starting the controller process until every SveltosCluster and Secret exists; null: timed out. */
@@ -153,6 +155,11 @@ export async function runControllerScenario(
       ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
     });
     const exitedEarly = (): string | undefined => (controller.running ? undefined : `the controller exited early; see ${logFile}`);
+    let startup: BacklogResult['startup'] = null;
+    const readiness = controller.ready().then(
+      () => void (startup = { readySeconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds(controller.pid) }),
+      () => undefined,
+    );
     try {
       const tConverged = await fleet.waitConverged(backlogNames, o.timeoutMs, log, exitedEarly);
       const serverCpu = servers.elapsed();
@@ -164,6 +171,7 @@ export async function runControllerScenario(
           ? `  backlog NOT converged after ${(o.timeoutMs / 1000).toFixed(0)} s: ${converged}/${o.backlog}`
           : `  backlog converged in ${convergedSeconds.toFixed(1)} s`,
       );
+      await readiness;
       await sleep(ctx.settleMs);
       const backlogRequests = perUnit(summarize(diffCounts(requests0, await scrapeRequests(ctx.kube))), o.backlog);
       const histories = historyCosts(await fetchHistories(ctx.client, await workflowIds(ctx.client, taskQueue, ctx.historySample)));
@@ -172,7 +180,7 @@ export async function runControllerScenario(
         flags: o.flags,
         args: controller.args,
         logFile,
-        backlog: { profiles: o.backlog, createSeconds, convergedSeconds, converged, cpu: backlogCpu, requestsPerProfile: backlogRequests, histories },
+        backlog: { profiles: o.backlog, startup, createSeconds, convergedSeconds, converged, cpu: backlogCpu, requestsPerProfile: backlogRequests, histories },
         peakRssMiB: NaN,
         exitCode: null,
       };
