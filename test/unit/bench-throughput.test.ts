@@ -95,16 +95,18 @@ const METRICS = (n: number): string =>
     `apiserver_request_total{code="200",component="apiserver",dry_run="",group="multicluster.x-k8s.io",resource="clusterprofiles",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} ${2 * n}`,
     `apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="secrets",scope="resource",subresource="",verb="GET",version="v1"} ${3 * n}`,
     `apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="secrets",scope="namespace",subresource="",verb="WATCH",version="v1"} ${n}`,
+    `apiserver_request_total{code="200",component="apiserver",dry_run="",group="coordination.k8s.io",resource="leases",scope="resource",subresource="",verb="PUT",version="v1"} ${6 * n}`,
     `apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="",scope="",subresource="/healthz",verb="GET",version=""} ${100 * n}`,
     'apiserver_request_duration_seconds_count{verb="GET"} 5',
   ].join('\n');
 
-void test('API server requests: summed over codes, differenced, watches and non-resource paths left out', () => {
+void test('API server requests: summed over codes, differenced; watches, non-resource paths and other resources kept apart', () => {
   const before = requestCounts(METRICS(1));
   assert.equal(before['POST secrets'], 12);
   const diff = diffCounts(before, requestCounts(METRICS(5)));
-  assert.deepEqual(diff, { 'POST secrets': 8, 'PATCH clusterprofiles/status': 8, 'GET secrets': 12, 'WATCH secrets': 4 });
+  assert.deepEqual(diff, { 'POST secrets': 8, 'PATCH clusterprofiles/status': 8, 'GET secrets': 12, 'WATCH secrets': 4, 'PUT leases': 24 });
   const s = summarize(diff);
+  assert.deepEqual(s.background, { 'PUT leases': 24 });
   assert.deepEqual(s.byVerb, { GET: 12, PATCH: 8, POST: 8 });
   assert.equal(s.writes, 16);
   assert.equal(s.reads, 12);

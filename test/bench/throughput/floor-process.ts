@@ -4,7 +4,7 @@
 // ({"ready"}, then {"done"}); "go" and "stop" lines on stdin.
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { SearchAttr } from '../../../workflows/api.js';
 import { pool } from '../support.js';
 import { FLOOR_WORKFLOW_TYPE, floorSignal, type FloorActivities, type FloorInput } from './floor-contract.js';
@@ -46,6 +46,8 @@ const activities: FloorActivities = {
   },
 };
 
+// Warnings only, like the controller's worker (whose info lines go to its log file, not a terminal).
+Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } } });
 const nativeConnection = await NativeConnection.connect({ address: config.address });
 const worker = await Worker.create({
   connection: nativeConnection,

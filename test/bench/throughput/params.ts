@@ -36,7 +36,7 @@ export const USAGE = `npm run bench -- throughput [flags]   (needs \`npm run sta
   --floor-activities a,b local, regular (BENCH_FLOOR_ACTIVITIES, default local,regular)
   --floor-concurrency N  profiles in flight in the Kubernetes write floor (default 10)
   --history-sample N     workflow histories read per scenario (default 50)
-  --refresh-profiles N   profiles in the refresh phase (default 10)
+  --refresh-profiles N   profiles in the refresh phase (default 20)
   --sync-period D        --sync-period of the refresh phase (default 20s)
   --refresh-cycles N     sync periods measured in the refresh phase (default 3)
   --settle D             quiet time before the request counters are read (default 5s)
@@ -109,7 +109,7 @@ export function parseThroughputParams(argv: string[], env: NodeJS.ProcessEnv): T
     floorActivities: list('floor-activities', ['local', 'regular'] as const, ['local', 'regular']),
     floorConcurrency: count('floor-concurrency', 10, 1),
     historySample: count('history-sample', 50, 1),
-    refreshProfiles: count('refresh-profiles', 10, 1),
+    refreshProfiles: count('refresh-profiles', 20, 1),
     syncPeriod,
     syncPeriodMs: ms('sync-period', '20s'),
     refreshCycles: count('refresh-cycles', 3, 2),

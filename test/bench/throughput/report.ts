@@ -137,7 +137,7 @@ export function formatResults(r: ThroughputResults): string {
     );
     out.push('');
     for (const c of cs) {
-      out.push(`${c.label}: requests per backlog profile: ${breakdown(c.backlog.requestsPerProfile.byKey, 2)}`);
+      out.push(`${c.label}: requests per backlog profile: ${breakdown(c.backlog.requestsPerProfile.byKey, 2)} (API server background, not counted: ${breakdown(c.backlog.requestsPerProfile.background, 2) || 'none'})`);
       out.push(`${c.label}: events per profile: ${breakdown(c.backlog.histories.events.byType)}`);
       out.push(`${c.label}: billable actions per profile: ${breakdown(c.backlog.histories.billableActions.byKind)}`);
     }
@@ -146,7 +146,7 @@ export function formatResults(r: ThroughputResults): string {
   if (r.refresh) {
     const f = r.refresh;
     out.push(`Unchanged refresh (${f.profiles} profiles, --sync-period ${f.syncPeriod}, ${f.cycles} refreshes in ${f1(f.windowSeconds)} s):`);
-    out.push(`  Kubernetes requests / refresh: ${f2(f.requestsPerCycle.total)} (${f2(f.requestsPerCycle.writes)} writes): ${breakdown(f.requestsPerCycle.byKey, 2)}`);
+    out.push(`  Kubernetes requests / refresh: ${f2(f.requestsPerCycle.total)} (${f2(f.requestsPerCycle.writes)} writes): ${breakdown(f.requestsPerCycle.byKey, 2)} (API server background, not counted: ${breakdown(f.requestsPerCycle.background, 2) || 'none'})`);
     out.push(`  history events / refresh: ${f1(f.history.events.mean)}: ${breakdown(f.history.events.byType)}`);
     out.push(`  billable actions / refresh: ${f1(f.history.billableActions.mean)}: ${breakdown(f.history.billableActions.byKind)}`);
     out.push(`  CPU / refresh: controller ${f1(f.cpuMsPerCycle.controller)} ms, Temporal server ${f1(f.cpuMsPerCycle.temporalServer)} ms`);
