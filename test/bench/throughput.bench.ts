@@ -17,6 +17,7 @@
 //   npm run bench -- throughput --backlog 10000 --burst 200 --phases temporal-floor,kube-floor,default
 //   npm run bench -- throughput --help
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -120,7 +121,7 @@ async function main(params: ThroughputParams): Promise<number> {
     if (params.phases.includes('kube-floor')) {
       await phase('Kubernetes write floor', async () => {
         results.kubeFloor = await runKubeFloor({
-          namespace: `bench-kube-floor-${stamp.slice(-9, -1).toLowerCase()}`,
+          namespace: `bench-kube-floor-${randomUUID().slice(0, 6)}`,
           profiles: params.backlog,
           concurrency: params.floorConcurrency,
           apiServerPid: pids.apiServer,
