@@ -60,8 +60,8 @@ const worker = await Worker.create({
 const running = worker.run();
 const connection = await Connection.connect({ address: config.address });
 const client = new Client({ connection, namespace: config.namespace });
-const { maxCachedWorkflows, maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions } = worker.options;
-send({ ready: true, maxCachedWorkflows, maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions });
+// Slot limits live in the compiled tuner; the cache size is the figure that decides memory.
+send({ ready: true, maxCachedWorkflows: worker.options.maxCachedWorkflows });
 
 await next('go');
 const t0 = performance.now();

@@ -36,7 +36,8 @@ export interface TemporalFloorResult {
   startedSeconds: number;
   cpuMsPerWorkflow: { process: number; server: number };
   peakRssMiB: number;
-  worker: { maxCachedWorkflows: number; maxConcurrentWorkflowTaskExecutions: number; maxConcurrentActivityTaskExecutions: number };
+  /** The SDK's default workflow cache size on this machine (both the floor and the controller leave it unset). */
+  worker: { maxCachedWorkflows: number };
   histories: HistoryCosts;
 }
 
@@ -114,11 +115,7 @@ export async function runTemporalFloor(opts: {
       startedSeconds: (done.startedMs as number) / 1000,
       cpuMsPerWorkflow: { process: (used.process * 1000) / opts.count, server: (used.server * 1000) / opts.count },
       peakRssMiB: rss,
-      worker: {
-        maxCachedWorkflows: ready.maxCachedWorkflows as number,
-        maxConcurrentWorkflowTaskExecutions: ready.maxConcurrentWorkflowTaskExecutions as number,
-        maxConcurrentActivityTaskExecutions: ready.maxConcurrentActivityTaskExecutions as number,
-      },
+      worker: { maxCachedWorkflows: ready.maxCachedWorkflows as number },
       histories,
     };
   } finally {
