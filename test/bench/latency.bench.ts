@@ -6,12 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import { secretNameFor } from '../../activities/kube/types.js';
 import { E2E, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
+import { percentiles } from './support.js';
 
 const N = Number(process.env.BENCH_LATENCY_PROFILES ?? 30);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function until(probe: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 120_000;
@@ -48,9 +45,7 @@ for (const [label, xs] of [
   ['create → SveltosCluster + Secret', create],
   ['source Secret rotation → managed Secret', rotate],
 ] as const) {
-  const s = [...xs].sort((a, b) => a - b);
-  process.stdout.write(
-    `${label}: n=${s.length} p50=${percentile(s, 50).toFixed(0)} ms p90=${percentile(s, 90).toFixed(0)} ms max=${s.at(-1)!.toFixed(0)} ms\n`,
-  );
+  const p = percentiles(xs);
+  process.stdout.write(`${label}: n=${p.n} p50=${p.p50.toFixed(0)} ms p90=${p.p90.toFixed(0)} ms max=${p.max.toFixed(0)} ms\n`);
 }
 process.exit(0);

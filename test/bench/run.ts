@@ -1,16 +1,27 @@
-// `npm run bench`: runs every test/bench/*.bench.ts, one after the other, each in its own Node process
-// (so that memory figures are its own; --expose-gc lets a benchmark settle the heap before measuring).
-// Benchmarks need the local stack (`npm run stack -- up`). Exit code: non-zero if any benchmark failed.
+// `npm run bench [-- NAME… [--flag value…]]`: runs test/bench/*.bench.ts, one after the other, each in its
+// own Node process (so that memory figures are its own; --expose-gc lets a benchmark settle the heap
+// before measuring). NAMEs select benchmarks by file name; everything from the first flag on is passed to
+// each selected benchmark (`npm run bench -- throughput --backlog 300`). Benchmarks need the local stack
+// (`npm run stack -- up`). Exit code: non-zero if any benchmark failed.
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Long benchmarks (tens of minutes, a build, servers loaded flat out) run only when named. */
+const ONLY_WHEN_NAMED = ['throughput'];
+
 const dir = fileURLToPath(new URL('.', import.meta.url));
-const only = process.argv.slice(2);
-const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts') && (only.length === 0 || only.some((o) => f.includes(o)))).sort();
+const args = process.argv.slice(2);
+const firstFlag = args.findIndex((a) => a.startsWith('-'));
+const names = firstFlag < 0 ? args : args.slice(0, firstFlag);
+const passed = firstFlag < 0 ? [] : args.slice(firstFlag);
+const files = (await readdir(dir))
+  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => (names.length ? names.some((n) => f.includes(n)) : !ONLY_WHEN_NAMED.some((n) => f.startsWith(`${n}.`))))
+  .sort();
 if (files.length === 0) {
-  process.stderr.write(`no benchmarks in ${dir}${only.length ? ` matching ${only.join(', ')}` : ''}\n`);
+  process.stderr.write(`no benchmarks in ${dir}${names.length ? ` matching ${names.join(', ')}` : ''}\n`);
   process.exit(1);
 }
 
@@ -18,7 +29,7 @@ let failed = 0;
 for (const file of files) {
   process.stdout.write(`\n=== ${file} ===\n`);
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(dir, file)], { stdio: 'inherit', env: process.env });
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(dir, file), ...passed], { stdio: 'inherit', env: process.env });
     child.once('exit', resolve);
   });
   if (code !== 0) {

@@ -18,7 +18,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import proto from '@temporalio/proto'; // CommonJS: its namespaces come through the default import
 import { connectClient } from '../../cli/connect.js';
 import type { CliIo } from '../../cli/format.js';
 import { printList, type OutputFormat } from '../../cli/status.js';
@@ -26,22 +25,12 @@ import { repoRoot } from '../../tools/stack/paths.js';
 import { listProfiles, profilesQuery, type ProfileRow } from '../../worker/visibility.js';
 import { WORKFLOW_INPUT_VERSION, SearchAttr, WORKFLOW_TYPE, workflowIdFor, type ClusterProfileWorkflowInput, type StatusMemo } from '../../workflows/api.js';
 import { stackEnv } from '../support/stack.js';
+import { log, pool, terminateMatching } from './support.js';
 
 const N = Number(process.env.BENCH_PROFILES ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = 32;
 const MB = 1024 * 1024;
-
-const log = (s: string): void => void process.stdout.write(`${s}\n`);
-
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 async function startProfiles(client: Client, taskQueue: string): Promise<number> {
   const now = Date.now();
@@ -158,32 +147,7 @@ async function command(taskQueue: string, extra: string[]): Promise<Command> {
 
 async function terminateAll(client: Client, namespace: string, taskQueue: string): Promise<string> {
   const t0 = performance.now();
-  const jobId = `bench-cleanup-${randomUUID()}`;
-  try {
-    await client.workflowService.startBatchOperation({
-      namespace,
-      jobId,
-      reason: 'status benchmark finished',
-      visibilityQuery: profilesQuery({ taskQueue }),
-      terminationOperation: {},
-    });
-    for (;;) {
-      const d = await client.workflowService.describeBatchOperation({ namespace, jobId });
-      if (d.state !== proto.temporal.api.enums.v1.BatchOperationState.BATCH_OPERATION_STATE_RUNNING) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } catch (e) {
-    log(`batch terminate failed (${(e as Error).message}); terminating one by one`);
-  }
-  // Whatever the batch left (or all, if it failed).
-  const left: Array<{ workflowId: string; runId: string }> = [];
-  for await (const r of listProfiles(client, { taskQueue })) left.push({ workflowId: r.workflowId, runId: r.runId });
-  await pool(left, CONCURRENCY, async (w) => {
-    await client.workflow
-      .getHandle(w.workflowId, w.runId)
-      .terminate('status benchmark finished')
-      .catch(() => undefined);
-  });
+  await terminateMatching(client, namespace, profilesQuery({ taskQueue }), 'status benchmark finished');
   return `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 }
 

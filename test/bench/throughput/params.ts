@@ -1,0 +1,122 @@
+// Parameters of the throughput benchmark: flags (`npm run bench -- throughput --backlog 300`), each with
+// an environment variable as a fallback (BENCH_BACKLOG=300), then the default.
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../../worker/duration.js';
+
+export const PHASES = ['kube-floor', 'temporal-floor', 'default', 'qps1000', 'refresh'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface ThroughputParams {
+  backlog: number;
+  burst: number;
+  burstRate: number;
+  phases: Phase[];
+  floorActivities: Array<'local' | 'regular'>;
+  /** Profiles in flight in the Kubernetes write floor. */
+  floorConcurrency: number;
+  historySample: number;
+  refreshProfiles: number;
+  syncPeriod: string;
+  syncPeriodMs: number;
+  refreshCycles: number;
+  settleMs: number;
+  /** Convergence timeout of the backlog, ms. */
+  timeoutMs: number;
+  cpuProf: boolean;
+  skipBuild: boolean;
+  outDir: string;
+}
+
+export const USAGE = `npm run bench -- throughput [flags]   (needs \`npm run stack -- up\`)
+
+  --backlog N            ClusterProfiles present before the controller starts (BENCH_BACKLOG, default 1000)
+  --burst N              ClusterProfiles created while it runs (BENCH_BURST, default 200)
+  --burst-rate N         burst creations per second (BENCH_BURST_RATE, default 20)
+  --phases a,b           any of ${PHASES.join(', ')} (BENCH_PHASES, default all)
+  --floor-activities a,b local, regular (BENCH_FLOOR_ACTIVITIES, default local,regular)
+  --floor-concurrency N  profiles in flight in the Kubernetes write floor (default 10)
+  --history-sample N     workflow histories read per scenario (default 50)
+  --refresh-profiles N   profiles in the refresh phase (default 20)
+  --sync-period D        --sync-period of the refresh phase (default 20s)
+  --refresh-cycles N     sync periods measured in the refresh phase (default 3)
+  --settle D             quiet time before the request counters are read (default 5s)
+  --timeout D            backlog convergence timeout (default 120s + 3s per profile)
+  --cpu-prof             run the controller under node --cpu-prof and summarize where its CPU went
+  --skip-build           use dist/ as it is (default: npm run build first)
+  --out DIR              where results go (default test-results/)`;
+
+const options = {
+  backlog: { type: 'string' },
+  burst: { type: 'string' },
+  'burst-rate': { type: 'string' },
+  phases: { type: 'string' },
+  'floor-activities': { type: 'string' },
+  'floor-concurrency': { type: 'string' },
+  'history-sample': { type: 'string' },
+  'refresh-profiles': { type: 'string' },
+  'sync-period': { type: 'string' },
+  'refresh-cycles': { type: 'string' },
+  settle: { type: 'string' },
+  timeout: { type: 'string' },
+  'cpu-prof': { type: 'boolean' },
+  'skip-build': { type: 'boolean' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = { [K in keyof typeof options]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
+
+function envName(flag: string): string {
+  return `BENCH_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export function parseThroughputParams(argv: string[], env: NodeJS.ProcessEnv): ThroughputParams | 'help' {
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }) as { values: Values };
+  if (values.help) return 'help';
+  const raw = (flag: keyof typeof options): string | undefined => {
+    const v = values[flag];
+    return typeof v === 'string' ? v : env[envName(flag)];
+  };
+  const count = (flag: keyof typeof options, dflt: number, min = 0): number => {
+    const v = raw(flag);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag}=${v}: expected an integer ≥ ${min}`);
+    return n;
+  };
+  const ms = (flag: keyof typeof options, dflt: string): number => {
+    const v = raw(flag) ?? dflt;
+    const d = parseDuration(v);
+    if (d === undefined) throw new Error(`--${flag}=${v}: not a duration (e.g. 20s, 5m)`);
+    return d;
+  };
+  const list = <T extends string>(flag: keyof typeof options, allowed: readonly T[], dflt: readonly T[]): T[] => {
+    const v = raw(flag);
+    if (v === undefined) return [...dflt];
+    const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const item of items) if (!(allowed as readonly string[]).includes(item)) throw new Error(`--${flag}: unknown "${item}"; expected any of ${allowed.join(', ')}`);
+    return items as T[];
+  };
+  const backlog = count('backlog', 1000, 1);
+  const syncPeriod = raw('sync-period') ?? '20s';
+  const rate = Number(raw('burst-rate') ?? 20);
+  if (!(rate > 0)) throw new Error(`--burst-rate=${raw('burst-rate')}: expected a positive number`);
+  return {
+    backlog,
+    burst: count('burst', 200),
+    burstRate: rate,
+    phases: list('phases', PHASES, PHASES),
+    floorActivities: list('floor-activities', ['local', 'regular'] as const, ['local', 'regular']),
+    floorConcurrency: count('floor-concurrency', 10, 1),
+    historySample: count('history-sample', 50, 1),
+    refreshProfiles: count('refresh-profiles', 20, 1),
+    syncPeriod,
+    syncPeriodMs: ms('sync-period', '20s'),
+    refreshCycles: count('refresh-cycles', 3, 2),
+    settleMs: ms('settle', '5s'),
+    timeoutMs: raw('timeout') === undefined ? 120_000 + 3_000 * backlog : ms('timeout', '0s'),
+    cpuProf: values['cpu-prof'] ?? env.BENCH_CPU_PROF === '1',
+    skipBuild: values['skip-build'] ?? env.BENCH_SKIP_BUILD === '1',
+    outDir: raw('out') ?? 'test-results',
+  };
+}

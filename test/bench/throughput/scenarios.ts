@@ -1,0 +1,267 @@
+// The controller scenarios of the throughput benchmark, each in a fresh Kubernetes namespace and task
+// queue, cleaned up afterwards (workflows terminated, finalizers removed, objects deleted):
+//   - backlog + burst: `backlog` profiles exist before the controller starts → time until every
+//     SveltosCluster and Secret exists; then `burst` new profiles at `rate`/s while it runs → per-profile
+//     create → SveltosCluster latency, none lost;
+//   - refresh: a few profiles under a short --sync-period → what one unchanged refresh costs.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Client } from '@temporalio/client';
+import { log, percentiles, sleep, terminateMatching, type Percentiles } from '../support.js';
+import { diffCounts, perUnit, scrapeRequests, summarize, type RequestCounts, type RequestSummary } from './apiserver-requests.js';
+import { Controller } from './controller.js';
+import { Fleet, profileName } from './fleet.js';
+import { fetchHistories, historyCosts, refreshCosts, timersFiredBetween, type HistoryCosts, type RefreshCosts } from './histories.js';
+import type { KubeHttp } from './kube-http.js';
+import { CpuMeter, cpuSeconds } from './proc.js';
+
+export interface BenchContext {
+  client: Client;
+  temporalNamespace: string;
+  kube: KubeHttp;
+  pids: { temporal: number; apiServer: number };
+  resultsDir: string;
+  historySample: number;
+  settleMs: number;
+  cpuProfDir?: string;
+}
+
+export interface CpuFigures {
+  /** CPU seconds in the phase. */
+  seconds: { controller: number; temporalServer: number; apiServer: number };
+  /** CPU milliseconds per profile in the phase. */
+  msPerProfile: { controller: number; temporalServer: number; apiServer: number; controllerPlusTemporal: number };
+}
+
+export interface BacklogResult {
+  profiles: number;
+  /** From starting the process until /readyz answered 200, and the controller's CPU seconds by then. */
+  startup: { readySeconds: number; cpuSeconds: number } | null;
+  /** Creating the profiles (before the controller starts): not part of the convergence time. */
+  createSeconds: number;
+  /** From starting the controller process until every SveltosCluster and Secret exists; null: timed out. */
+  convergedSeconds: number | null;
+  converged: number;
+  cpu: CpuFigures;
+  requestsPerProfile: RequestSummary;
+  histories: HistoryCosts;
+}
+
+export interface BurstResult {
+  profiles: number;
+  ratePerSecond: number;
+  /** Create request sent → SveltosCluster seen by a watch, ms. */
+  sveltosClusterLatencyMs: Percentiles;
+  /** Create request sent → both SveltosCluster and Secret seen, ms. */
+  convergedLatencyMs: Percentiles;
+  lost: number;
+  cpu: CpuFigures;
+  requestsPerProfile: RequestSummary;
+}
+
+export interface ControllerResult {
+  label: string;
+  /** The flags the scenario chose; `args` is the whole command line. */
+  flags: string[];
+  args: string[];
+  logFile: string;
+  backlog: BacklogResult;
+  burst?: BurstResult;
+  peakRssMiB: number;
+  exitCode: number | null;
+}
+
+export interface RefreshResult {
+  profiles: number;
+  syncPeriod: string;
+  windowSeconds: number;
+  /** Refresh timers that fired in the window, over all profiles. */
+  cycles: number;
+  requestsPerCycle: RequestSummary;
+  cpuMsPerCycle: { controller: number; temporalServer: number };
+  history: RefreshCosts;
+  logFile: string;
+}
+
+function cpuFigures(seconds: CpuFigures['seconds'], profiles: number): CpuFigures {
+  const per = (s: number): number => (s * 1000) / profiles;
+  return {
+    seconds,
+    msPerProfile: {
+      controller: per(seconds.controller),
+      temporalServer: per(seconds.temporalServer),
+      apiServer: per(seconds.apiServer),
+      controllerPlusTemporal: per(seconds.controller + seconds.temporalServer),
+    },
+  };
+}
+
+async function workflowIds(client: Client, taskQueue: string, limit: number): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}'`, pageSize: Math.min(limit, 1000) })) {
+    ids.push(wf.workflowId);
+    if (ids.length >= limit) break;
+  }
+  return ids;
+}
+
+/** Requests the benchmark itself sent in a window (it creates profiles during the burst). */
+function minus(counts: RequestCounts, own: RequestCounts): RequestCounts {
+  const out = { ...counts };
+  for (const [k, v] of Object.entries(own)) if (out[k] !== undefined) out[k] = Math.max(0, out[k] - v);
+  return out;
+}
+
+/** Runs the fleet's scenario with one controller, then cleans up whatever happened. */
+async function withFleet<T>(ctx: BenchContext, label: string, fn: (fleet: Fleet, taskQueue: string) => Promise<T>): Promise<T> {
+  const id = randomUUID().slice(0, 6);
+  const fleet = new Fleet(ctx.kube, `bench-${label}-${id}`);
+  const taskQueue = `bench-${label}-${id}`;
+  try {
+    await fleet.create();
+    return await fn(fleet, taskQueue);
+  } finally {
+    const left = await terminateMatching(ctx.client, ctx.temporalNamespace, `TaskQueue = '${taskQueue}'`, 'throughput benchmark finished').catch((e: Error) => {
+      log(`  cleanup: terminating workflows of ${taskQueue} failed: ${e.message}`);
+      return 0;
+    });
+    await fleet.destroy().catch((e: Error) => log(`  cleanup: deleting ${fleet.namespace} failed: ${e.message}`));
+    log(`  cleaned up ${fleet.namespace} (${fleet.profiles.length} profiles) and the workflows of ${taskQueue}${left ? ` (${left} terminated one by one)` : ''}`);
+  }
+}
+
+export async function runControllerScenario(
+  ctx: BenchContext,
+  o: { label: string; flags: string[]; backlog: number; burst: number; burstRate: number; timeoutMs: number },
+): Promise<ControllerResult> {
+  return withFleet(ctx, o.label, async (fleet, taskQueue) => {
+    const backlogNames = Array.from({ length: o.backlog }, (_, i) => profileName('backlog', i));
+    const c0 = performance.now();
+    await fleet.createProfiles(backlogNames, 16);
+    const createSeconds = (performance.now() - c0) / 1000;
+    log(`  ${o.backlog} ClusterProfiles created in ${createSeconds.toFixed(1)} s; starting the controller: clusterinventory run ${o.flags.join(' ')}`);
+    await fleet.watch();
+
+    const logFile = join(ctx.resultsDir, `controller-${o.label}-${taskQueue}.log`);
+    const requests0 = await scrapeRequests(ctx.kube);
+    const servers = new CpuMeter({ temporalServer: ctx.pids.temporal, apiServer: ctx.pids.apiServer });
+    const t0 = performance.now();
+    const controller = await Controller.start({
+      namespace: fleet.namespace,
+      taskQueue,
+      flags: o.flags,
+      logFile,
+      ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
+    });
+    const exitedEarly = (): string | undefined => (controller.running ? undefined : `the controller exited early; see ${logFile}`);
+    let startup: BacklogResult['startup'] = null;
+    const readiness = controller.ready().then(
+      () => void (startup = { readySeconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds(controller.pid) }),
+      () => undefined,
+    );
+    try {
+      const tConverged = await fleet.waitConverged(backlogNames, o.timeoutMs, log, exitedEarly);
+      const serverCpu = servers.elapsed();
+      const backlogCpu = cpuFigures({ controller: cpuSeconds(controller.pid), ...serverCpu }, o.backlog);
+      const converged = fleet.converged(backlogNames);
+      const convergedSeconds = tConverged === undefined ? null : (tConverged - t0) / 1000;
+      log(
+        convergedSeconds === null
+          ? `  backlog NOT converged after ${(o.timeoutMs / 1000).toFixed(0)} s: ${converged}/${o.backlog}`
+          : `  backlog converged in ${convergedSeconds.toFixed(1)} s`,
+      );
+      await readiness;
+      await sleep(ctx.settleMs);
+      const backlogRequests = perUnit(summarize(diffCounts(requests0, await scrapeRequests(ctx.kube))), o.backlog);
+      const histories = historyCosts(await fetchHistories(ctx.client, await workflowIds(ctx.client, taskQueue, ctx.historySample)));
+      const result: ControllerResult = {
+        label: o.label,
+        flags: o.flags,
+        args: controller.args,
+        logFile,
+        backlog: { profiles: o.backlog, startup, createSeconds, convergedSeconds, converged, cpu: backlogCpu, requestsPerProfile: backlogRequests, histories },
+        peakRssMiB: NaN,
+        exitCode: null,
+      };
+
+      if (o.burst > 0) {
+        const burstNames = Array.from({ length: o.burst }, (_, i) => profileName('burst', i));
+        const requests1 = await scrapeRequests(ctx.kube);
+        const burstServers = new CpuMeter({ temporalServer: ctx.pids.temporal, apiServer: ctx.pids.apiServer });
+        const controllerCpu1 = cpuSeconds(controller.pid);
+        log(`  burst: ${o.burst} new ClusterProfiles at ${o.burstRate}/s`);
+        await fleet.createProfilesAt(burstNames, o.burstRate);
+        await fleet.waitConverged(burstNames, Math.max(120_000, o.timeoutMs / 4), log, exitedEarly);
+        const burstCpu = cpuFigures({ controller: cpuSeconds(controller.pid) - controllerCpu1, ...burstServers.elapsed() }, o.burst);
+        await sleep(ctx.settleMs);
+        const own = { 'POST clusterprofiles': o.burst, 'PATCH clusterprofiles/status': o.burst };
+        const burstRequests = perUnit(summarize(minus(diffCounts(requests1, await scrapeRequests(ctx.kube)), own)), o.burst);
+        const latency = (seen: (n: string) => number | undefined): number[] =>
+          burstNames.flatMap((n) => {
+            const t = seen(n);
+            return t === undefined ? [] : [t - fleet.createdAt.get(n)!];
+          });
+        const sc = latency((n) => fleet.sveltosClusterSeen.get(n));
+        const both = latency((n) => (fleet.sveltosClusterSeen.has(n) && fleet.secretSeen.has(n) ? Math.max(fleet.sveltosClusterSeen.get(n)!, fleet.secretSeen.get(n)!) : undefined));
+        result.burst = {
+          profiles: o.burst,
+          ratePerSecond: o.burstRate,
+          sveltosClusterLatencyMs: percentiles(sc),
+          convergedLatencyMs: percentiles(both),
+          lost: o.burst - both.length,
+          cpu: burstCpu,
+          requestsPerProfile: burstRequests,
+        };
+        const p = result.burst.sveltosClusterLatencyMs;
+        log(`  burst: create → SveltosCluster p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms, max ${p.max.toFixed(0)} ms; lost ${result.burst.lost}`);
+      }
+      result.peakRssMiB = controller.peakRssMiB();
+      result.exitCode = await controller.stop();
+      return result;
+    } finally {
+      await controller.stop();
+    }
+  });
+}
+
+export async function runRefreshScenario(
+  ctx: BenchContext,
+  o: { profiles: number; syncPeriod: string; syncPeriodMs: number; cycles: number; timeoutMs: number },
+): Promise<RefreshResult> {
+  return withFleet(ctx, 'refresh', async (fleet, taskQueue) => {
+    const names = Array.from({ length: o.profiles }, (_, i) => profileName('refresh', i));
+    await fleet.createProfiles(names, 16);
+    await fleet.watch();
+    const logFile = join(ctx.resultsDir, `controller-refresh-${taskQueue}.log`);
+    const controller = await Controller.start({ namespace: fleet.namespace, taskQueue, flags: ['--sync-period', o.syncPeriod], logFile });
+    try {
+      const converged = await fleet.waitConverged(names, o.timeoutMs, log, () => (controller.running ? undefined : `the controller exited early; see ${logFile}`));
+      if (converged === undefined) throw new Error(`refresh scenario: ${fleet.converged(names)}/${names.length} profiles converged within ${o.timeoutMs / 1000} s`);
+      await sleep(ctx.settleMs);
+      log(`  ${names.length} profiles converged; measuring ${o.cycles} sync periods of ${o.syncPeriod}`);
+      const from = Date.now();
+      const requests0 = await scrapeRequests(ctx.kube);
+      const cpu = new CpuMeter({ controller: controller.pid, temporalServer: ctx.pids.temporal });
+      await sleep(o.cycles * o.syncPeriodMs);
+      const used = cpu.elapsed();
+      const requests = summarize(diffCounts(requests0, await scrapeRequests(ctx.kube)));
+      const to = Date.now();
+      const histories = await fetchHistories(ctx.client, await workflowIds(ctx.client, taskQueue, names.length));
+      const cycles = timersFiredBetween(histories, from, to);
+      if (cycles === 0) throw new Error(`refresh scenario: no refresh timer fired in ${((to - from) / 1000).toFixed(0)} s (sync period ${o.syncPeriod})`);
+      return {
+        profiles: names.length,
+        syncPeriod: o.syncPeriod,
+        windowSeconds: (to - from) / 1000,
+        cycles,
+        requestsPerCycle: perUnit(requests, cycles),
+        cpuMsPerCycle: { controller: (used.controller * 1000) / cycles, temporalServer: (used.temporalServer * 1000) / cycles },
+        history: refreshCosts(histories),
+        logFile,
+      };
+    } finally {
+      await controller.stop();
+    }
+  });
+}
