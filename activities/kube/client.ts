@@ -8,6 +8,7 @@
 // follows an optional external abort signal (the activity's cancellation) and fails with a classified
 // error (classify.ts). Secrets and SveltosClusters are sent as plain JSON on patch paths (client-node
 // passes `any` bodies through untouched), which avoids its model renaming for built-in kinds.
+import { KeepAliveAgents } from './agent-pool.js';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -152,6 +153,7 @@ class ClientNodeKubeClient implements KubeClient {
   private readonly bucket: TokenBucket;
   private readonly timeoutMs: number;
   private readonly externalSignal: () => AbortSignal | undefined;
+  private readonly agents = new KeepAliveAgents();
 
   constructor(kc: KubeConfig, opts: KubeClientOptions) {
     this.core = kc.makeApiClient(CoreV1Api);
@@ -189,6 +191,8 @@ class ClientNodeKubeClient implements KubeClient {
     const signalMiddleware: ObservableMiddleware = {
       pre: (ctx) => {
         ctx.setSignal(signal);
+        const agent = ctx.getAgent();
+        if (agent) ctx.setAgent(this.agents.reuse(agent));
         return new Observable(Promise.resolve(ctx));
       },
       post: (ctx) => new Observable(Promise.resolve(ctx)),
