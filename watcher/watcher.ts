@@ -60,7 +60,11 @@ export interface WatcherOptions {
   maxCyclesPerRun?: number;
   /** Safety-net relist period of every informer (default 5 min; 0 disables). */
   relistPeriodMs?: number;
-  /** Events for one ClusterProfile within this window make one decision (default 1 s). */
+  /**
+   * Events for one ClusterProfile within this window make one decision (default 100 ms: a new cluster is
+   * usable within a second; a profile created without access providers costs nothing extra, its workflow
+   * waits for them).
+   */
   debounceMs?: number;
   /** How long a workflow this watcher started may be missing from visibility (indexing lag; default 60 s). */
   visibilityGraceMs?: number;
@@ -141,7 +145,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   const scopes: Array<string | undefined> = namespaces.length ? namespaces : [undefined];
   const secretReaderNamespaces = opts.secretReaderNamespaces ?? ['*'];
   const relistPeriodMs = opts.relistPeriodMs ?? 5 * 60_000;
-  const debounceMs = opts.debounceMs ?? 1000;
+  const debounceMs = opts.debounceMs ?? 100;
   const visibilityGraceMs = opts.visibilityGraceMs ?? 60_000;
   const retry = opts.retryBackoff ?? { initialMs: 1000, maxMs: 60_000 };
   const semaphore = new Semaphore(Math.max(1, opts.maxConcurrentSignals ?? 8));

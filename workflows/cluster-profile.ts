@@ -512,6 +512,17 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
         break;
 
       case 'sync': {
+        if (st.snapshot.providerNames.length === 0 && st.status.lastSyncAtMs === undefined && !st.dirty) {
+          // A ClusterProfile is often created first and given its access providers by a status update
+          // right after: nothing to sync (and no error to report) until then.
+          publish();
+          await condition(() => st.dirty || st.deleting || st.snapshot.providerNames.length > 0);
+          if (!st.dirty && st.snapshot.providerNames.length > 0) {
+            st.dirty = true;
+            st.dirtyReason = 'access providers appeared';
+          }
+          break;
+        }
         if (st.busy) {
           await condition(() => !st.busy || st.deleting);
           break;
