@@ -46,6 +46,8 @@ export interface AppOverrides {
   fleetRefreshPeriodMs?: number;
   /** How often the watcher's counters are copied into metrics. */
   counterFlushPeriodMs?: number;
+  /** Syncs per workflow run before continue-as-new, for workflows the watcher starts (tests set it small). */
+  maxCyclesPerRun?: number;
 }
 
 /** Visibility scans for the fleet gauges: cheap (one list call per 1,000 profiles), and a minute is fresh enough. */
@@ -122,6 +124,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       secretReaderNamespaces: config.secretReaderNamespaces,
       schedule: config.schedule,
       relistPeriodMs: config.relistPeriodMs,
+      ...(overrides.maxCyclesPerRun !== undefined ? { maxCyclesPerRun: overrides.maxCyclesPerRun } : {}),
       logger,
     });
   }
