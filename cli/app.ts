@@ -175,10 +175,12 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       logger.info('shutting down');
-      await watcher?.stop();
+      // The worker first: its grace period for in-flight activities starts now, while the watcher stops.
+      // Runtime.install is told not to handle signals, so nobody else has started its shutdown.
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+      await watcher?.stop().catch((e: unknown) => logger.error({ err: String(e) }, 'watcher stopped with an error'));
       for (const t of timers.splice(0)) clearInterval(t);
       await fleet?.stop();
-      if (worker && worker.getState() !== 'STOPPED') worker.shutdown();
       await workerRun.catch((e: unknown) => logger.error({ err: String(e) }, 'worker stopped with an error'));
       await health?.close();
       await temporal.connection.close();
