@@ -94,13 +94,19 @@ export class ControllerProcess {
     const deadline = Date.now() + CONVERGE_LIMIT_MS;
     for (;;) {
       if (!this.running) throw new Error(`the controller exited during start-up:\n${this.tail()}`);
-      if (this.healthPort !== undefined) {
-        const ok = await fetch(`http://127.0.0.1:${this.healthPort}/readyz`).then((r) => r.ok, () => false);
+      // Set by the log reader meanwhile (read through a call: TypeScript would keep it narrowed to undefined).
+      const port = this.announcedHealthPort();
+      if (port !== undefined) {
+        const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
         if (ok) return;
       }
       if (Date.now() > deadline) throw new Error(`the controller was not ready after ${CONVERGE_LIMIT_MS / 1000} s:\n${this.tail()}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+
+  private announcedHealthPort(): number | undefined {
+    return this.healthPort;
   }
 
   /** Sends a signal and waits for the exit. */
