@@ -14,7 +14,7 @@ import { CONVERGE_LIMIT_MS, FaultFixture, alive, TERMINATION_GRACE_MS, names, re
 
 const GUARD = { timeout: 10 * 60_000 };
 /** Profiles converged before the restart scenario (plus those of earlier scenarios). */
-const FLEET = 40;
+const FLEET = 25;
 
 describe('fault matrix: the controller process', GUARD, () => {
   const fx = new FaultFixture();
@@ -119,7 +119,7 @@ describe('fault matrix: the controller process', GUARD, () => {
       const t0 = Date.now();
       await fx.controller.start();
       try {
-        await fx.converge(live, deleted, 90_000);
+        await fx.converge(live, deleted, 60_000);
         report('force-delete while down', `${victims.length} workflows completed, from restart`, Date.now() - t0);
       } finally {
         // Without the fix the workflows stay running: do not let the later scenarios inherit them.

@@ -45,6 +45,23 @@ describe('fault matrix: the servers', GUARD, () => {
     assert.ok(fx.controller.running, 'the controller rode it out');
   });
 
+  test('SIGTERM while Temporal is frozen: the process still exits before the kubelet would SIGKILL it', async () => {
+    const resume = await freezeServer('temporal');
+    let result;
+    try {
+      result = await fx.controller.terminate();
+    } finally {
+      resume();
+    }
+    report('SIGTERM with Temporal frozen', `process exit after SIGTERM (code ${result.exit.code})`, result.ms);
+    assert.equal(result.killed, false, `the process needed the kubelet's SIGKILL:\n${fx.controller.tail()}`);
+    assert.equal(result.exit.signal, null, 'it exited by itself');
+    const t0 = Date.now();
+    await fx.controller.start();
+    await fx.converge(live, deleted);
+    report('SIGTERM with Temporal frozen', 'restart to converged', Date.now() - t0);
+  });
+
   test(`API server frozen ${FREEZE_MS / 1000} s (SIGSTOP) during syncs: all converge after it resumes`, async () => {
     const added = await fx.createSecretReaderProfiles(names('during-freeze', 10));
     live.push(...added);
