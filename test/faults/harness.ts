@@ -1,7 +1,7 @@
 // The fault-matrix harness. The controller runs as it does in production, as its own process
-// (`bin/clusterinventory.js run`), so that it can be SIGKILLed, SIGTERMed and restarted; the stack's
-// servers are killed, frozen and restarted through the pids `npm run stack -- up` recorded in
-// .stack/state.json (never by name). One check states the end state every scenario must reach:
+// (`clusterinventory run`, from the sources), so that it can be SIGKILLed, SIGTERMed and restarted;
+// the stack's servers are killed, frozen and restarted through the pids `npm run stack -- up`
+// recorded in .stack/state.json (never by name). One check states the end state every scenario must reach:
 //  - nothing lost: every live ClusterProfile has its Secret and SveltosCluster, owned by its uid;
 //  - nothing stuck: every deleted incarnation is released (finalizer gone, its objects gone, its
 //    workflow completed);
@@ -71,7 +71,8 @@ export class ControllerProcess {
     this.healthPort = undefined;
     const child = spawn(
       process.execPath,
-      ['bin/clusterinventory.js', 'run', ...this.flags, '--health-addr', '127.0.0.1:0', '--metrics-addr', `127.0.0.1:${this.metricsPort}`],
+      // The checkout's sources (bin/clusterinventory.js would prefer a dist/ build, possibly stale).
+      ['--import', 'tsx', 'cli/main.ts', 'run', ...this.flags, '--health-addr', '127.0.0.1:0', '--metrics-addr', `127.0.0.1:${this.metricsPort}`],
       { cwd: repoRoot, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
