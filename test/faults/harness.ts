@@ -198,6 +198,14 @@ export async function freezeServer(which: StackServer): Promise<() => void> {
   return () => process.kill(-rec.pid, 'SIGCONT');
 }
 
+/** SIGCONT to both servers (harmless when running): no scenario may leave one frozen. */
+export async function resumeServers(): Promise<void> {
+  for (const which of ['kube', 'temporal'] as const) {
+    const rec = await serverRecord(which).catch(() => undefined);
+    if (rec && alive(rec.pid)) process.kill(-rec.pid, 'SIGCONT');
+  }
+}
+
 /** `npm run stack -- up`: starts what is not running (same ports, same data directories). Returns its duration. */
 export async function stackUp(): Promise<number> {
   const t0 = Date.now();

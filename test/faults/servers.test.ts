@@ -4,7 +4,7 @@
 // with the same ports and data directories; the stack is brought up again whatever happens.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { FaultFixture, freezeServer, killServer, names, report, stackUp, type Incarnation } from './harness.js';
+import { FaultFixture, freezeServer, killServer, names, report, resumeServers, stackUp, type Incarnation } from './harness.js';
 
 const GUARD = { timeout: 10 * 60_000 };
 const FREEZE_MS = 30_000;
@@ -25,9 +25,13 @@ describe('fault matrix: the servers', GUARD, () => {
   });
 
   after(async () => {
-    // Whatever a scenario left behind, the next test file finds the stack up.
-    await stackUp();
-    await fx.stop();
+    // Whatever a scenario left behind, the next test file finds the stack up and running.
+    try {
+      await resumeServers();
+      await stackUp();
+    } finally {
+      await fx.stop();
+    }
   });
 
   test('Temporal SIGKILLed and restarted while profiles are created and deleted: all converge', async () => {
