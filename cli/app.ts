@@ -46,6 +46,8 @@ export interface AppOverrides {
   fleetRefreshPeriodMs?: number;
   /** How often the watcher's counters are copied into metrics. */
   counterFlushPeriodMs?: number;
+  /** Syncs per workflow run before continue-as-new, for workflows the watcher starts (tests set it small). */
+  maxCyclesPerRun?: number;
 }
 
 /** Visibility scans for the fleet gauges: cheap (one list call per 1,000 profiles), and a minute is fresh enough. */
@@ -122,6 +124,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       namespaces: config.namespaces,
       secretReaderNamespaces: config.secretReaderNamespaces,
       relistPeriodMs: config.relistPeriodMs,
+      ...(overrides.maxCyclesPerRun !== undefined ? { maxCyclesPerRun: overrides.maxCyclesPerRun } : {}),
       logger,
     });
   }
@@ -172,10 +175,12 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       logger.info('shutting down');
-      await watcher?.stop();
+      // The worker first: its grace period for in-flight activities starts now, while the watcher stops.
+      // Runtime.install is told not to handle signals, so nobody else has started its shutdown.
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+      await watcher?.stop().catch((e: unknown) => logger.error({ err: String(e) }, 'watcher stopped with an error'));
       for (const t of timers.splice(0)) clearInterval(t);
       await fleet?.stop();
-      if (worker && worker.getState() !== 'STOPPED') worker.shutdown();
       await workerRun.catch((e: unknown) => logger.error({ err: String(e) }, 'worker stopped with an error'));
       await health?.close();
       await temporal.connection.close();

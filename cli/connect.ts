@@ -35,8 +35,13 @@ export async function connectClient(env: NodeJS.ProcessEnv): Promise<CliClient> 
   return { client: new Client({ connection, namespace: ns }), namespace: ns, address, close: () => connection.close() };
 }
 
-/** The Web UI page of a workflow run: `<ui>/namespaces/<ns>/workflows/<workflowId>/<runId>`. */
-export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string, runId: string): string {
+/**
+ * The Web UI page of a workflow: `<ui>/namespaces/<ns>/workflows/<workflowId>[/<runId>]`. Without a run
+ * ID the UI redirects to the latest run, which is what an operator wants: a long-lived workflow continues
+ * as new, and a run ID printed today names a closed run tomorrow.
+ */
+export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string, runId?: string): string {
   const base = uiBase.replace(/\/+$/, '');
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
+  const page = `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId === undefined ? page : `${page}/${encodeURIComponent(runId)}`;
 }

@@ -31,11 +31,24 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { startApp } = await import('./app.js');
+  const { SHUTDOWN_DEADLINE_MS } = await import('../worker/worker.js');
   const app = await startApp(config);
+  let signalled = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      app.logger.info({ signal }, 'signal received');
-      void app.stop();
+    process.on(signal, () => {
+      if (signalled) {
+        app.logger.warn({ signal }, 'second signal: exiting without waiting for the shutdown');
+        process.exit(1);
+      }
+      signalled = true;
+      app.logger.info({ signal, deadlineMs: SHUTDOWN_DEADLINE_MS }, 'signal received: shutting down');
+      // The backstop under the pod's termination grace period: a shutdown step that hangs (a connection
+      // that never closes) must not turn a clean stop into a SIGKILL.
+      setTimeout(() => {
+        app.logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time: exiting');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+      app.stop().catch((err: unknown) => app.logger.error({ err: String(err) }, 'shutdown failed'));
     });
   }
   await app.done;

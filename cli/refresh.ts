@@ -9,7 +9,7 @@ import { FilterError, checkFilter, parseProfileName } from '../worker/visibility
 import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
 import { emit, iso, relative, yaml, type CliIo } from './format.js';
 import { EXIT, UsageError, runOperatorCommand } from './command.js';
-import { findRunning, parseOutput, parseTimeout, type OutputFormat } from './status.js';
+import { findWorkflow, parseOutput, parseTimeout, type OutputFormat } from './status.js';
 
 export const REFRESH_USAGE = `usage: clusterinventory refresh NAMESPACE/NAME [flags]
 
@@ -116,17 +116,17 @@ export function describeOutcome(profile: string, o: SyncOutcome, nowMs: number, 
 
 async function refreshOne(cli: CliClient, args: RefreshArgs, io: CliIo): Promise<number> {
   const name = `${args.profile.namespace}/${args.profile.name}`;
-  const found = await findRunning(cli.client, args.profile, args.taskQueue);
+  const found = await findWorkflow(cli.client, args.profile, args.taskQueue);
   if (!found) {
     await emit(io.stderr, `clusterinventory: no running workflow for ClusterProfile ${name}\n`);
     return EXIT.error;
   }
-  const { row } = found;
-  const link = args.uiUrl ? workflowUiUrl(args.uiUrl, cli.namespace, row.workflowId, row.runId) : undefined;
+  const link = args.uiUrl ? workflowUiUrl(args.uiUrl, cli.namespace, found.workflowId) : undefined;
   let outcome: SyncOutcome;
   try {
+    // No run ID: the update goes to the latest run, whatever visibility last saw.
     outcome = await cli.client.withDeadline(io.now() + args.timeoutMs, () =>
-      cli.client.workflow.getHandle(row.workflowId, row.runId).executeUpdate(refreshUpdate, { args: [{ reason: args.reason }] }),
+      cli.client.workflow.getHandle(found.workflowId).executeUpdate(refreshUpdate, { args: [{ reason: args.reason }] }),
     );
   } catch (e) {
     const why = e instanceof WorkflowUpdateFailedError && e.cause ? e.cause.message : (e as Error).message;
@@ -136,7 +136,7 @@ async function refreshOne(cli: CliClient, args: RefreshArgs, io: CliIo): Promise
   if (args.output === 'text') {
     await emit(io.stdout, describeOutcome(name, outcome, io.now(), link));
   } else {
-    const doc = JSON.parse(JSON.stringify({ workflowId: row.workflowId, runId: row.runId, uiUrl: link, outcome: outcomeObject(outcome) })) as unknown;
+    const doc = JSON.parse(JSON.stringify({ workflowId: found.workflowId, uiUrl: link, outcome: outcomeObject(outcome) })) as unknown;
     await emit(io.stdout, args.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yaml(doc));
   }
   return outcome.phase === 'Degraded' ? EXIT.degraded : EXIT.ok;

@@ -2,14 +2,14 @@
 //
 // Without a name: one row per managed ClusterProfile (running workflow), from Temporal visibility only
 // (search attributes and the status memo), streamed page by page; no workflow is queried, so 10,000
-// profiles cost ten list calls and no worker round trip. With a name: the running workflow of that
-// ClusterProfile (found by its search attributes; a reused name has one running incarnation), its
-// `status` query, and its page in the Temporal Web UI.
+// profiles cost ten list calls and no worker round trip. With a name: the workflow of that ClusterProfile
+// (its ID found by its search attributes; a reused name has one running incarnation), its `status`
+// query sent to the workflow ID (the latest run), and its page in the Temporal Web UI.
 //
 // Exit codes (for scripts): 0 fine, 1 a listed profile (or the named one) is Degraded, 2 usage error,
 // 3 could not tell (Temporal unreachable, not found, query failed).
 import { parseArgs } from 'node:util';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { statusQuery, type WorkflowStatus } from '../workflows/api.js';
 import { parseDuration } from '../worker/duration.js';
 import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, listProfiles, parseProfileName, type ProfileFilter, type ProfileRow } from '../worker/visibility.js';
@@ -198,19 +198,37 @@ export async function printList(rows: AsyncIterable<ProfileRow>, args: Pick<Stat
 
 // ---- one profile ----------------------------------------------------------------------------------
 
+/**
+ * The workflow of one ClusterProfile, named by its workflow ID only. Visibility finds the ID (it holds
+ * the profile's uid, so a reused name is told apart), but every call goes to the ID without a run ID:
+ * the workflow continues as new every few hundred syncs, visibility lags behind, and a run ID read from
+ * it may name a run that has already closed.
+ */
 export interface FoundWorkflow {
+  workflowId: string;
+  taskQueue: string;
+  /** What visibility says about it (phase, last error): for messages when the workflow cannot answer. */
   row: ProfileRow;
   /** Other running incarnations (a reused name whose old workflow is still cleaning up). */
   others: ProfileRow[];
 }
 
-/** The running workflow of namespace/name: the newest incarnation when a reused name has several. */
-export async function findRunning(client: Client, profile: { namespace: string; name: string }, taskQueue?: string): Promise<FoundWorkflow | undefined> {
-  const rows: ProfileRow[] = [];
-  for await (const row of listProfiles(client, { ...profile, ...(taskQueue ? { taskQueue } : {}) }, 100)) rows.push(row);
-  if (rows.length === 0) return undefined;
-  rows.sort((a, b) => b.sinceMs - a.sinceMs || b.runStartedAtMs - a.runStartedAtMs);
-  return { row: rows[0]!, others: rows.slice(1) };
+const CONTINUED_AS_NEW = 'CONTINUED_AS_NEW';
+
+/** The workflow of namespace/name: the newest incarnation when a reused name has several. */
+export async function findWorkflow(client: Client, profile: { namespace: string; name: string }, taskQueue?: string): Promise<FoundWorkflow | undefined> {
+  // Around a continue-as-new, visibility can list two runs of one ID: one entry per workflow ID.
+  const byId = new Map<string, ProfileRow>();
+  for await (const row of listProfiles(client, { ...profile, ...(taskQueue ? { taskQueue } : {}) }, 100)) {
+    const seen = byId.get(row.workflowId);
+    if (!seen || row.runStartedAtMs > seen.runStartedAtMs) byId.set(row.workflowId, row);
+  }
+  const rows = [...byId.values()].sort((a, b) => b.sinceMs - a.sinceMs || b.runStartedAtMs - a.runStartedAtMs);
+  if (rows.length > 0) return { workflowId: rows[0]!.workflowId, taskQueue: rows[0]!.taskQueue, row: rows[0]!, others: rows.slice(1) };
+  // Visibility may already show the run that continued as new but not yet its successor: the workflow runs on.
+  const closed = await findClosed(client, profile, taskQueue);
+  if (closed?.executionStatus === CONTINUED_AS_NEW) return { workflowId: closed.workflowId, taskQueue: closed.taskQueue, row: closed, others: [] };
+  return undefined;
 }
 
 /** The most recently closed workflow of namespace/name, to explain why none runs. */
@@ -220,6 +238,15 @@ async function findClosed(client: Client, profile: { namespace: string; name: st
     if (!latest || (row.closedAtMs ?? 0) > (latest.closedAtMs ?? 0)) latest = row;
   }
   return latest;
+}
+
+/** The run that answered, for display only (never used to address the workflow); undefined if describe fails. */
+async function latestRunId(handle: WorkflowHandle): Promise<string | undefined> {
+  try {
+    return (await handle.describe()).runId;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The status query result in output form: times as RFC 3339. */
@@ -243,12 +270,19 @@ export function statusObject(s: WorkflowStatus): Record<string, unknown> {
   });
 }
 
+/** Where a status came from: the workflow ID, and the run that was the latest when asked. */
+export interface WorkflowLocation {
+  workflowId: string;
+  runId?: string;
+  taskQueue: string;
+}
+
 function when(ms: number | undefined, nowMs: number, none = DASH): string {
   return ms === undefined ? none : `${iso(ms)} (${relative(ms, nowMs)})`;
 }
 
 /** The human form of one profile's status. */
-export function describeStatus(s: WorkflowStatus, found: { workflowId: string; runId: string; taskQueue: string }, uiLink: string | undefined, nowMs: number): string {
+export function describeStatus(s: WorkflowStatus, found: WorkflowLocation, uiLink: string | undefined, nowMs: number): string {
   const rows: Array<[string, string]> = [
     ['ClusterProfile', `${s.ref.namespace}/${s.ref.name} (uid ${s.ref.uid})`],
     ['Phase', s.phase],
@@ -263,7 +297,7 @@ export function describeStatus(s: WorkflowStatus, found: { workflowId: string; r
       s.observedGeneration === undefined ? DASH : `generation ${s.observedGeneration}, resourceVersion ${s.observedResourceVersion ?? DASH}, hash ${s.observedHash ?? DASH}`,
     ],
     ['Syncs', `${s.syncCount} (workflow run ${s.runCount})`],
-    ['Workflow', `${found.workflowId} (run ${found.runId}, task queue ${found.taskQueue})`],
+    ['Workflow', `${found.workflowId} (${found.runId ? `latest run ${found.runId}, ` : ''}task queue ${found.taskQueue})`],
     ['Web UI', uiLink ?? 'set --ui-url or TEMPORAL_UI_URL for a link'],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -272,7 +306,7 @@ export function describeStatus(s: WorkflowStatus, found: { workflowId: string; r
 
 async function statusOfOne(cli: CliClient, args: StatusArgs, io: CliIo): Promise<number> {
   const profile = args.profile!;
-  const found = await findRunning(cli.client, profile, args.filter.taskQueue);
+  const found = await findWorkflow(cli.client, profile, args.filter.taskQueue);
   if (!found) {
     const closed = await findClosed(cli.client, profile, args.filter.taskQueue);
     const detail = closed
@@ -285,16 +319,18 @@ async function statusOfOne(cli: CliClient, args: StatusArgs, io: CliIo): Promise
   for (const other of found.others) {
     await emit(io.stderr, `note: another workflow also runs for ${profile.namespace}/${profile.name}: ${other.workflowId} (phase ${other.phase ?? DASH}; an earlier incarnation still cleaning up?)\n`);
   }
-  const link = args.uiUrl ? workflowUiUrl(args.uiUrl, cli.namespace, row.workflowId, row.runId) : undefined;
+  const link = args.uiUrl ? workflowUiUrl(args.uiUrl, cli.namespace, found.workflowId) : undefined;
+  const handle = cli.client.workflow.getHandle(found.workflowId);
   let status: WorkflowStatus;
+  let runId: string | undefined;
   try {
-    status = await cli.client.withDeadline(io.now() + args.timeoutMs, () => cli.client.workflow.getHandle(row.workflowId, row.runId).query(statusQuery));
+    [status, runId] = await cli.client.withDeadline(io.now() + args.timeoutMs, () => Promise.all([handle.query(statusQuery), latestRunId(handle)]));
   } catch (e) {
-    await emit(io.stderr, `clusterinventory: status query of ${row.workflowId} failed (is a worker running?): ${(e as Error).message}\n`);
+    await emit(io.stderr, `clusterinventory: status query of ${found.workflowId} failed (is a worker running?): ${(e as Error).message}\n`);
     await emit(io.stderr, `visibility says: phase ${row.phase ?? DASH}${row.lastError ? `, last error ${row.lastError.reason}: ${row.lastError.message}` : ''}${link ? `\n${link}` : ''}\n`);
     return EXIT.error;
   }
-  const where = { workflowId: row.workflowId, runId: row.runId, taskQueue: row.taskQueue };
+  const where: WorkflowLocation = { workflowId: found.workflowId, ...(runId ? { runId } : {}), taskQueue: found.taskQueue };
   if (args.output === 'json' || args.output === 'yaml') {
     const doc = defined({ ...where, uiUrl: link, status: statusObject(status) });
     await emit(io.stdout, args.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yaml(doc));

@@ -3,23 +3,36 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { ReconcileActivities } from '../workflows/api.js';
 import { loadWorkflowBundle } from './bundle.js';
 
+/**
+ * The shutdown budget, inside the pod's terminationGracePeriodSeconds (40 s in the chart; Kubernetes'
+ * default is 30 s): in-flight activities get SHUTDOWN_GRACE_MS to finish, then they are cancelled (an
+ * exec plugin's process group is killed, Kubernetes requests are aborted) and their attempt fails, so
+ * that another worker retries it at once instead of after a heartbeat timeout. A worker that still has
+ * not drained at SHUTDOWN_FORCE_MS gives up, and the process exits at SHUTDOWN_DEADLINE_MS at the latest.
+ */
+export const SHUTDOWN_GRACE_MS = 20_000;
+export const SHUTDOWN_FORCE_MS = 25_000;
+export const SHUTDOWN_DEADLINE_MS = 28_000;
+
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   activities: ReconcileActivities;
-  /** Time for in-flight activities to finish on SIGTERM, below the pod's terminationGracePeriodSeconds. */
-  shutdownGraceTime?: string;
+  /** Time for in-flight activities to finish on SIGTERM (default SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs?: number;
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  const graceMs = opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: await loadWorkflowBundle(),
     activities: opts.activities,
-    shutdownGraceTime: opts.shutdownGraceTime ?? '20s',
+    shutdownGraceTime: graceMs,
+    shutdownForceTime: graceMs + (SHUTDOWN_FORCE_MS - SHUTDOWN_GRACE_MS),
     // A non-determinism error fails the workflow task (retried after a fix is deployed), never the workflow.
     maxConcurrentActivityTaskExecutions: 50,
   });

@@ -127,7 +127,8 @@ describe('clusterinventory status / refresh', { timeout: 10 * 60_000 }, () => {
     assert.match(text.out, /^Provider:\s+kubeconfig-secretreader$/m);
     assert.match(text.out, /^Fingerprint:\s+\S+$/m);
     const workflowId = `clusterprofile/${e2e.namespace}/${good}/${goodProfile.metadata.uid}`;
-    const link = new RegExp(`^Web UI:\\s+${UI}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/[0-9a-f-]{36}$`, 'm');
+    // The workflow's page, not a run's: the UI opens the latest run.
+    const link = new RegExp(`^Web UI:\\s+${UI}/namespaces/default/workflows/${encodeURIComponent(workflowId)}$`, 'm');
     assert.match(text.out, link);
 
     const json = await cli(runStatus, [`${e2e.namespace}/${bad}`, '-o', 'json', '--ui-url', 'https://other.example/']);

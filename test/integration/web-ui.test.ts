@@ -45,6 +45,7 @@ describe('Temporal Web UI', { timeout: 10 * 60_000 }, () => {
   let browser: Browser | undefined;
   let page: Page;
   let url: string;
+  let runId: string;
 
   before(async () => {
     await e2e.start();
@@ -53,8 +54,9 @@ describe('Temporal Web UI', { timeout: 10 * 60_000 }, () => {
     await e2e.waitForPhase(profile, 'Ready', LIMIT_MS);
     // A refresh update, so that the history also shows one.
     await e2e.workflow(profile).executeUpdate(refreshUpdate, { args: [{ reason: 'web UI test' }] });
-    const { runId } = await e2e.workflow(profile).describe();
-    url = workflowUiUrl(stackEnv().TEMPORAL_UI_URL, e2e.app.temporal.namespace, e2e.workflow(profile).workflowId, runId);
+    runId = (await e2e.workflow(profile).describe()).runId;
+    // As `status` prints it: the workflow's page, without a run ID; the UI redirects to the latest run.
+    url = workflowUiUrl(stackEnv().TEMPORAL_UI_URL, e2e.app.temporal.namespace, e2e.workflow(profile).workflowId);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1600, height: 1500 } });
   });
@@ -67,7 +69,8 @@ describe('Temporal Web UI', { timeout: 10 * 60_000 }, () => {
   test('the history names each step in words: activity types with their summaries, the timer with its summary', async () => {
     const profileName = `${e2e.namespace}/${name}`;
     await page.goto(url, { waitUntil: 'load', timeout: LIMIT_MS });
-    await page.waitForURL(/\/history$/, { timeout: LIMIT_MS }); // the link lands on the workflow page
+    // The link lands on the history of the latest run.
+    await page.waitForURL(new RegExp(`/workflows/${encodeURIComponent(e2e.workflow(profile).workflowId)}/${runId}/history$`), { timeout: LIMIT_MS });
     for (const text of [
       `syncProfile • sync ${profileName} (initial sync)`,
       `wait for the sync period for ${profileName}`,

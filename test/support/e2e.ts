@@ -26,6 +26,8 @@ export interface E2EOptions {
   providers?: unknown;
   /** Extra CLI flags. */
   flags?: string[];
+  /** Syncs per workflow run before continue-as-new (AppOverrides.maxCyclesPerRun). */
+  maxCyclesPerRun?: number;
 }
 
 const CP = { group: CLUSTER_PROFILE.group, version: CLUSTER_PROFILE.version, plural: CLUSTER_PROFILE.plural };
@@ -125,7 +127,11 @@ export class E2E {
     this.config = parseConfig(['run', ...flags, ...(opts.flags ?? [])]) as AppConfig;
     const sink = new PassThrough();
     sink.on('data', (chunk: Buffer) => this.logs.push(...chunk.toString().split('\n').filter(Boolean)));
-    this.app = await startApp(this.config, { kubeConfig: this.kc, logger: createLogger('debug', sink) });
+    this.app = await startApp(this.config, {
+      kubeConfig: this.kc,
+      logger: createLogger('debug', sink),
+      ...(opts.maxCyclesPerRun !== undefined ? { maxCyclesPerRun: opts.maxCyclesPerRun } : {}),
+    });
     await this.app.watcher?.ready;
     return this;
   }
