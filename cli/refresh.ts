@@ -4,7 +4,7 @@
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { refreshUpdate, type SyncOutcome } from '../workflows/api.js';
+import { UNHEALTHY_PHASES, refreshUpdate, type SyncOutcome } from '../workflows/api.js';
 import { FilterError, checkFilter, parseProfileName } from '../worker/visibility.js';
 import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
 import { emit, iso, relative, yaml, type CliIo } from './format.js';
@@ -139,7 +139,7 @@ async function refreshOne(cli: CliClient, args: RefreshArgs, io: CliIo): Promise
     const doc = JSON.parse(JSON.stringify({ workflowId: found.workflowId, uiUrl: link, outcome: outcomeObject(outcome) })) as unknown;
     await emit(io.stdout, args.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yaml(doc));
   }
-  return outcome.phase === 'Degraded' ? EXIT.degraded : EXIT.ok;
+  return UNHEALTHY_PHASES.includes(outcome.phase) ? EXIT.degraded : EXIT.ok;
 }
 
 export async function runRefresh(argv: string[], io: CliIo, connect: (env: NodeJS.ProcessEnv) => Promise<CliClient> = connectClient): Promise<number> {

@@ -10,7 +10,7 @@
 // 3 could not tell (Temporal unreachable, not found, query failed).
 import { parseArgs } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { statusQuery, type WorkflowStatus } from '../workflows/api.js';
+import { UNHEALTHY_PHASES, statusQuery, type WorkflowStatus } from '../workflows/api.js';
 import { parseDuration } from '../worker/duration.js';
 import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, listProfiles, parseProfileName, type ProfileFilter, type ProfileRow } from '../worker/visibility.js';
 import { EXIT, UsageError, runOperatorCommand } from './command.js';
@@ -27,14 +27,14 @@ running workflow's status query and its link in the Temporal Web UI.
 
 flags:
   -n, --namespace NS     only ClusterProfiles of this namespace
-      --phase PHASE      only this phase (Pending, Syncing, Ready, Degraded, Deleting)
+      --phase PHASE      only this phase (Pending, Syncing, Ready, Degraded, Expired, Deleting)
   -o, --output FORMAT    table (default), wide (adds LAST SYNC, TASK QUEUE, WORKFLOW ID; still no queries),
                          json or yaml
       --task-queue NAME  only workflows of this task queue (default: every task queue)
       --ui-url URL       Temporal Web UI base URL for links (default $TEMPORAL_UI_URL)
       --timeout DURATION limit for the status query (default 10s)
 
-exit codes: 0 fine, 1 Degraded (any listed profile, or the named one), 2 usage error, 3 could not tell
+exit codes: 0 fine, 1 Degraded or Expired (any listed profile, or the named one), 2 usage error, 3 could not tell
 (Temporal unreachable, no running workflow for NAMESPACE/NAME, query failed).
 
 Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE.`;
@@ -174,7 +174,7 @@ export async function printList(rows: AsyncIterable<ProfileRow>, args: Pick<Stat
   const summary: ListSummary = { rows: 0, degraded: 0 };
   const count = (row: ProfileRow): void => {
     summary.rows++;
-    if (row.phase === 'Degraded') summary.degraded++;
+    if ((UNHEALTHY_PHASES as readonly string[]).includes(row.phase ?? '')) summary.degraded++;
   };
   if (args.output === 'json' || args.output === 'yaml') {
     const list = args.output === 'json' ? new StreamingJsonList(io.stdout) : new StreamingYamlList(io.stdout);
@@ -337,7 +337,7 @@ async function statusOfOne(cli: CliClient, args: StatusArgs, io: CliIo): Promise
   } else {
     await emit(io.stdout, describeStatus(status, where, link, io.now()));
   }
-  return status.phase === 'Degraded' ? EXIT.degraded : EXIT.ok;
+  return UNHEALTHY_PHASES.includes(status.phase) ? EXIT.degraded : EXIT.ok;
 }
 
 export async function runStatus(argv: string[], io: CliIo, connect: (env: NodeJS.ProcessEnv) => Promise<CliClient> = connectClient): Promise<number> {

@@ -110,7 +110,6 @@ describe('fault matrix: the controller process', GUARD, () => {
 
   test(
     'force-delete while the controller is down (finalizer stripped): the workflow notices and completes',
-    { todo: 'needs the watcher to find running workflows whose profile is gone (issue 9 item 5, first half)' },
     async () => {
       const victims = live.filter((l) => l.name.startsWith('fleet-')).slice(0, 3);
       assert.equal((await fx.controller.terminate()).exit.code, 0);
@@ -131,7 +130,6 @@ describe('fault matrix: the controller process', GUARD, () => {
 
   test(
     'a refresh that fails once near expiry is retried before the credential expires',
-    { todo: 'needs refresh retries before expiry (issue 9 item 1)' },
     async () => {
       const lifetimeS = 30;
       await writeFile(fx.plugins.file('lifetime'), String(lifetimeS));

@@ -82,7 +82,6 @@ describe('fault matrix: the servers', GUARD, () => {
 
   test(
     'API server SIGKILLed and restarted: the running controller reconnects and converges',
-    { todo: 'needs the local API server to keep its CA and token across restarts (issue 9 item 6)' },
     async () => {
       await killServer('kube');
       const upMs = await stackUp();
