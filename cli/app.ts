@@ -6,7 +6,7 @@ import { Runtime, type Worker } from '@temporalio/worker';
 import { createReconcileActivities } from '../activities/reconcile.js';
 import { createKubeClient } from '../activities/kube/client.js';
 import { NO_PROVIDER_FILE, parseProviderFile, type ProviderFile } from '../activities/credentials/provider-file.js';
-import type { AppConfig } from '../worker/config.js';
+import type { AppConfig } from './config.js';
 import { startHealthServer, type HealthServer } from '../worker/health.js';
 import { createLogger, type Logger } from '../worker/logger.js';
 import {
@@ -20,7 +20,7 @@ import {
 } from '../worker/metrics.js';
 import { installRuntime } from '../worker/telemetry.js';
 import { connectTemporal, type TemporalHandles } from '../worker/temporal-connection.js';
-import { listProfiles } from '../worker/visibility.js';
+import { listProfiles } from './visibility.js';
 import { createWorker } from '../worker/worker.js';
 import { startWatcher, type RunningWatcher } from '../watcher/watcher.js';
 

@@ -1,6 +1,6 @@
 // Entry point of the `clusterinventory` command: the operator commands (status, refresh) first, then
-// the long-running processes (run, worker, watcher) with their flags (worker/config.ts).
-import { ConfigError, USAGE, parseConfig } from '../worker/config.js';
+// the long-running processes (run, worker, watcher) with their flags (cli/config.ts).
+import { ConfigError, USAGE, parseConfig } from './config.js';
 import { processIo } from './format.js';
 
 /** `clusterinventory status | head`: the reader went away; stop quietly instead of crashing on EPIPE. */

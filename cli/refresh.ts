@@ -5,7 +5,7 @@ import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { UNHEALTHY_PHASES, refreshUpdate, type SyncOutcome } from '../workflows/api.js';
-import { FilterError, checkFilter, parseProfileName } from '../worker/visibility.js';
+import { FilterError, checkFilter, parseProfileName } from './visibility.js';
 import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
 import { emit, iso, relative, yaml, type CliIo } from './format.js';
 import { EXIT, UsageError, runOperatorCommand } from './command.js';

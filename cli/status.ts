@@ -11,8 +11,8 @@
 import { parseArgs } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { UNHEALTHY_PHASES, statusQuery, type WorkflowStatus } from '../workflows/api.js';
-import { parseDuration } from '../worker/duration.js';
-import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, listProfiles, parseProfileName, type ProfileFilter, type ProfileRow } from '../worker/visibility.js';
+import { parseDuration } from './duration.js';
+import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, listProfiles, parseProfileName, type ProfileFilter, type ProfileRow } from './visibility.js';
 import { EXIT, UsageError, runOperatorCommand } from './command.js';
 import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
 import { StreamingJsonList, StreamingTable, StreamingYamlList, emit, iso, oneLine, relative, humanDuration, yaml, type CliIo } from './format.js';

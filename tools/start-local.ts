@@ -13,7 +13,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOption
 import { startApp, type RunningApp } from '../cli/app.js';
 import { workflowUiUrl } from '../cli/connect.js';
 import { LOG_FORMATS } from '../worker/console-format.js';
-import { parseConfig, type AppConfig } from '../worker/config.js';
+import { parseConfig, type AppConfig } from '../cli/config.js';
 import { CLUSTER_PROFILE, SVELTOS_CLUSTER, secretNameFor, type ClusterProfile } from '../activities/kube/types.js';
 import { statusQuery, workflowIdFor, type WorkflowStatus } from '../workflows/api.js';
 import { up } from './stack/stack.js';

@@ -23,7 +23,7 @@ import type { ProviderFile } from '../activities/credentials/provider-file.js';
 import type { InformerCounters, SignalCounters, DecisionCounters, WatcherCounters } from '../watcher/counters.js';
 import { INFORMERS } from '../watcher/counters.js';
 import { ErrorType, type ProfileRef, type ReconcileActivities } from '../workflows/api.js';
-import { PHASES, type ProfileRow } from './visibility.js';
+import { PHASES, type ProfileRow } from '../cli/visibility.js';
 
 export const METRIC = {
   syncs: 'clusterinventory_syncs_total',

@@ -22,7 +22,7 @@ import { connectClient } from '../../cli/connect.js';
 import type { CliIo } from '../../cli/format.js';
 import { printList, type OutputFormat } from '../../cli/status.js';
 import { repoRoot } from '../../tools/stack/paths.js';
-import { listProfiles, profilesQuery, type ProfileRow } from '../../worker/visibility.js';
+import { listProfiles, profilesQuery, type ProfileRow } from '../../cli/visibility.js';
 import { WORKFLOW_INPUT_VERSION, SearchAttr, WORKFLOW_TYPE, workflowIdFor, type ClusterProfileWorkflowInput, type StatusMemo } from '../../workflows/api.js';
 import { stackEnv } from '../support/stack.js';
 import { log, pool, terminateMatching } from './support.js';

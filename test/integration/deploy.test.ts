@@ -30,7 +30,7 @@ import { ensureHelm } from '../../tools/helm/ensure.js';
 import { CHART_DIR, MANIFEST_FILE, NAMESPACE, RELEASE, helmTemplate, renderDefaultManifests, runHelm } from '../../tools/helm/render.js';
 import { repoRoot } from '../../tools/stack/paths.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../workflows/api.js';
-import { parseConfig, USAGE, type AppConfig } from '../../worker/config.js';
+import { parseConfig, USAGE, type AppConfig } from '../../cli/config.js';
 import { kubeConfig, uniqueName } from '../support/stack.js';
 
 // ---- What the process does in Kubernetes (the source of truth for the RBAC checks) ---------------
@@ -523,7 +523,7 @@ describe('deploy: Helm chart and kubectl manifests', () => {
     assert.equal(cfg.providerFile, '/etc/clusterinventory/providers.json');
   });
 
-  test('the CLI accepts --metrics-addr', { todo: cliKnowsMetricsAddr ? false : 'worker/config.ts does not know --metrics-addr yet (being added)' }, () => {
+  test('the CLI accepts --metrics-addr', { todo: cliKnowsMetricsAddr ? false : 'cli/config.ts does not know --metrics-addr yet (being added)' }, () => {
     const [d] = ofKind<V1Deployment>(render(SCENARIOS[0]!).objs, 'Deployment');
     assert.notEqual(parseConfig(manager(d!).args!), 'help');
   });

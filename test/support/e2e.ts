@@ -15,7 +15,7 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { startApp, type RunningApp } from '../../cli/app.js';
-import { parseConfig, type AppConfig } from '../../worker/config.js';
+import { parseConfig, type AppConfig } from '../../cli/config.js';
 import { createLogger } from '../../worker/logger.js';
 import { CLUSTER_PROFILE, FINALIZER, SVELTOS_CLUSTER, secretNameFor, type AccessProvider, type ClusterProfile, type SveltosCluster } from '../../activities/kube/types.js';
 import { statusQuery, workflowIdFor, type WorkflowStatus } from '../../workflows/api.js';

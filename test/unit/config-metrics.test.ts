@@ -1,7 +1,7 @@
-// `--metrics-addr` (worker/config.ts): default, disabling, validation.
+// `--metrics-addr` (cli/config.ts): default, disabling, validation.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, USAGE, parseConfig, type AppConfig } from '../../worker/config.js';
+import { ConfigError, USAGE, parseConfig, type AppConfig } from '../../cli/config.js';
 
 const parse = (...argv: string[]): AppConfig => parseConfig(argv) as AppConfig;
 

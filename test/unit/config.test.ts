@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, parseConfig, type AppConfig } from '../../worker/config.js';
-import { formatDuration, parseDuration } from '../../worker/duration.js';
+import { ConfigError, parseConfig, type AppConfig } from '../../cli/config.js';
+import { formatDuration, parseDuration } from '../../cli/duration.js';
 
 const parse = (...argv: string[]): AppConfig => {
   const c = parseConfig(argv);

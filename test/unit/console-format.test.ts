@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { formatRecord, logDuration, printable, textDestination, withoutTaskTokens } from '../../worker/console-format.js';
 import { createLogger, resolveLogFormat } from '../../worker/logger.js';
-import { ConfigError, parseConfig, type AppConfig } from '../../worker/config.js';
+import { ConfigError, parseConfig, type AppConfig } from '../../cli/config.js';
 
 // A task token as the SDK logs it: base64 of a protobuf, several hundred characters.
 const TOKEN = Buffer.alloc(300, 7).toString('base64');

@@ -9,7 +9,7 @@ import { workflowUiUrl } from '../../cli/connect.js';
 import { StreamingTable, humanDuration, oneLine, relative, type CliIo } from '../../cli/format.js';
 import { describeOutcome, parseRefreshArgs } from '../../cli/refresh.js';
 import { EXIT, UsageError, describeStatus, parseStatusArgs, printList, runStatus, tableCells } from '../../cli/status.js';
-import { profilesQuery, rowFromExecution, type ProfileRow } from '../../worker/visibility.js';
+import { profilesQuery, rowFromExecution, type ProfileRow } from '../../cli/visibility.js';
 import { SearchAttr, WORKFLOW_TYPE, type WorkflowStatus } from '../../workflows/api.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');

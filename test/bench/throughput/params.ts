@@ -1,7 +1,7 @@
 // Parameters of the throughput benchmark: flags (`npm run bench -- throughput --backlog 300`), each with
 // an environment variable as a fallback (BENCH_BACKLOG=300), then the default.
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../../../worker/duration.js';
+import { parseDuration } from '../../../cli/duration.js';
 
 export const PHASES = ['kube-floor', 'temporal-floor', 'default', 'qps1000', 'refresh'] as const;
 export type Phase = (typeof PHASES)[number];

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCHEDULE, DEFAULT_TASK_QUEUE, type ScheduleConfig } from '../workflows/api.js';
 import { parseDuration } from './duration.js';
-import { LOG_FORMATS, type LogFormat } from './console-format.js';
+import { LOG_FORMATS, type LogFormat } from '../worker/console-format.js';
 
 export type Mode = 'run' | 'worker' | 'watcher';
 
