@@ -63,8 +63,8 @@ flags of run, worker and watcher:
   --clusterprofile-provider-file PATH  exec-plugin providers (JSON); optional
   --sync-period DURATION               refresh period when credentials do not expire (default 10m)
   --min-refresh-interval DURATION      floor between two refreshes of expiring credentials (default 1m)
-  --kube-api-qps N                     Kubernetes client QPS (default 20)
-  --kube-api-burst N                   Kubernetes client burst (default 30)
+  --kube-api-qps N                     Kubernetes client QPS per resource type (default 20)
+  --kube-api-burst N                   Kubernetes client burst per resource type (default 30)
   --health-addr [HOST]:PORT            /healthz and /readyz; "0" disables (default :9440)
   --metrics-addr [HOST]:PORT           Prometheus /metrics (Temporal SDK + ours); "0" disables (default :9464)
   --task-queue NAME                    Temporal task queue (default ${DEFAULT_TASK_QUEUE})

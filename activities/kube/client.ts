@@ -4,7 +4,8 @@
 //  - Secret and SveltosCluster: get, server-side apply with one field manager (FIELD_MANAGER, force:
 //    the bodies carry only fields we own), delete with uid (and resourceVersion) preconditions;
 //  - core/v1 Events: create, or count up an identical one.
-// Every request waits for the client-side token bucket (--kube-api-qps/--kube-api-burst), has a timeout,
+// Every request waits for the client-side token bucket of its resource type (--kube-api-qps/--kube-api-burst
+// per resource, as controller-runtime gives each kind its own REST client and limiter), has a timeout,
 // follows an optional external abort signal (the activity's cancellation) and fails with a classified
 // error (classify.ts). Secrets and SveltosClusters are sent as plain JSON on patch paths (client-node
 // passes `any` bodies through untouched), which avoids its model renaming for built-in kinds.
@@ -150,7 +151,9 @@ function formatTime(date: Date): string {
 class ClientNodeKubeClient implements KubeClient {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
-  private readonly bucket: TokenBucket;
+  /** One token bucket per resource type (clusterprofiles, secrets, sveltosclusters, events). */
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly limits: ConstructorParameters<typeof TokenBucket>[0];
   private readonly timeoutMs: number;
   private readonly externalSignal: () => AbortSignal | undefined;
   private readonly agents = new KeepAliveAgents();
@@ -158,16 +161,25 @@ class ClientNodeKubeClient implements KubeClient {
   constructor(kc: KubeConfig, opts: KubeClientOptions) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.bucket = new TokenBucket({
+    this.limits = {
       qps: opts.qps ?? DEFAULT_KUBE_API_QPS,
       burst: opts.burst ?? DEFAULT_KUBE_API_BURST,
       ...(opts.clock ? { clock: opts.clock } : {}),
-    });
+    };
     this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS;
     this.externalSignal = opts.signal ?? currentCancellationSignal;
   }
 
   // ---- plumbing --------------------------------------------------------------------------------
+
+  private bucketFor(resource: string): TokenBucket {
+    let bucket = this.buckets.get(resource);
+    if (!bucket) {
+      bucket = new TokenBucket(this.limits);
+      this.buckets.set(resource, bucket);
+    }
+    return bucket;
+  }
 
   /**
    * Runs one request: rate limit, timeout, abort, classification. With `allow404`, a 404 resolves to
@@ -181,7 +193,7 @@ class ClientNodeKubeClient implements KubeClient {
   ): Promise<T | undefined> {
     const external = this.externalSignal();
     try {
-      await this.bucket.take(external);
+      await this.bucketFor(op.resource).take(external);
     } catch (err) {
       throw cancellation(external) ?? classifyKubeError(err, op, this.timeoutMs);
     }
