@@ -111,7 +111,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       initActivityMetrics(activityMetrics, providers);
       activities = instrumentActivities(activities, activityMetrics, fleet);
     }
-    worker = await createWorker({ connection: temporal.connection, namespace: temporal.namespace, taskQueue: config.taskQueue, activities });
+    worker = await createWorker({ connection: temporal.connection, namespace: temporal.namespace, taskQueue: config.taskQueue, activities, maxCachedWorkflows: config.maxCachedWorkflows });
     workerRun = worker.run();
   }
 

@@ -1,5 +1,6 @@
 // Command-line configuration for `clusterinventory run | worker | watcher`. Flag names keep the Go
 // controller's where they exist. Parsing is pure: errors name the flag and never exit by themselves.
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../worker/worker.js';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCHEDULE, DEFAULT_TASK_QUEUE, type ScheduleConfig } from '../workflows/api.js';
 import { parseDuration } from './duration.js';
@@ -23,6 +24,8 @@ export interface AppConfig {
   secretReaderNamespaces: string[];
   execTimeoutMs: number;
   relistPeriodMs: number;
+  /** Workflows kept in the worker's cache (sticky execution); evicted ones are replayed when they wake. */
+  maxCachedWorkflows: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** 'auto' (no flag): text when stdout is a terminal, JSON otherwise. */
   logFormat: LogFormat | 'auto';
@@ -45,6 +48,7 @@ const options = {
   'secret-reader-namespaces': { type: 'string', default: '' },
   'exec-timeout': { type: 'string', default: '30s' },
   'relist-period': { type: 'string', default: '5m' },
+  'max-cached-workflows': { type: 'string', default: String(DEFAULT_MAX_CACHED_WORKFLOWS) },
   'log-level': { type: 'string', default: 'info' },
   'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -72,6 +76,7 @@ flags of run, worker and watcher:
   --secret-reader-namespaces a,b|*     source Secret namespaces allowed beyond the profile's own (default none)
   --exec-timeout DURATION              exec credential plugin timeout (default 30s)
   --relist-period DURATION             watcher safety-net relist period (default 5m)
+  --max-cached-workflows N             workflows the worker keeps in memory (default ${DEFAULT_MAX_CACHED_WORKFLOWS})
   --log-level LEVEL                    trace|debug|info|warn|error (default info)
   --log-format json|text               log lines as JSON or plain text (default: text on a terminal, else JSON)
 
@@ -157,6 +162,7 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
     secretReaderNamespaces,
     execTimeoutMs: duration('exec-timeout', values['exec-timeout'], 100),
     relistPeriodMs: duration('relist-period', values['relist-period'], 1000),
+    maxCachedWorkflows: Math.floor(positiveNumber('max-cached-workflows', values['max-cached-workflows'])),
     logLevel: logLevel as AppConfig['logLevel'],
     logFormat: logFormat as AppConfig['logFormat'],
   };

@@ -14,6 +14,19 @@ export const SHUTDOWN_GRACE_MS = 20_000;
 export const SHUTDOWN_FORCE_MS = 25_000;
 export const SHUTDOWN_DEADLINE_MS = 28_000;
 
+/**
+ * Workflows kept in memory between their tasks. Profiles are mostly idle (one task per refresh), so a cache
+ * far below the fleet size keeps the worker small: an evicted workflow is replayed from its history when it
+ * wakes, and histories stay short (a run continues as new after DEFAULT_MAX_CYCLES_PER_RUN syncs).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+
+/** Worker settings the throughput benchmark's Temporal floor uses too, so that both are measured alike. */
+export const WORKER_TUNING = {
+  maxConcurrentActivityTaskExecutions: 50,
+  maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+} as const;
+
 export interface WorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -21,6 +34,7 @@ export interface WorkerOptions {
   activities: ReconcileActivities;
   /** Time for in-flight activities to finish on SIGTERM (default SHUTDOWN_GRACE_MS). */
   shutdownGraceMs?: number;
+  maxCachedWorkflows?: number;
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
@@ -33,7 +47,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     activities: opts.activities,
     shutdownGraceTime: graceMs,
     shutdownForceTime: graceMs + (SHUTDOWN_FORCE_MS - SHUTDOWN_GRACE_MS),
-    // A non-determinism error fails the workflow task (retried after a fix is deployed), never the workflow.
-    maxConcurrentActivityTaskExecutions: 50,
+    ...WORKER_TUNING,
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? WORKER_TUNING.maxCachedWorkflows,
   });
 }

@@ -54,8 +54,12 @@ import { decideNext, nextPhase, type PhaseEvent } from './phase.js';
 import { changedMemo, changedSearchAttributes, currentDetails, type SearchAttributeValues } from './presentation.js';
 import { failedRefreshDelayMs, formatDuration, nextRefreshDelayMs } from './schedule.js';
 
-/** Syncs per run before continue-as-new, unless the input says otherwise (tests) or the server suggests it earlier. */
-export const DEFAULT_MAX_CYCLES_PER_RUN = 500;
+/**
+ * Syncs per run before continue-as-new, unless the input says otherwise (tests) or the server suggests it
+ * earlier. Small enough that replaying a run evicted from the worker cache stays cheap (about 11 events per
+ * refresh: at most ~600 events); one continue-as-new per 50 refreshes costs next to nothing.
+ */
+export const DEFAULT_MAX_CYCLES_PER_RUN = 50;
 
 /**
  * Attempts of one sync before the workflow takes over: a few quick retries (1 s, 2 s, 4 s) ride out an API

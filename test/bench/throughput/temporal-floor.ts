@@ -3,6 +3,7 @@
 // its own (floor-process.ts) so that its CPU is measured like the controller's. Reports the time until
 // every workflow ran its activity, CPU per workflow of that process and of the Temporal server, and the
 // events and billable actions of a sample of histories.
+import { WORKER_TUNING } from '../../../worker/worker.js';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -23,7 +24,7 @@ import { CpuMeter, peakRssMiB } from './proc.js';
  * The options worker/worker.ts gives the controller's worker (the rest are SDK defaults on both sides).
  * Kept in step by hand: createWorker does not export them.
  */
-export const CONTROLLER_WORKER_OPTIONS: FloorProcessConfig['workerOptions'] = { maxConcurrentActivityTaskExecutions: 50, shutdownGraceTime: '20s' };
+export const CONTROLLER_WORKER_OPTIONS: FloorProcessConfig['workerOptions'] = { ...WORKER_TUNING, shutdownGraceTime: '20s' };
 /** The watcher's Temporal calls in flight (watcher/watcher.ts maxConcurrentSignals default). */
 export const WATCHER_SIGNAL_CONCURRENCY = 8;
 

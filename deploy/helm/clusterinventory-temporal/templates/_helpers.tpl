@@ -112,6 +112,10 @@ mode run → one "run" component named like the release; mode split → "worker"
 - --exec-timeout={{ .Values.execTimeout }}
 - --relist-period={{ .Values.relistPeriod }}
 - --log-level={{ .Values.logLevel }}
+{{- with .Values.logFormat }}
+- --log-format={{ . }}
+{{- end }}
+- --max-cached-workflows={{ .Values.maxCachedWorkflows }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
