@@ -1,5 +1,6 @@
 // Composes the process for `clusterinventory run | worker | watcher`: Kubernetes client, Temporal
 // connection, worker with activities, watcher, metrics, health endpoints, graceful shutdown.
+import { loadFingerprintKey } from '../activities/credentials/kubeconfig.js';
 import { readFile } from 'node:fs/promises';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { Runtime, type Worker } from '@temporalio/worker';
@@ -95,6 +96,8 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
   let worker: Worker | undefined;
   let workerRun: Promise<void> = Promise.resolve();
   if (config.mode !== 'watcher') {
+    // A configured fingerprint key that is too short fails the start, not the first sync.
+    loadFingerprintKey(env);
     let activities = createReconcileActivities({
       kube,
       providers,

@@ -167,6 +167,13 @@ mode run → one "run" component named like the release; mode split → "worker"
 - name: TEMPORAL_PROFILE
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.fingerprintKey.secretName }}
+- name: CLUSTERINVENTORY_FINGERPRINT_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.fingerprintKey.secretKey }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
