@@ -22,7 +22,8 @@ export function currentCancellationSignal(): AbortSignal | undefined {
  */
 export async function withHeartbeat<T>(fn: () => Promise<T>, intervalMs = 5_000): Promise<T> {
   const ctx = currentActivityContext();
-  if (!ctx) return fn();
+  // Local activities cannot heartbeat: the worker keeps their workflow task alive instead.
+  if (!ctx || ctx.info.isLocal) return fn();
   ctx.heartbeat();
   const timer = setInterval(() => ctx.heartbeat(), intervalMs);
   timer.unref();

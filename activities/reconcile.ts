@@ -504,6 +504,10 @@ function failureWrapper(log: (level: Level, msg: string, meta: Record<string, un
       try {
         return await fn(...args);
       } catch (err) {
+        // Cancelled (deletion, worker shutdown): whatever the cancellation broke (a killed plugin, an aborted
+        // request) leaves as the cancellation itself, so Temporal records a cancelled attempt, not a failure.
+        const cancelled = currentActivityContext()?.cancellationSignal;
+        if (cancelled?.aborted && cancelled.reason instanceof Error) throw cancelled.reason;
         const failure = opts.details ? withDetails(err, opts.details) : toApplicationFailure(err);
         const retryable = !(failure instanceof ApplicationFailure && failure.nonRetryable);
         if (opts.onFailure) {

@@ -30,16 +30,16 @@ export function changedSearchAttributes(ref: ProfileRef, s: WorkflowStatus, curr
 }
 
 /**
- * The memo keys that differ from `current`. The memo holds what changes rarely (when management started,
- * the last error); the time of the last and next sync are in the status query, so that a routine refresh
- * upserts nothing.
+ * The memo keys that differ from `current`. The memo holds what changes rarely: when management started,
+ * and while syncs fail the last error and the next retry. A healthy profile's last and next sync are in
+ * the status query only, so that a routine refresh upserts nothing.
  */
 export function changedMemo(s: WorkflowStatus, managedSinceMs: number, current: StatusMemo): Partial<StatusMemo> {
   const desired: StatusMemo = {
     managedSinceMs,
-    // Kept by the first release's code; cleared here (the status query has them).
+    // The first release's code kept the last sync too; cleared here (the status query has it).
     lastSyncAtMs: undefined,
-    nextRefreshAtMs: undefined,
+    nextRefreshAtMs: s.lastError ? s.nextRefreshAtMs : undefined,
     lastError: s.lastError && {
       reason: s.lastError.reason,
       message: shorten(s.lastError.message, MEMO_ERROR_MESSAGE_MAX),

@@ -11,7 +11,7 @@ import { Watch, type V1Secret } from '@kubernetes/client-node';
 import { WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { parse } from 'yaml';
 import { FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, secretNameFor, type AccessProvider } from '../../activities/kube/types.js';
-import { refreshUpdate } from '../../workflows/api.js';
+import { refreshUpdate, statusQuery } from '../../workflows/api.js';
 import { E2E, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
 import { selectedContext } from '../support/kubeconfig-view.js';
 import { eventually, uniqueName } from '../support/stack.js';
@@ -66,8 +66,15 @@ function activityTimeline(history: Awaited<ReturnType<WorkflowHandle['fetchHisto
       e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes;
     const a = closed ? byScheduled.get(Number(closed.scheduledEventId)) : undefined;
     if (a) a.closedId = id;
+    // A local activity (the sync) is one marker, written when it ended.
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName === 'core_local_activity') {
+      const data = marker.details?.data?.payloads?.[0]?.data;
+      const type = data ? ((JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type ?? '') : '';
+      byScheduled.set(id, { type, scheduledId: id, closedId: id });
+    }
   }
-  return [...byScheduled.values()];
+  return [...byScheduled.values()].sort((x, y) => x.scheduledId - y.scheduledId);
 }
 
 /** A hang guard with a readable message (not a timing assertion: the limit is far above any normal run). */
@@ -289,16 +296,15 @@ describe('beyond the seed: end to end', GUARD, () => {
       await eventually('the refresh running the plugin', async () => ((await lineCount(slowStarted())) > startedBefore ? true : undefined));
 
       await e2e.deleteProfile(name);
-      // The workflow reacts: it asks for the running sync activity to be cancelled. (The plugin does not
-      // learn of it and keeps holding.) A workflow that did not wait for the attempt to end would now
-      // schedule the cleanup: give it that chance (up to a few seconds; on a slow machine this can only
-      // miss the bug, never fail a correct workflow), then let the plugin finish.
-      await eventually('the sync activity cancellation requested', async () =>
-        (await handle.fetchHistory()).events?.some((e) => e.activityTaskCancelRequestedEventAttributes) ? true : undefined,
-      );
+      // The workflow reacts: the watcher's signal puts it in Deleting and it cancels the running sync (a
+      // local activity: cancelled in the worker, which kills the plugin's process group). A workflow that
+      // did not wait for the sync to end would now schedule the cleanup: give it that chance (up to a few
+      // seconds; on a slow machine this can only miss the bug, never fail a correct workflow), then let a
+      // plugin that is still holding finish.
+      await eventually('the workflow in Deleting', async () => ((await handle.query(statusQuery)).phase === 'Deleting' ? true : undefined));
       await eventually(
         'the cleanup scheduled (or a few seconds passed)',
-        async () => (activityTimeline(await handle.fetchHistory()).some((a) => a.type === 'cleanup') ? true : undefined),
+        async () => (activityTimeline(await handle.fetchHistory()).some((a) => a.type === 'cleanupProfile') ? true : undefined),
         3_000,
       ).catch(() => undefined);
       await rm(slowHold(), { force: true });
@@ -317,9 +323,11 @@ describe('beyond the seed: end to end', GUARD, () => {
       // The history shows the cleanup scheduled only after the cancelled sync's activity had ended (an
       // abandoned attempt, still running its plugin, would write the Secret after the cleanup deleted it).
       const timeline = activityTimeline(await handle.fetchHistory());
-      const cleanup = timeline.find((a) => a.type === 'cleanup');
+      const cleanup = timeline.find((a) => a.type === 'cleanupProfile');
       assert.ok(cleanup, 'cleanup ran');
-      for (const a of timeline.filter((x) => x.type !== 'cleanup' && x.type !== 'recordEvent' && x.scheduledId < cleanup.scheduledId)) {
+      const before = timeline.filter((x) => x.scheduledId < cleanup.scheduledId);
+      assert.equal(before.at(-1)?.type, 'syncProfile', 'the cancelled sync ended (its marker) before the cleanup was scheduled');
+      for (const a of timeline.filter((x) => x.type !== 'cleanupProfile' && x.scheduledId < cleanup.scheduledId)) {
         assert.ok(
           a.closedId !== undefined && a.closedId < cleanup.scheduledId,
           `${a.type} (scheduled at event ${a.scheduledId}) ended at event ${a.closedId ?? 'never'}, after the cleanup was scheduled at ${cleanup.scheduledId}`,

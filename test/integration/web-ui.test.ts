@@ -66,13 +66,13 @@ describe('Temporal Web UI', { timeout: 10 * 60_000 }, () => {
     await e2e.stop();
   });
 
-  test('the history names each step in words: activity types with their summaries, the timer with its summary', async () => {
+  test('the history names each step in words: the sync (a local activity) and the timer with their summaries', async () => {
     const profileName = `${e2e.namespace}/${name}`;
     await page.goto(url, { waitUntil: 'load', timeout: LIMIT_MS });
     // The link lands on the history of the latest run.
     await page.waitForURL(new RegExp(`/workflows/${encodeURIComponent(e2e.workflow(profile).workflowId)}/${runId}/history$`), { timeout: LIMIT_MS });
     for (const text of [
-      `syncProfile • sync ${profileName} (initial sync)`,
+      `sync ${profileName} (initial sync)`,
       `wait for the sync period for ${profileName}`,
     ]) {
       await page.getByText(text, { exact: false }).first().waitFor({ timeout: LIMIT_MS });

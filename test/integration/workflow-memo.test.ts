@@ -1,8 +1,8 @@
 // The status memo and the current details of clusterProfileWorkflow (what `clusterinventory status` and
 // the Web UI read without querying), on the time-skipping test server with mocked activities:
-//  - the memo holds managedSinceMs, lastSyncAtMs, nextRefreshAtMs and lastError (shortened), is upserted
+//  - the memo holds managedSinceMs, and while syncs fail lastError (shortened) and the next retry; upserted
 //    only when a value changes (at most once per sync), goes along on continue-as-new with the same
-//    managedSinceMs, and is guarded by the memo-status-v1 patch;
+//    managedSinceMs (the first release guarded it with the memo-status-v1 patch; the current code needs none);
 //  - the current details (served by the built-in metadata query) name the phase and the expiry.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -13,7 +13,6 @@ import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/
 import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
 import {
   MEMO_ERROR_MESSAGE_MAX,
-  STATUS_MEMO_PATCH,
   SearchAttr,
   WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
@@ -116,36 +115,33 @@ async function memoOf(handle: WorkflowHandle): Promise<StatusMemo> {
   return ((await handle.describe()).memo ?? {});
 }
 
-void test('the memo follows the status, at most one upsert per sync, and survives continue-as-new', GUARD, async () => {
+void test('the memo says when management started, survives continue-as-new, and routine refreshes upsert nothing', GUARD, async () => {
   const mock = new MockReconcileActivities({ now, credentialTtlMs: HOUR });
   const handle = await start('expiring', mock, 3);
-  const first = await idle(handle);
+  await idle(handle);
   const firstRunId = (await handle.describe()).runId;
   const since = (await handle.describe()).startTime.getTime();
 
   const memo = await memoOf(handle);
   assert.equal(memo.managedSinceMs, since, 'managed since the first run started');
-  assert.equal(memo.lastSyncAtMs, first.lastSyncAtMs);
-  assert.equal(memo.nextRefreshAtMs, first.nextRefreshAtMs);
+  // A healthy profile's last and next sync are in the status query only: no memo upsert per refresh.
+  assert.equal(memo.lastSyncAtMs, undefined);
+  assert.equal(memo.nextRefreshAtMs, undefined);
   assert.equal(memo.lastError, undefined);
 
   // 4 h of 1 h credentials: refreshes every 48 min, continue-as-new after every 3 syncs.
   await ts.env.sleep(4 * HOUR);
-  const later = await idle(handle);
+  await idle(handle);
   const d = await handle.describe();
   assert.notEqual(d.runId, firstRunId, 'continued as new');
   const carried = await memoOf(handle);
   assert.equal(carried.managedSinceMs, since, 'managedSinceMs goes along');
-  assert.equal(carried.nextRefreshAtMs, later.nextRefreshAtMs);
-  assert.equal(carried.lastSyncAtMs, later.lastSyncAtMs);
 
   const firstRun = await ts.env.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
   const upserts = memoUpserts(firstRun);
-  const syncs = (firstRun.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncCredentials').length;
-  assert.ok(upserts.length >= 1 && upserts.length <= syncs, `${upserts.length} memo upserts for ${syncs} syncs`);
-  assert.deepEqual(Object.keys(upserts[0]!).sort(), ['lastSyncAtMs', 'managedSinceMs', 'nextRefreshAtMs'], 'the first upsert sets what is known');
-  for (const u of upserts.slice(1)) assert.ok(!('managedSinceMs' in u), 'unchanged keys are not upserted again');
-  assert.equal(patchMarkers(firstRun), 1, `one ${STATUS_MEMO_PATCH} marker per run`);
+  assert.deepEqual(upserts, [{ managedSinceMs: since }], 'one memo upsert in the whole run: when management started');
+  assert.equal(patchMarkers(firstRun), 0, 'the current code needs no patch marker');
+  assert.ok(mock.syncRequests.length >= 3, `${mock.syncRequests.length} syncs`);
 });
 
 void test('Degraded: the last error (shortened) is in the memo until a sync succeeds; current details name the phase', GUARD, async () => {
@@ -160,6 +156,7 @@ void test('Degraded: the last error (shortened) is in the memo until a sync succ
   }, WAIT_MS);
   assert.equal(memo.lastError?.reason, 'InvalidInput');
   assert.equal(memo.lastError?.atMs, s.lastError?.atMs);
+  assert.equal(memo.nextRefreshAtMs, s.nextRefreshAtMs, 'a failing profile\'s next retry is in the memo');
   assert.equal(memo.lastError?.message.length, MEMO_ERROR_MESSAGE_MAX);
   assert.ok(memo.lastError?.message.startsWith('no supported access provider for fleet/degraded: xxx'));
   assert.equal(s.lastError?.message, long, 'the status query keeps the whole message');
@@ -174,7 +171,7 @@ void test('Degraded: the last error (shortened) is in the memo until a sync succ
     const m = await memoOf(handle);
     return m.lastError === undefined ? m : undefined;
   }, WAIT_MS);
-  assert.equal(cleared.lastSyncAtMs, ok.lastSyncAtMs);
+  assert.equal(cleared.nextRefreshAtMs, undefined, 'the next retry leaves the memo with the error');
   const text = await details();
   assert.match(text, /^\*\*Ready\*\* · provider `mock-provider`\n/);
   const second = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

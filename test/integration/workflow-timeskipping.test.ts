@@ -182,6 +182,7 @@ const attributesOf = {
   },
   timerStarted: (e: HistoryEvent) => e.timerStartedEventAttributes,
   activityScheduled: (e: HistoryEvent) => e.activityTaskScheduledEventAttributes,
+  localActivity: (e: HistoryEvent) => (e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? e.markerRecordedEventAttributes : undefined),
   continuedAsNew: (e: HistoryEvent) => e.workflowExecutionContinuedAsNewEventAttributes,
 } as const;
 
@@ -538,9 +539,9 @@ void test('status query and search attributes describe the profile; summaries ar
   assert.equal(sa.get(SearchAttr.credentialExpiry)?.getTime(), s.credentialExpiresAtMs);
 
   const history = await historyEvents(handle);
-  const activitySummaries = ofKind(history, 'activityScheduled').map(summaryOf);
-  // One activity per sync, its summary saying which profile and why.
-  assert.deepEqual(activitySummaries, ['sync fleet/observed (initial sync)']);
+  // One local activity per sync (a marker in the history), its summary saying which profile and why.
+  assert.deepEqual(ofKind(history, 'activityScheduled').map(summaryOf), []);
+  assert.deepEqual(ofKind(history, 'localActivity').map(summaryOf), ['sync fleet/observed (initial sync)']);
   const timerSummary = ofKind(history, 'timerStarted').map(summaryOf)[0];
   assert.match(timerSummary ?? '', /^sleep until 80% of credential lifetime for fleet\/observed \(expires 20\d\d-.*Z; 48m\)$/);
 });

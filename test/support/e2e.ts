@@ -67,10 +67,26 @@ export interface ActivityExecution {
   nonRetryable?: boolean;
 }
 
-/** The activity executions recorded in a history, in schedule order. */
+/** Core's record of a local activity (marker `core_local_activity`, details `data`: JSON). */
+interface LocalActivityMarkerData {
+  activity_type?: string;
+  attempt?: number;
+}
+
+/** The activity executions recorded in a history, in schedule order: regular ones and local ones (markers). */
 export function activityExecutions(history: History): ActivityExecution[] {
   const byScheduled = new Map<string, ActivityExecution>();
   for (const e of history.events ?? []) {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName === 'core_local_activity') {
+      const payload = marker.details?.data?.payloads?.[0]?.data;
+      const data = payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as LocalActivityMarkerData) : {};
+      const execution: ActivityExecution = { type: data.activity_type ?? '', outcome: marker.failure ? 'failed' : 'completed' };
+      if (typeof data.attempt === 'number') execution.attempt = data.attempt;
+      if (marker.failure) execution.nonRetryable = marker.failure.cause?.applicationFailureInfo?.nonRetryable === true || marker.failure.applicationFailureInfo?.nonRetryable === true;
+      byScheduled.set(`marker-${String(e.eventId)}`, execution);
+      continue;
+    }
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled) {
       byScheduled.set(String(e.eventId), { type: scheduled.activityType?.name ?? '', outcome: 'open' });
