@@ -338,7 +338,9 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
         changed: report.secretChanged || report.sveltosClusterChanged,
       };
     } catch (err) {
-      if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+      // A local activity's failure arrives as its ApplicationFailure (a regular one's wrapped in an
+      // ActivityFailure); anything else is a bug here and fails the workflow task, never the workflow.
+      if (isCancellation(err) || !(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
       const failure = failureOf(err);
       if (failure.schedule) st.schedule = failure.schedule;
       if (failure.written) {
@@ -594,8 +596,8 @@ interface ReportedFailure extends Partial<FailureDetails> {
 }
 
 /** The failure type and message an activity reported, with the details it carried (worker schedule, written credential). */
-function failureOf(err: ActivityFailure): ReportedFailure {
-  const cause = err.cause;
+function failureOf(err: ActivityFailure | ApplicationFailure): ReportedFailure {
+  const cause = err instanceof ApplicationFailure ? err : err.cause;
   if (cause instanceof ApplicationFailure) {
     const details = cause.details?.[0] as Partial<FailureDetails> | undefined;
     return { ...details, type: cause.type ?? 'Error', message: cause.message };

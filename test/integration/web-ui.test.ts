@@ -102,8 +102,8 @@ describe('Temporal Web UI', { timeout: 10 * 60_000 }, () => {
     assert.match(rendered.current, /^Ready · provider kubeconfig-secretreader/);
     assert.match(rendered.current, /credential expires: no expiry stated/);
     assert.match(rendered.current, /next refresh: \d{4}-\d\d-\d\dT\S+Z · last sync: \d{4}-\d\d-\d\dT\S+Z/);
-    // The activities and the timer, listed by their summaries.
-    for (const text of [`refresh credentials for ${profileName}`, `wait for the sync period for ${profileName}`]) {
+    // The sync (a local activity) and the timer, listed by their summaries.
+    for (const text of [`sync ${profileName} (initial sync)`, `wait for the sync period for ${profileName}`]) {
       await page.getByText(text, { exact: false }).first().waitFor({ timeout: LIMIT_MS });
     }
     await page.screenshot({ path: SCREENSHOT_METADATA, fullPage: true });

@@ -332,7 +332,8 @@ void test('deletion cancels a sync that is stuck in transient retries, then clea
   mock.syncFailure = () => new Error('exec plugin: connection refused'); // retryable: retried with backoff
   const { handle } = await startProfile('stuck', mock);
   await eventually('a retried sync', () => Promise.resolve(mock.count('syncCredentials') >= 2));
-  assert.equal((await status(handle)).phase, 'Syncing');
+  // Retried inside the sync first, then (Degraded) by the workflow before the credential expires.
+  assert.ok(['Syncing', 'Degraded'].includes((await status(handle)).phase));
 
   await handle.signal(deletionRequested, { resourceVersion: '400' });
   await handle.result();
@@ -469,7 +470,9 @@ void test('continue-as-new carries the status, the snapshot and a signal that ar
 
   const times = mock.times('syncCredentials');
   assert.ok(s.runCount >= 3, `runCount ${s.runCount}`);
-  assert.equal(s.syncCount, times.length, 'syncCount is carried across runs');
+  // A sync is a local activity: when the signal arrives while the run's last task continues as new, the
+  // server rejects that task and the sync runs once more in the retried task (syncs are idempotent).
+  assert.ok(s.syncCount === times.length || s.syncCount === times.length - 1, `syncCount ${s.syncCount} is carried across runs (${times.length} executions)`);
   assert.equal(s.observedHash, 'h2');
   assert.equal(s.observedGeneration, 2);
   assert.equal(s.observedResourceVersion, '200');
@@ -506,7 +509,8 @@ void test('status query and search attributes describe the profile; summaries ar
   assert.equal(s.provider, 'eks-token');
   assert.equal(s.fingerprint, 'fp-1');
   assert.equal(s.credentialExpiresAtMs, syncedAt + HOUR);
-  assert.ok(s.lastSyncAtMs! >= syncedAt && s.lastSyncAtMs! - syncedAt < MIN);
+  // Workflow time of the task that ran the sync (a local activity runs inside it): within a minute.
+  assert.ok(Math.abs(s.lastSyncAtMs! - syncedAt) < MIN);
   const lastSyncAtMs = s.lastSyncAtMs ?? NaN;
   assert.equal(s.nextRefreshAtMs, lastSyncAtMs + Math.floor(0.8 * ((s.credentialExpiresAtMs ?? NaN) - lastSyncAtMs)));
   assert.equal(s.lastError, undefined);
