@@ -23,10 +23,12 @@ import {
   WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
   refreshUpdate,
+  statusQuery,
   workflowIdFor,
   type ClusterProfileWorkflowInput,
 } from '../../workflows/api.js';
 import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
+import type { LegacyWorkflowInput } from '../../workflows/legacy/cluster-profile-v1.js';
 import { E2E, secretReaderProvider, spokeKubeconfig } from './e2e.js';
 import { credentialLeaks, historyToJSONText, type History } from './histories.js';
 import { eventually, uniqueName } from './stack.js';
@@ -147,9 +149,8 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
       }
     });
     await e2e.deleteProfile(name);
-    await eventually('cancel requested', async () =>
-      (await handle.fetchHistory()).events?.some((e) => e.activityTaskCancelRequestedEventAttributes) ? true : undefined,
-    );
+    // The sync is a local activity: its cancellation happens in the worker, not in the history.
+    await eventually('the workflow in Deleting', async () => ((await handle.query(statusQuery)).phase === 'Deleting' ? true : undefined));
     await rm(hold, { force: true });
     await update.result().catch(() => undefined);
     await handle.result();
@@ -163,25 +164,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
    * ContinuedAsNew) and the last one (the profile deleted: ensureFinalizer sees it, cleanup, completed).
    */
   async 'continued-as-new'({ e2e }) {
-    const ns = uniqueName('rec-can');
-    await e2e.core.createNamespace({ body: { metadata: { name: ns } } });
-    const name = uniqueName('rec-can');
-    await e2e.createSecret(`${name}-src`, { kubeconfig: spokeKubeconfig('rec-token-can') }, undefined, ns);
-    const created = (await e2e.custom.createNamespacedCustomObject({
-      ...CP,
-      namespace: ns,
-      body: { apiVersion: CLUSTER_PROFILE.apiVersion, kind: 'ClusterProfile', metadata: { name, namespace: ns }, spec: { clusterManager: { name: 'e2e' } } },
-    })) as ClusterProfile;
-    await e2e.custom.patchNamespacedCustomObjectStatus(
-      {
-        ...CP,
-        namespace: ns,
-        name,
-        body: { status: { accessProviders: [secretReaderProvider(`${name}-src`)] } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-    const ref = { namespace: ns, name, uid: created.metadata.uid! };
+    const { ns, name, ref, created } = await unwatchedProfile(e2e, 'rec-can');
     const input: ClusterProfileWorkflowInput = {
       version: WORKFLOW_INPUT_VERSION,
       ref,
@@ -193,12 +176,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
       workflowId: workflowIdFor(ref),
       taskQueue: e2e.taskQueue,
       args: [input],
-      typedSearchAttributes: [
-        { key: SearchAttr.namespace, value: ns },
-        { key: SearchAttr.name, value: name },
-        { key: SearchAttr.observedHash, value: 'recording' },
-        { key: SearchAttr.phase, value: 'Pending' },
-      ],
+      typedSearchAttributes: startAttributes(ns, name),
     });
     const firstRun = await eventually('the first run continued as new', async () => {
       const h = await client.workflow.getHandle(first.workflowId, first.firstExecutionRunId).fetchHistory();
@@ -210,7 +188,71 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await latest.result();
     await save('continued-as-new-last-run', await latest.fetchHistory());
   },
+
+  /**
+   * Upgrade: a workflow with the first release's input (no version) runs the frozen code, which continues
+   * as new into the current code at its next loop turn (patch marker `continue-as-v2`). Recorded: the
+   * first release's run and the current code's run (Ready, then the profile deleted).
+   */
+  async 'legacy-migrated'({ e2e }) {
+    const { ns, name, ref, created } = await unwatchedProfile(e2e, 'rec-legacy');
+    const input: LegacyWorkflowInput = {
+      ref,
+      snapshot: { resourceVersion: created.metadata.resourceVersion ?? '1', generation: 1, observedHash: 'recording', providerNames: ['kubeconfig-secretreader'], deleting: false },
+      schedule: { syncPeriodMs: 1_000, minRefreshMs: 1_000 },
+    };
+    const client = e2e.app.temporal.client;
+    const first = await client.workflow.start(WORKFLOW_TYPE, {
+      workflowId: workflowIdFor(ref),
+      taskQueue: e2e.taskQueue,
+      args: [input],
+      typedSearchAttributes: startAttributes(ns, name),
+    });
+    const firstRun = await eventually('the first release\'s run continued as new', async () => {
+      const h = await client.workflow.getHandle(first.workflowId, first.firstExecutionRunId).fetchHistory();
+      return h.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes ? h : undefined;
+    });
+    await save('legacy-migrated-first-run', firstRun);
+    const latest = client.workflow.getHandle(first.workflowId);
+    await eventually('the current code Ready', async () => ((await latest.query(statusQuery)).phase === 'Ready' ? true : undefined));
+    await e2e.custom.deleteNamespacedCustomObject({ ...CP, namespace: ns, name });
+    await latest.result();
+    await save('legacy-migrated-last-run', await latest.fetchHistory());
+  },
 };
+
+function startAttributes(ns: string, name: string) {
+  return [
+    { key: SearchAttr.namespace, value: ns },
+    { key: SearchAttr.name, value: name },
+    { key: SearchAttr.observedHash, value: 'recording' },
+    { key: SearchAttr.phase, value: 'Pending' },
+  ];
+}
+
+/** A secretreader ClusterProfile in a namespace the app's watcher does not watch: the test starts its workflow itself. */
+async function unwatchedProfile(e2e: E2E, prefix: string) {
+  const ns = uniqueName(prefix);
+  await e2e.core.createNamespace({ body: { metadata: { name: ns } } });
+  const name = uniqueName(prefix);
+  await e2e.createSecret(`${name}-src`, { kubeconfig: spokeKubeconfig('rec-token-can') }, undefined, ns);
+  const created = (await e2e.custom.createNamespacedCustomObject({
+    ...CP,
+    namespace: ns,
+    body: { apiVersion: CLUSTER_PROFILE.apiVersion, kind: 'ClusterProfile', metadata: { name, namespace: ns }, spec: { clusterManager: { name: 'e2e' } } },
+  })) as ClusterProfile;
+  await e2e.custom.patchNamespacedCustomObjectStatus(
+    {
+      ...CP,
+      namespace: ns,
+      name,
+      body: { status: { accessProviders: [secretReaderProvider(`${name}-src`)] } },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  const ref = { namespace: ns, name, uid: created.metadata.uid! };
+  return { ns, name, ref, created };
+}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
