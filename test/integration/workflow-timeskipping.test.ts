@@ -382,6 +382,31 @@ void test('a deletionTimestamp seen by ensureFinalizer leads to cleanup and comp
   assert.equal((await status(handle)).phase, 'Deleted');
 });
 
+void test('a deletion request the API server refutes is ignored: nothing deleted, the workflow keeps reconciling', GUARD, async () => {
+  const mock = new MockReconcileActivities({ now });
+  const { handle } = await startProfile('forged', mock);
+  await waitForPhase(handle, 'Ready');
+  const syncs = mock.count('syncCredentials');
+
+  // A forged signal: the cleanup activity checks the API server, which shows the profile alive.
+  mock.deletionRefuted = true;
+  await handle.signal(deletionRequested, { resourceVersion: '999' });
+  await eventually('the refuted cleanup', () => Promise.resolve(mock.count('cleanup') >= 1));
+  const s = await waitForPhase(handle, 'Ready');
+  assert.equal(s.lastError, undefined);
+  // Back to reconciling: a sync right away (the request may have interrupted one), then the schedule.
+  await eventually('a sync after the refuted request', () => Promise.resolve(mock.count('syncCredentials') > syncs));
+  assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow goes on');
+  assert.equal(mock.count('cleanup'), 1, 'one verification, no cleanup loop');
+  assert.ok(!mock.events().some((e) => e.reason === 'Deleting'), 'no Deleting Event for a refuted request');
+
+  // A real deletion afterwards still cleans up.
+  mock.deletionRefuted = false;
+  await handle.signal(deletionRequested, { resourceVersion: '1000' });
+  await handle.result();
+  assert.equal((await status(handle)).phase, 'Deleted');
+});
+
 void test('ProfileGone from an activity leads to cleanup and completion, without Events on the gone object', GUARD, async () => {
   const mock = new MockReconcileActivities({ now });
   const { handle } = await startProfile('gone', mock);
