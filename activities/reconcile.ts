@@ -65,6 +65,8 @@ export interface ReconcileDeps extends Omit<ResolveDeps, 'getSecret' | 'signal'>
   guardAttempts?: number;
   /** This worker's refresh schedule (--sync-period, --min-refresh-interval), reported to the workflow by every sync. */
   schedule?: ScheduleConfig;
+  /** ClusterProfiles from the watcher's informer, when the process runs one (`run`): saves a GET per sync. */
+  profileCache?: (namespace: string, name: string) => ClusterProfile | undefined;
 }
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -106,8 +108,12 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   };
 
   /** The ClusterProfile of this incarnation, or ProfileGoneError (deleted, or replaced by a namesake). */
-  async function loadProfile(ref: ProfileRef, opts: { allowDeleting: boolean }): Promise<ClusterProfile> {
-    const profile = await kube.getClusterProfile(ref.namespace, ref.name);
+  async function loadProfile(ref: ProfileRef, opts: { allowDeleting: boolean; fresh?: boolean }): Promise<ClusterProfile> {
+    // The watcher's cache, when this process runs one and it holds this incarnation: the signal that
+    // started this sync came from that cache, so it is at least as new. Otherwise (and to retry a guarded
+    // patch that lost) the API server.
+    const cached = opts.fresh ? undefined : deps.profileCache?.(ref.namespace, ref.name);
+    const profile = cached?.metadata.uid === ref.uid ? cached : await kube.getClusterProfile(ref.namespace, ref.name);
     if (!profile) throw new ProfileGoneError(profileObject(ref));
     if (profile.metadata.uid !== ref.uid) {
       throw new ProfileGoneError(profileObject(ref), `was replaced by a new ClusterProfile of the same name (uid ${profile.metadata.uid ?? '?'}, expected ${ref.uid})`);
@@ -140,8 +146,9 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
 
   /** The profile with our finalizer on it (one GET, plus one PATCH the first time), or ProfileGoneError. */
   async function profileWithFinalizer(ref: ProfileRef): Promise<ClusterProfile> {
+    let attempt = 0;
     return withGuardRetries(async () => {
-      const profile = await loadProfile(ref, { allowDeleting: false });
+      const profile = await loadProfile(ref, { allowDeleting: false, fresh: attempt++ > 0 });
       if (profile.metadata.finalizers?.includes(FINALIZER)) return profile;
       const patched = await kube.addFinalizer(profile, FINALIZER);
       log('info', 'finalizer added', { profile: `${ref.namespace}/${ref.name}`, finalizer: FINALIZER });

@@ -104,6 +104,8 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       secretReaderNamespaces: config.secretReaderNamespaces,
       execTimeoutMs: config.execTimeoutMs,
       schedule: config.schedule,
+      // In `run` the watcher's informer holds every ClusterProfile (started below).
+      ...(config.mode === 'run' ? { profileCache: (ns: string, name: string) => watcher?.cachedProfile(ns, name) } : {}),
       now: () => Date.now(),
       baseEnv: env,
       logger,

@@ -102,6 +102,8 @@ export interface RunningWatcher {
   /** Resolves when no decision is pending, running or waiting for a retry, and no visibility query is due. */
   settled(): Promise<void>;
   inspect(uid: string): ProfileInspection | undefined;
+  /** The ClusterProfile as the informer holds it (projected: no managedFields or annotations). */
+  cachedProfile(namespace: string, name: string): ClusterProfile | undefined;
 }
 
 export interface Watcher extends RunningWatcher {
@@ -617,6 +619,13 @@ export function createWatcher(opts: WatcherOptions): Watcher {
         if (!visibilityIdle() && !stopped) await new Promise<void>((r) => visibilityWaiters.push(r));
         if (stopped || (coalescer.isIdle() && visibilityIdle())) return;
       }
+    },
+    cachedProfile(namespace, name) {
+      for (const r of profileInformers) {
+        const found = r.get(`${namespace}/${name}`);
+        if (found) return found;
+      }
+      return undefined;
     },
     inspect(uid) {
       const t = tracked.get(uid);

@@ -20,7 +20,7 @@ import {
   type V1Secret,
 } from '../../activities/kube/types.js';
 import { createReconcileActivities, type StructuredLogger } from '../../activities/reconcile.js';
-import { ErrorType, type ProfileRef } from '../../workflows/api.js';
+import { DEFAULT_SCHEDULE, ErrorType, type ProfileRef, type SyncRequest } from '../../workflows/api.js';
 
 const REF: ProfileRef = { namespace: 'fleet', name: 'spoke-1', uid: 'uid-1' };
 const TOKEN = 'fake-token-0123456789abcdef0123456789';
@@ -326,5 +326,79 @@ describe('reconcile activities (in-memory client)', () => {
 
     kube.recordEvent = () => Promise.reject(new KubeApiError('API server error 503', 503));
     await assert.rejects(acts.recordEvent(REF, event), (e: unknown) => e instanceof KubeApiError);
+  });
+});
+
+describe('syncProfile: what one sync reads and writes', () => {
+  const request = (over: Partial<SyncRequest> = {}): SyncRequest => ({
+    finalizerPresent: false,
+    full: true,
+    previousPhase: 'Pending',
+    syncedBefore: false,
+    scheduled: false,
+    attemptsPerSync: 4,
+    ...over,
+  });
+  const counting = (kube: FakeKube) => {
+    const reads: string[] = [];
+    const getProfile = kube.getClusterProfile;
+    const getSecret = kube.getSecret;
+    kube.getClusterProfile = () => (reads.push('getClusterProfile'), getProfile());
+    kube.getSecret = (ns, name) => (reads.push(`getSecret ${name}`), getSecret(ns, name));
+    return reads;
+  };
+
+  test('first sync: finalizer, Secret and SveltosCluster written, a Synced Event, the worker schedule reported', async () => {
+    const kube = new FakeKube();
+    const report = await activities(kube).syncProfile(REF, request());
+    assert.deepEqual(kube.calls.filter((c) => c !== 'recordEvent'), ['addFinalizer', 'applySecret', 'applySveltosCluster']);
+    assert.equal(report.secretChanged, true);
+    assert.equal(report.sveltosClusterChanged, true);
+    assert.deepEqual(report.schedule, DEFAULT_SCHEDULE);
+    assert.deepEqual(kube.events.map((e) => e.reason), ['Synced']);
+  });
+
+  test('an unchanged scheduled refresh reads the profile and the source only, and writes nothing', async () => {
+    const kube = new FakeKube();
+    const acts = activities(kube);
+    const first = await acts.syncProfile(REF, request());
+    kube.calls.length = 0;
+    const reads = counting(kube);
+    const again = await acts.syncProfile(REF, request({ finalizerPresent: true, full: false, scheduled: true, lastFingerprint: first.fingerprint, previousPhase: 'Ready', syncedBefore: true }));
+    assert.deepEqual(reads, ['getClusterProfile', 'getSecret src']);
+    assert.deepEqual(kube.calls, [], 'no write');
+    assert.equal(again.secretChanged, false);
+  });
+
+  test("with the watcher's cache the profile is not read from the API server; a cached namesake is not trusted", async () => {
+    const kube = new FakeKube();
+    let cached: ClusterProfile | undefined = structuredClone(kube.profile);
+    const acts = createReconcileActivities({
+      kube,
+      providers: NO_PROVIDER_FILE,
+      secretReaderNamespaces: [],
+      execTimeoutMs: 1000,
+      now: () => Date.parse('2026-01-01T00:00:00Z'),
+      baseEnv: {},
+      logger: capture(),
+      eventInstance: 'test',
+      profileCache: () => cached,
+    });
+    const reads = counting(kube);
+    await acts.syncProfile(REF, request({ finalizerPresent: true }));
+    assert.ok(!reads.includes('getClusterProfile'), `reads: ${reads.join(', ')}`);
+    cached = { ...structuredClone(kube.profile)!, metadata: { ...kube.profile!.metadata, uid: 'uid-of-a-namesake' } };
+    reads.length = 0;
+    await acts.syncProfile(REF, request({ finalizerPresent: true }));
+    assert.ok(reads.includes('getClusterProfile'), 'a cached object of another uid sends the read to the API server');
+  });
+
+  test('a forged cleanup request is refused by the API server check: nothing deleted', async () => {
+    const kube = new FakeKube();
+    const acts = activities(kube);
+    await acts.syncProfile(REF, request());
+    kube.calls.length = 0;
+    await assert.rejects(acts.cleanupProfile(REF, { recordDeletingEvent: true }), (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.DeletionNotConfirmed);
+    assert.deepEqual(kube.calls.filter((c) => c.startsWith('delete') || c === 'removeFinalizer'), []);
   });
 });
