@@ -102,6 +102,18 @@ describe('beyond the seed: end to end', GUARD, () => {
   const slowStarted = (): string => join(pluginDir, 'slow-started');
   const slowDone = (): string => join(pluginDir, 'slow-done');
   const slowHold = (): string => join(pluginDir, 'slow-hold');
+  const slowPids = (): string => join(pluginDir, 'slow-pids');
+  /** Whether the latest slow plugin process still runs. */
+  const slowRunning = async (): Promise<boolean> => {
+    const pid = Number((await readFile(slowPids(), 'utf8').catch(() => '')).trim().split('\n').at(-1));
+    if (!pid) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
 
   before(async () => {
     pluginDir = await mkdtemp(join(tmpdir(), 'ci-beyond-'));
@@ -120,6 +132,7 @@ describe('beyond the seed: end to end', GUARD, () => {
       pluginDir,
       'slow.sh',
       [
+        `echo $$ >> '${slowPids()}'`,
         `echo started >> '${slowStarted()}'`,
         'i=0',
         `while [ -e '${slowHold()}' ] && [ $i -lt 250 ]; do sleep 0.1; i=$((i+1)); done`,
@@ -316,7 +329,10 @@ describe('beyond the seed: end to end', GUARD, () => {
       });
       await within('workflow completion', handle.result());
       assert.equal((await handle.describe()).status.name, 'COMPLETED');
-      await eventually('the plugin run finished', async () => ((await lineCount(slowDone())) > doneBefore ? true : undefined));
+      // The cancelled sync kills the plugin's process group; had it been released first, it finished.
+      await eventually('the plugin run ended (finished, or killed with its cancelled sync)', async () =>
+        (await lineCount(slowDone())) > doneBefore || !(await slowRunning()) ? true : undefined,
+      );
       await e2e.waitForGone(name);
       assert.equal(await e2e.getProfile(name), undefined);
 
