@@ -22,7 +22,7 @@ import {
   type SyncReport,
   type SyncRequest,
 } from '../workflows/api.js';
-import { EventReason, eventForSyncFailure, eventForSyncSuccess } from '../workflows/phase.js';
+import { EventReason, eventForSyncFailure, eventForSyncReport } from '../workflows/phase.js';
 import { currentActivityContext, currentCancellationSignal, withHeartbeat } from './activity-context.js';
 import { validateSecretName } from './credentials/names.js';
 import { resolveKubeconfig, type ResolveDeps } from './credentials/resolve.js';
@@ -174,15 +174,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       } catch (err) {
         throw new FailedAfterWrite(err, cred);
       }
-      const event = eventForSyncSuccess({
-        previousPhase: req.previousPhase,
-        syncedBefore: req.syncedBefore,
-        secretChanged: cred.secretChanged,
-        routineRotation: req.scheduled && req.previousExpiresAtMs !== undefined && cred.expiresAtMs !== undefined,
-        provider: cred.provider,
-        profile: `${ref.namespace}/${ref.name}`,
-        ...(cred.expiresAtMs !== undefined ? { expiresAtMs: cred.expiresAtMs } : {}),
-      });
+      const event = eventForSyncReport(ref, req, cred);
       if (event) await recordEvent(ref, event);
       return { ...cred, sveltosClusterChanged, schedule };
     });

@@ -1,7 +1,7 @@
 // Phase transitions and the "what next" decision of the ClusterProfile workflow, pure and deterministic:
 // the workflow feeds in its state and acts on the answer (decide apart from act), so both are unit-tested
 // without a server.
-import type { Phase, ProfileEvent } from './api.js';
+import type { CredentialSyncResult, Phase, ProfileEvent, ProfileRef, SyncRequest } from './api.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Phase reducer
@@ -154,6 +154,23 @@ export function eventForSyncSuccess(f: SyncSuccessFacts): ProfileEvent | undefin
     };
   }
   return undefined;
+}
+
+/** The Event of a successful sync (syncProfile), from what the workflow told it and what it wrote. */
+export function eventForSyncReport(
+  ref: ProfileRef,
+  req: Pick<SyncRequest, 'previousPhase' | 'syncedBefore' | 'scheduled' | 'previousExpiresAtMs'>,
+  cred: Pick<CredentialSyncResult, 'secretChanged' | 'provider' | 'expiresAtMs'>,
+): ProfileEvent | undefined {
+  return eventForSyncSuccess({
+    previousPhase: req.previousPhase,
+    syncedBefore: req.syncedBefore,
+    secretChanged: cred.secretChanged,
+    routineRotation: req.scheduled && req.previousExpiresAtMs !== undefined && cred.expiresAtMs !== undefined,
+    provider: cred.provider,
+    profile: `${ref.namespace}/${ref.name}`,
+    ...(cred.expiresAtMs !== undefined ? { expiresAtMs: cred.expiresAtMs } : {}),
+  });
 }
 
 /** A Warning for a new failure; the same failure again (Degraded retry every sync period) records nothing. */

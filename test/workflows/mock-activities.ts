@@ -3,7 +3,7 @@
 // "expires in 1 h" means one hour of skipped time, not of wall time.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { EventReason, eventForSyncFailure, eventForSyncSuccess } from '../../workflows/phase.js';
+import { EventReason, eventForSyncFailure, eventForSyncReport } from '../../workflows/phase.js';
 import {
   DEFAULT_SCHEDULE,
   ErrorType,
@@ -165,15 +165,7 @@ export class MockReconcileActivities {
         const cred = await a.syncCredentials(ref);
         written = cred;
         const applied = req.full ? await a.applySveltosCluster(ref) : { changed: false };
-        const event = eventForSyncSuccess({
-          previousPhase: req.previousPhase,
-          syncedBefore: req.syncedBefore,
-          secretChanged: cred.secretChanged,
-          routineRotation: req.scheduled && req.previousExpiresAtMs !== undefined && cred.expiresAtMs !== undefined,
-          provider: cred.provider,
-          profile: `${ref.namespace}/${ref.name}`,
-          ...(cred.expiresAtMs !== undefined ? { expiresAtMs: cred.expiresAtMs } : {}),
-        });
+        const event = eventForSyncReport(ref, req, cred);
         if (event) await a.recordEvent(ref, event);
         return { ...cred, sveltosClusterChanged: applied.changed, schedule: this.schedule };
       } catch (err) {
