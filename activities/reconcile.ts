@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   DEFAULT_SCHEDULE,
   TRANSIENT_CREDENTIAL_ERROR,
+  WORKER_SHUTDOWN_ERROR,
   type ApplyResult,
   type CleanupRequest,
   type CleanupResult,
@@ -65,6 +66,8 @@ export interface ReconcileDeps extends Omit<ResolveDeps, 'getSecret' | 'signal'>
   guardAttempts?: number;
   /** This worker's refresh schedule (--sync-period, --min-refresh-interval), reported to the workflow by every sync. */
   schedule?: ScheduleConfig;
+  /** Aborted when the process shuts down: running plugins are killed and the sync is abandoned (WORKER_SHUTDOWN_ERROR). */
+  shutdownSignal?: AbortSignal;
   /** ClusterProfiles from the watcher's informer, when the process runs one (`run`): saves a GET per sync. */
   profileCache?: (namespace: string, name: string) => ClusterProfile | undefined;
 }
@@ -254,7 +257,8 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
 
     // Refuse a foreign Secret before running any plugin: it will not be overwritten anyway.
     if (opts.compare) await readSecret();
-    const signal = currentCancellationSignal();
+    const signals = [currentCancellationSignal(), deps.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const resolved = await resolveKubeconfig(profile, signal ? { ...resolveDeps, signal } : resolveDeps);
 
     let secretChanged = false;
@@ -447,6 +451,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   return {
     syncProfile: wrap('syncProfile', syncProfile, {
       details,
+      ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
       onFailure: (args, failure, final) => recordSyncFailure(args[0], args[1], failure, final && args[1].attemptsPerSync > 0),
       finalAttempt: (args) => args[1].attemptsPerSync,
     }),
@@ -466,6 +471,8 @@ interface WrapOptions<A extends unknown[]> {
   finalAttempt?: (args: A) => number;
   /** Runs before the failure leaves the activity; `final`: no attempt follows. Its own errors are logged. */
   onFailure?: (args: A, failure: Error, final: boolean) => Promise<void>;
+  /** Once aborted, any failure leaves as WORKER_SHUTDOWN_ERROR (abandoned, not failed; nothing recorded). */
+  shutdownSignal?: AbortSignal;
 }
 
 /** A sync step failed after the Secret was written: the workflow still learns which credential it holds. */
@@ -507,6 +514,10 @@ function failureWrapper(log: (level: Level, msg: string, meta: Record<string, un
         // request) leaves as the cancellation itself, so Temporal records a cancelled attempt, not a failure.
         const cancelled = currentActivityContext()?.cancellationSignal;
         if (cancelled?.aborted && cancelled.reason instanceof Error) throw cancelled.reason;
+        if (opts.shutdownSignal?.aborted) {
+          log('info', `${name} abandoned: the worker is shutting down`, {});
+          throw ApplicationFailure.create({ message: 'the worker running this sync is shutting down', type: WORKER_SHUTDOWN_ERROR, nonRetryable: true });
+        }
         const failure = opts.details ? withDetails(err, opts.details) : toApplicationFailure(err);
         const retryable = !(failure instanceof ApplicationFailure && failure.nonRetryable);
         if (opts.onFailure) {

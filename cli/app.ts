@@ -94,6 +94,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       : undefined;
 
   let worker: Worker | undefined;
+  const shuttingDown = new AbortController();
   let workerRun: Promise<void> = Promise.resolve();
   if (config.mode !== 'watcher') {
     // A configured fingerprint key that is too short fails the start, not the first sync.
@@ -104,6 +105,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       secretReaderNamespaces: config.secretReaderNamespaces,
       execTimeoutMs: config.execTimeoutMs,
       schedule: config.schedule,
+      shutdownSignal: shuttingDown.signal,
       // In `run` the watcher's informer holds every ClusterProfile (started below).
       ...(config.mode === 'run' ? { profileCache: (ns: string, name: string) => watcher?.cachedProfile(ns, name) } : {}),
       now: () => Date.now(),
@@ -183,6 +185,9 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       // The worker first: its grace period for in-flight activities starts now, while the watcher stops.
       // Runtime.install is told not to handle signals, so nobody else has started its shutdown.
       if (worker?.getState() === 'RUNNING') worker.shutdown();
+      // Syncs are local activities, which the worker's shutdown does not cancel: abandon them (their plugins
+      // are killed) so that their workflow tasks end now and another worker syncs again.
+      shuttingDown.abort();
       await watcher?.stop().catch((e: unknown) => logger.error({ err: String(e) }, 'watcher stopped with an error'));
       for (const t of timers.splice(0)) clearInterval(t);
       await fleet?.stop();

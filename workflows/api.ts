@@ -181,6 +181,12 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType);
  */
 export const TRANSIENT_CREDENTIAL_ERROR = 'CredentialSourceFailed';
 
+/**
+ * The worker running a sync is shutting down (SIGTERM): the sync was abandoned, not failed. The workflow
+ * fails its task instead of recording anything, so another worker replays it and syncs again.
+ */
+export const WORKER_SHUTDOWN_ERROR = 'WorkerShutdown';
+
 export const profileChanged = defineSignal<[ProfileSnapshot]>('profileChanged');
 export const resyncRequested = defineSignal<[ResyncRequest]>('resyncRequested');
 export const deletionRequested = defineSignal<[DeletionRequest]>('deletionRequested');

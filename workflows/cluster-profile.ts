@@ -33,6 +33,7 @@ import {
   ErrorType,
   NON_RETRYABLE_ERROR_TYPES,
   SearchAttr,
+  WORKER_SHUTDOWN_ERROR,
   WORKFLOW_INPUT_VERSION,
   deletionRequested,
   profileChanged,
@@ -342,6 +343,10 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
       // ActivityFailure); anything else is a bug here and fails the workflow task, never the workflow.
       if (isCancellation(err) || !(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
       const failure = failureOf(err);
+      if (failure.type === WORKER_SHUTDOWN_ERROR) {
+        // Not a failure of the sync: fail this workflow task so that another worker replays it and syncs.
+        throw new Error(`the worker running the sync of ${profile} shut down; the task is retried elsewhere`);
+      }
       if (failure.schedule) st.schedule = failure.schedule;
       if (failure.written) {
         // The Secret holds this credential now, whatever failed after it was written.
