@@ -4,8 +4,10 @@
 //  - Secret and SveltosCluster: get, server-side apply with one field manager (FIELD_MANAGER, force:
 //    the bodies carry only fields we own), delete with uid (and resourceVersion) preconditions;
 //  - core/v1 Events: create, or count up an identical one.
-// Every request waits for the client-side token bucket of its resource type (--kube-api-qps/--kube-api-burst
-// per resource, as controller-runtime gives each kind its own REST client and limiter), has a timeout,
+// Every write waits for the client-side token bucket of its resource type (--kube-api-qps/--kube-api-burst
+// per resource, as controller-runtime gives each kind its own REST client and limiter; the Go controller's
+// reads come from its informer cache and never reach that limiter, so ours, single GETs by name bounded by
+// the worker's concurrency, are not charged either), has a timeout,
 // follows an optional external abort signal (the activity's cancellation) and fails with a classified
 // error (classify.ts). Secrets and SveltosClusters are sent as plain JSON on patch paths (client-node
 // passes `any` bodies through untouched), which avoids its model renaming for built-in kinds.
@@ -193,7 +195,7 @@ class ClientNodeKubeClient implements KubeClient {
   ): Promise<T | undefined> {
     const external = this.externalSignal();
     try {
-      await this.bucketFor(op.resource).take(external);
+      if (op.verb !== 'get') await this.bucketFor(op.resource).take(external);
     } catch (err) {
       throw cancellation(external) ?? classifyKubeError(err, op, this.timeoutMs);
     }
