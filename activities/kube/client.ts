@@ -150,6 +150,14 @@ function formatTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * The token bucket a request is charged to: one per resource type for writes (controller-runtime's one
+ * limiter per kind); none for reads, which the Go controller serves from its cache.
+ */
+export function rateLimitBucket(op: Pick<KubeOp, 'verb' | 'resource'>): string | undefined {
+  return op.verb === 'get' ? undefined : op.resource;
+}
+
 class ClientNodeKubeClient implements KubeClient {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
@@ -195,7 +203,8 @@ class ClientNodeKubeClient implements KubeClient {
   ): Promise<T | undefined> {
     const external = this.externalSignal();
     try {
-      if (op.verb !== 'get') await this.bucketFor(op.resource).take(external);
+      const limitedBy = rateLimitBucket(op);
+      if (limitedBy !== undefined) await this.bucketFor(limitedBy).take(external);
     } catch (err) {
       throw cancellation(external) ?? classifyKubeError(err, op, this.timeoutMs);
     }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TokenBucket, type Clock } from '../../activities/kube/rate-limit.js';
+import { rateLimitBucket } from '../../activities/kube/client.js';
 
 /** A clock that only moves when told to; sleep() records the wait and advances time by it. */
 function fakeClock(start = 1_000): Clock & { t: number; sleeps: number[]; advance(ms: number): void } {
@@ -106,5 +107,20 @@ describe('TokenBucket', () => {
     assert.equal(bucket.available(), 0);
     clock.advance(1_000);
     assert.equal(bucket.available(), 1);
+  });
+});
+
+describe('which bucket a request is charged to', () => {
+  test('writes: one bucket per resource type, as the Go controller has one limiter per kind', () => {
+    assert.equal(rateLimitBucket({ verb: 'apply', resource: 'secrets' }), 'secrets');
+    assert.equal(rateLimitBucket({ verb: 'delete', resource: 'secrets' }), 'secrets');
+    assert.equal(rateLimitBucket({ verb: 'apply', resource: 'sveltosclusters' }), 'sveltosclusters');
+    assert.equal(rateLimitBucket({ verb: 'patch', resource: 'clusterprofiles' }), 'clusterprofiles');
+    assert.equal(rateLimitBucket({ verb: 'create', resource: 'events' }), 'events');
+  });
+
+  test('reads are not charged (the Go controller reads from its cache)', () => {
+    assert.equal(rateLimitBucket({ verb: 'get', resource: 'secrets' }), undefined);
+    assert.equal(rateLimitBucket({ verb: 'get', resource: 'clusterprofiles' }), undefined);
   });
 });
