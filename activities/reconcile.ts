@@ -256,7 +256,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     };
 
     // Refuse a foreign Secret before running any plugin: it will not be overwritten anyway.
-    if (opts.compare) await readSecret();
+    const readBefore = opts.compare ? { secret: await readSecret() } : undefined;
     const signals = [currentCancellationSignal(), deps.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const resolved = await resolveKubeconfig(profile, signal ? { ...resolveDeps, signal } : resolveDeps);
@@ -265,9 +265,10 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     let changedFields: string[] = [];
     if (opts.compare || resolved.fingerprint !== opts.lastFingerprint) {
       const desired = desiredSecret(profile, resolved.kubeconfig);
-      // Read again right before writing (a plugin may run for seconds); an existing Secret is then only
-      // written under its resourceVersion, so a change in between fails the apply (409, retried).
-      const existing = await readSecret();
+      // An existing Secret is only written under the resourceVersion read, so a change in between fails the
+      // apply (409, retried). After a plugin ran (seconds) it is read again right before writing; the secret
+      // reader resolves in milliseconds, so the read before it is as fresh.
+      const existing = readBefore && resolved.execDurationMs === undefined ? readBefore.secret : await readSecret();
       if (existing) {
         changedFields = secretDifferences(existing, desired);
         if (changedFields.length > 0) {
