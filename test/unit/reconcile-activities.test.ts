@@ -19,7 +19,7 @@ import {
   type V1ObjectMeta,
   type V1Secret,
 } from '../../activities/kube/types.js';
-import { createReconcileActivities, type StructuredLogger } from '../../activities/reconcile.js';
+import { createReconcileActivities, type ReconcileDeps, type StructuredLogger } from '../../activities/reconcile.js';
 import { DEFAULT_SCHEDULE, ErrorType, type ProfileRef, type SyncRequest } from '../../workflows/api.js';
 
 const REF: ProfileRef = { namespace: 'fleet', name: 'spoke-1', uid: 'uid-1' };
@@ -122,7 +122,7 @@ function capture(): StructuredLogger & { lines: string[] } {
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-function activities(kube: FakeKube, logger = capture()) {
+function activities(kube: FakeKube, logger = capture(), extra: Partial<ReconcileDeps> = {}) {
   return createReconcileActivities({
     kube,
     providers: NO_PROVIDER_FILE,
@@ -133,6 +133,7 @@ function activities(kube: FakeKube, logger = capture()) {
     logger,
     eventInstance: 'test',
     guardAttempts: 3,
+    ...extra,
   });
 }
 
@@ -373,17 +374,7 @@ describe('syncProfile: what one sync reads and writes', () => {
   test("with the watcher's cache the profile is not read from the API server; a cached namesake is not trusted", async () => {
     const kube = new FakeKube();
     let cached: ClusterProfile | undefined = structuredClone(kube.profile);
-    const acts = createReconcileActivities({
-      kube,
-      providers: NO_PROVIDER_FILE,
-      secretReaderNamespaces: [],
-      execTimeoutMs: 1000,
-      now: () => Date.parse('2026-01-01T00:00:00Z'),
-      baseEnv: {},
-      logger: capture(),
-      eventInstance: 'test',
-      profileCache: () => cached,
-    });
+    const acts = activities(kube, capture(), { profileCache: () => cached });
     const reads = counting(kube);
     await acts.syncProfile(REF, request({ finalizerPresent: true }));
     assert.ok(!reads.includes('getClusterProfile'), `reads: ${reads.join(', ')}`);
