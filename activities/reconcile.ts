@@ -191,9 +191,10 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   }
 
   async function cleanupProfile(ref: ProfileRef, req: CleanupRequest): Promise<CleanupResult> {
+    // One read serves both the Event decision and the deletion check.
+    const current = await kube.getClusterProfile(ref.namespace, ref.name);
     // Once per cleanup, not once per attempt.
     if (req.recordDeletingEvent && (currentActivityContext()?.info.attempt ?? 1) === 1) {
-      const current = await kube.getClusterProfile(ref.namespace, ref.name);
       if (current?.metadata.uid === ref.uid && isDeleting(current)) {
         await recordEvent(ref, {
           type: 'Normal',
@@ -202,7 +203,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
         });
       }
     }
-    return cleanup(ref);
+    return cleanupGiven(ref, current);
   }
 
   async function ensureFinalizer(ref: ProfileRef): Promise<FinalizerResult> {
@@ -328,7 +329,11 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   }
 
   async function cleanup(ref: ProfileRef): Promise<CleanupResult> {
-    const current = await kube.getClusterProfile(ref.namespace, ref.name);
+    return cleanupGiven(ref, await kube.getClusterProfile(ref.namespace, ref.name));
+  }
+
+  /** The cleanup, given the ClusterProfile as just read from the API server (undefined: gone). */
+  async function cleanupGiven(ref: ProfileRef, current: ClusterProfile | undefined): Promise<CleanupResult> {
     // A signal is a hint, not proof (anyone who may signal the workflow could forge one): delete only when
     // the API server confirms that this incarnation is gone or being deleted.
     if (current !== undefined && current.metadata.uid === ref.uid && !isDeleting(current)) {

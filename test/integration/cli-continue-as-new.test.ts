@@ -5,7 +5,7 @@
 // updates), and the Web UI link names the workflow, not a run.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { CliIo } from '../../cli/format.js';
+import { runCli, type CliRun } from '../support/cli-io.js';
 import { runRefresh } from '../../cli/refresh.js';
 import { runStatus } from '../../cli/status.js';
 import type { ClusterProfile } from '../../activities/kube/types.js';
@@ -16,17 +16,7 @@ import { eventually, uniqueName } from '../support/stack.js';
 const LIMIT_MS = 120_000;
 const UI = 'http://ui.example:8233';
 
-async function cli(command: typeof runStatus, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: { write: (s: string) => ((out += s), true) },
-    stderr: { write: (s: string) => ((err += s), true) },
-    env: { ...process.env, TEMPORAL_UI_URL: UI },
-    now: () => Date.now(),
-  };
-  return { code: await command(argv, io), out, err };
-}
+const cli = (command: typeof runStatus, argv: string[]): Promise<CliRun> => runCli(command, argv, UI);
 
 interface StatusDoc {
   workflowId: string;

@@ -7,35 +7,19 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import type { CliIo } from '../../cli/format.js';
 import { runRefresh } from '../../cli/refresh.js';
 import { runStatus } from '../../cli/status.js';
 import { repoRoot } from '../../tools/stack/paths.js';
 import type { ClusterProfile } from '../../activities/kube/types.js';
+import { runCli, type CliRun } from '../support/cli-io.js';
 import { E2E, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
 const LIMIT_MS = 120_000;
 const UI = 'http://ui.example:8233';
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(command: typeof runStatus, argv: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: { write: (s: string) => ((out += s), true) },
-    stderr: { write: (s: string) => ((err += s), true) },
-    env: { ...process.env, TEMPORAL_UI_URL: UI },
-    now: () => Date.now(),
-  };
-  const code = await command(argv, io);
-  return { code, out, err };
-}
+type Run = CliRun;
+const cli = (command: typeof runStatus, argv: string[]): Promise<Run> => runCli(command, argv, UI);
 
 type Listed = Record<string, unknown> & { name: string; phase?: string; lastError?: { reason: string; message: string }; uid?: string };
 

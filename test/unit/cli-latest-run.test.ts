@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { CliClient } from '../../cli/connect.js';
-import type { CliIo } from '../../cli/format.js';
+import { collectingIo } from '../support/cli-io.js';
 import { runRefresh } from '../../cli/refresh.js';
 import { EXIT, runStatus } from '../../cli/status.js';
 import { SearchAttr, WORKFLOW_TYPE, type SyncOutcome, type WorkflowStatus } from '../../workflows/api.js';
@@ -67,15 +67,7 @@ function fakeTemporal(visible: { running: WorkflowExecutionInfo[]; closed: Workf
   return { connect: () => Promise.resolve({ client, namespace: 'default', address: 'fake:7233', close: () => Promise.resolve() }), handles };
 }
 
-function collector(): { io: CliIo; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((err += s), true) }, env: { TEMPORAL_UI_URL: UI }, now: () => NOW },
-    out: () => out,
-    err: () => err,
-  };
-}
+const collector = () => collectingIo({ TEMPORAL_UI_URL: UI }, () => NOW);
 
 describe('operator commands address the workflow ID, not a run from visibility', () => {
   test('status: visibility still lists an earlier run; the query reaches the latest one', async () => {

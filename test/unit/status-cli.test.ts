@@ -6,7 +6,8 @@ import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
 import { workflowUiUrl } from '../../cli/connect.js';
-import { StreamingTable, humanDuration, oneLine, relative, type CliIo } from '../../cli/format.js';
+import { StreamingTable, humanDuration, oneLine, relative } from '../../cli/format.js';
+import { collectingIo } from '../support/cli-io.js';
 import { describeOutcome, parseRefreshArgs } from '../../cli/refresh.js';
 import { EXIT, UsageError, describeStatus, parseStatusArgs, printList, runStatus, tableCells } from '../../cli/status.js';
 import { profilesQuery, rowFromExecution, type ProfileRow } from '../../cli/visibility.js';
@@ -16,20 +17,7 @@ const NOW = Date.parse('2026-03-01T12:00:00Z');
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-function collector(): { io: CliIo; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: {
-      stdout: { write: (s: string) => ((out += s), true) },
-      stderr: { write: (s: string) => ((err += s), true) },
-      env: {},
-      now: () => NOW,
-    },
-    out: () => out,
-    err: () => err,
-  };
-}
+const collector = () => collectingIo({}, () => NOW);
 
 function row(name: string, extra: Partial<ProfileRow> = {}): ProfileRow {
   return {
