@@ -12,7 +12,7 @@ import { WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } f
 import { parse } from 'yaml';
 import { FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, secretNameFor, type AccessProvider } from '../../activities/kube/types.js';
 import { refreshUpdate, statusQuery } from '../../workflows/api.js';
-import { E2E, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
+import { E2E, localActivityMarker, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
 import { selectedContext } from '../support/kubeconfig-view.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
@@ -67,12 +67,8 @@ function activityTimeline(history: Awaited<ReturnType<WorkflowHandle['fetchHisto
     const a = closed ? byScheduled.get(Number(closed.scheduledEventId)) : undefined;
     if (a) a.closedId = id;
     // A local activity (the sync) is one marker, written when it ended.
-    const marker = e.markerRecordedEventAttributes;
-    if (marker?.markerName === 'core_local_activity') {
-      const data = marker.details?.data?.payloads?.[0]?.data;
-      const type = data ? ((JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type ?? '') : '';
-      byScheduled.set(id, { type, scheduledId: id, closedId: id });
-    }
+    const local = localActivityMarker(e);
+    if (local) byScheduled.set(id, { type: local.activity_type ?? '', scheduledId: id, closedId: id });
   }
   return [...byScheduled.values()].sort((x, y) => x.scheduledId - y.scheduledId);
 }

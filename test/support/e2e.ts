@@ -68,19 +68,28 @@ export interface ActivityExecution {
 }
 
 /** Core's record of a local activity (marker `core_local_activity`, details `data`: JSON). */
-interface LocalActivityMarkerData {
+export interface LocalActivityMarkerData {
   activity_type?: string;
   attempt?: number;
+}
+
+type HistoryEvent = NonNullable<History['events']>[number];
+
+/** The data of a local activity's marker; undefined for any other event. */
+export function localActivityMarker(e: HistoryEvent): LocalActivityMarkerData | undefined {
+  const marker = e.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const payload = marker.details?.data?.payloads?.[0]?.data;
+  return payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as LocalActivityMarkerData) : {};
 }
 
 /** The activity executions recorded in a history, in schedule order: regular ones and local ones (markers). */
 export function activityExecutions(history: History): ActivityExecution[] {
   const byScheduled = new Map<string, ActivityExecution>();
   for (const e of history.events ?? []) {
+    const data = localActivityMarker(e);
     const marker = e.markerRecordedEventAttributes;
-    if (marker?.markerName === 'core_local_activity') {
-      const payload = marker.details?.data?.payloads?.[0]?.data;
-      const data = payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as LocalActivityMarkerData) : {};
+    if (data && marker) {
       const execution: ActivityExecution = { type: data.activity_type ?? '', outcome: marker.failure ? 'failed' : 'completed' };
       if (typeof data.attempt === 'number') execution.attempt = data.attempt;
       if (marker.failure) execution.nonRetryable = marker.failure.cause?.applicationFailureInfo?.nonRetryable === true || marker.failure.applicationFailureInfo?.nonRetryable === true;
