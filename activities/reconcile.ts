@@ -167,13 +167,17 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   async function syncProfile(ref: ProfileRef, req: SyncRequest): Promise<SyncReport> {
     return withHeartbeat(async () => {
       const profile = req.finalizerPresent ? await loadProfile(ref, { allowDeleting: false }) : await profileWithFinalizer(ref);
+      // The first sync of a new profile expects its names to be free: it creates without reading first, and
+      // reads (to check ownership) only when a name turns out to be taken.
+      const expectAbsent = !req.syncedBefore && req.previousError === undefined;
       const cred = await writeCredentials(ref, profile, {
         compare: req.full,
+        expectAbsent,
         ...(req.lastFingerprint !== undefined ? { lastFingerprint: req.lastFingerprint } : {}),
       });
       let sveltosClusterChanged = false;
       try {
-        if (req.full) sveltosClusterChanged = (await applySveltosClusterFor(ref, profile)).changed;
+        if (req.full) sveltosClusterChanged = (await applySveltosClusterFor(ref, profile, { expectAbsent })).changed;
       } catch (err) {
         throw new FailedAfterWrite(err, cred);
       }
@@ -237,7 +241,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   async function writeCredentials(
     ref: ProfileRef,
     profile: ClusterProfile,
-    opts: { compare: boolean; lastFingerprint?: string },
+    opts: { compare: boolean; lastFingerprint?: string; expectAbsent?: boolean },
   ): Promise<CredentialSyncResult> {
     // Only the Secret name is checked here: a bad label fails the SveltosCluster step, while the credential
     // behind an existing SveltosCluster keeps being refreshed.
@@ -256,8 +260,9 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       return found;
     };
 
-    // Refuse a foreign Secret before running any plugin: it will not be overwritten anyway.
-    const readBefore = opts.compare ? { secret: await readSecret() } : undefined;
+    // Refuse a foreign Secret before running any plugin: it will not be overwritten anyway. A first sync
+    // skips this read; should the name be taken after all, one plugin run is wasted, and its retry reads first.
+    const readBefore = opts.compare && !opts.expectAbsent ? { secret: await readSecret() } : undefined;
     const signals = [currentCancellationSignal(), deps.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const resolved = await resolveKubeconfig(profile, signal ? { ...resolveDeps, signal } : resolveDeps);
@@ -266,21 +271,23 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     let changedFields: string[] = [];
     if (opts.compare || resolved.fingerprint !== opts.lastFingerprint) {
       const desired = desiredSecret(profile, resolved.kubeconfig);
-      // An existing Secret is only written under the resourceVersion read, so a change in between fails the
-      // apply (409, retried). After a plugin ran (seconds) it is read again right before writing; the secret
-      // reader resolves in milliseconds, so the read before it is as fresh.
-      const existing = readBefore && resolved.execDurationMs === undefined ? readBefore.secret : await readSecret();
-      if (existing) {
+      // After a plugin ran (seconds) the Secret is read again right before writing; the secret reader resolves
+      // in milliseconds, so the read before it is as fresh.
+      let existing = opts.expectAbsent ? undefined : readBefore && resolved.execDurationMs === undefined ? readBefore.secret : await readSecret();
+      // A name believed free is taken only if it still is; a taken one is read (ownership) and, like any
+      // existing Secret, written only under the resourceVersion read (a change in between fails with 409, retried).
+      if (!existing && (await kube.createSecretIfAbsent(desired))) {
+        changedFields = ['created'];
+        secretChanged = true;
+      } else {
+        existing ??= await readSecret();
+        if (!existing) throw new KubeApiError(`${secretObject} was deleted while being written; will retry`);
         changedFields = secretDifferences(existing, desired);
         if (changedFields.length > 0) {
           const before = existing.metadata?.resourceVersion;
           const written = await kube.applySecret(desired, before ? { resourceVersion: before } : {});
           secretChanged = written.metadata?.resourceVersion !== before;
         }
-      } else {
-        changedFields = ['created'];
-        await kube.applySecret(desired);
-        secretChanged = true;
       }
     }
 
@@ -310,19 +317,26 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     return applySveltosClusterFor(ref, await loadProfile(ref, { allowDeleting: false }));
   }
 
-  async function applySveltosClusterFor(ref: ProfileRef, profile: ClusterProfile): Promise<ApplyResult> {
+  async function applySveltosClusterFor(ref: ProfileRef, profile: ClusterProfile, opts: { expectAbsent?: boolean } = {}): Promise<ApplyResult> {
     const desired = desiredSveltosCluster(profile);
     const object = describe(SVELTOS_CLUSTER.kind, ref.namespace, desired.metadata.name);
-    const existing = await readForWrite(SVELTOS_CLUSTER.kind, object, ref, () => kube.getSveltosCluster(ref.namespace, desired.metadata.name));
-    const before = existing?.metadata?.resourceVersion;
+    const read = () => readForWrite(SVELTOS_CLUSTER.kind, object, ref, () => kube.getSveltosCluster(ref.namespace, desired.metadata.name));
+    let existing = opts.expectAbsent ? undefined : await read();
+    if (!existing && (await kube.createSveltosClusterIfAbsent(desired))) {
+      log('info', 'SveltosCluster applied', { profile: `${ref.namespace}/${ref.name}`, sveltosCluster: desired.metadata.name, created: true, changed: true });
+      return { changed: true };
+    }
+    existing ??= await read();
+    if (!existing) throw new KubeApiError(`${object} was deleted while being written; will retry`);
+    const before = existing.metadata?.resourceVersion;
     // Always applied: a no-op apply changes nothing (same resourceVersion), and an apply is what removes
     // labels the profile dropped while keeping everyone else's.
     const after = await kube.applySveltosCluster(desired, before ? { resourceVersion: before } : {});
-    const changed = !existing || after.metadata?.resourceVersion !== before;
+    const changed = after.metadata?.resourceVersion !== before;
     log(changed ? 'info' : 'debug', changed ? 'SveltosCluster applied' : 'SveltosCluster up to date', {
       profile: `${ref.namespace}/${ref.name}`,
       sveltosCluster: desired.metadata.name,
-      created: !existing,
+      created: false,
       changed,
     });
     return { changed };

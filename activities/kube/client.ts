@@ -1,7 +1,7 @@
 // A small typed client over @kubernetes/client-node 1.4 for exactly what the activities need:
 //  - ClusterProfile: get; add/remove our finalizer by JSON patch guarded by `test` ops, so that a
 //    concurrent writer's finalizers are never lost and a namesake is never touched;
-//  - Secret and SveltosCluster: get, server-side apply with one field manager (FIELD_MANAGER, force:
+//  - Secret and SveltosCluster: get, create-if-absent, server-side apply with one field manager (FIELD_MANAGER, force:
 //    the bodies carry only fields we own), delete with uid (and resourceVersion) preconditions;
 //  - core/v1 Events: create, or count up an identical one.
 // Every write waits for the client-side token bucket of its resource type (--kube-api-qps/--kube-api-burst
@@ -73,10 +73,17 @@ export interface KubeClient {
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
   /** Server-side apply. `resourceVersion` makes it conditional on the object not having changed since. */
   applySecret(body: SecretApply, opts?: { resourceVersion?: string }): Promise<V1Secret>;
+  /**
+   * Creates the Secret by server-side apply when no object of that name exists; undefined (nothing written)
+   * when one does, whoever owns it. Lets a first sync write without reading first.
+   */
+  createSecretIfAbsent(body: SecretApply): Promise<V1Secret | undefined>;
   deleteSecret(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome>;
 
   getSveltosCluster(namespace: string, name: string): Promise<SveltosCluster | undefined>;
   applySveltosCluster(body: SveltosClusterApply, opts?: { resourceVersion?: string }): Promise<SveltosCluster>;
+  /** Like createSecretIfAbsent. */
+  createSveltosClusterIfAbsent(body: SveltosClusterApply): Promise<SveltosCluster | undefined>;
   deleteSveltosCluster(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome>;
 
   /**
@@ -91,6 +98,24 @@ export interface KubeClient {
 }
 
 export type ManagedKind = 'Secret' | typeof SVELTOS_CLUSTER.kind;
+
+/**
+ * A resourceVersion no stored object can have (etcd revisions are positive int64s). An apply that carries it
+ * creates the object when the name is free (the API server ignores a resourceVersion on create) and fails
+ * with 409 Conflict when any object of that name exists: create-if-absent in one request, with the apply's
+ * field ownership, so that a foreign object is never written to without its ownership being checked first.
+ */
+export const NO_STORED_RESOURCE_VERSION = '18446744073709551615';
+
+/** Runs a create-if-absent apply: undefined when the name is taken. */
+async function unlessTaken<T>(apply: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await apply();
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 409) return undefined;
+    throw err;
+  }
+}
 
 /** Reason of the KubeApiError thrown when a guarded JSON patch's `test` op fails. */
 export const PATCH_GUARD_FAILED = 'PatchGuardFailed';
@@ -313,6 +338,10 @@ class ClientNodeKubeClient implements KubeClient {
     )) as V1Secret;
   }
 
+  async createSecretIfAbsent(body: SecretApply): Promise<V1Secret | undefined> {
+    return unlessTaken(() => this.applySecret(body, { resourceVersion: NO_STORED_RESOURCE_VERSION }));
+  }
+
   async deleteSecret(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome> {
     const op = this.op('delete', 'Secret', 'secrets', namespace, name);
     const sent = await this.request(
@@ -346,6 +375,10 @@ class ClientNodeKubeClient implements KubeClient {
         o,
       ),
     )) as SveltosCluster;
+  }
+
+  async createSveltosClusterIfAbsent(body: SveltosClusterApply): Promise<SveltosCluster | undefined> {
+    return unlessTaken(() => this.applySveltosCluster(body, { resourceVersion: NO_STORED_RESOURCE_VERSION }));
   }
 
   async deleteSveltosCluster(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome> {

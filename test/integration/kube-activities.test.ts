@@ -26,6 +26,7 @@ import { EVENT_COMPONENT } from '../../activities/kube/desired.js';
 import {
   DISPLAY_NAME_ANNOTATION,
   EXEC_EXTENSION,
+  FIELD_MANAGER,
   FINALIZER,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
@@ -37,7 +38,7 @@ import {
   type SveltosCluster,
 } from '../../activities/kube/types.js';
 import { createReconcileActivities, type StructuredLogger } from '../../activities/reconcile.js';
-import { ErrorType, type ProfileRef, type ReconcileActivities } from '../../workflows/api.js';
+import { ErrorType, type ProfileRef, type ReconcileActivities, type SyncRequest } from '../../workflows/api.js';
 import { kubeConfig, uniqueName } from '../support/stack.js';
 import { spokeKubeconfig } from '../support/e2e.js';
 
@@ -471,6 +472,37 @@ describe('Kubernetes activities against the local API server', () => {
     });
     await assert.rejects(run(acts, 'syncCredentials', ref), isFailure(ErrorType.Conflict, new RegExp(`owned by ClusterProfile ${other.name}`)));
     assert.equal(kubeconfigOf(await getSecret(secretNameFor(name))), 'theirs');
+  });
+
+  test("a first sync creates without reading (apply under a resourceVersion nothing has); a taken name is read and a foreign object left untouched", async () => {
+    const acts = activities();
+    const first: SyncRequest = { finalizerPresent: false, full: true, previousPhase: 'Pending', syncedBefore: false, scheduled: false, attemptsPerSync: 4 };
+    // Free names: created, owned by our field manager as an apply (so that later applies can drop fields).
+    const free = uniqueName('kact-first');
+    await putSourceSecret(`${free}-src`, token('f'));
+    secrets.add(secretNameFor(free));
+    sveltosClusters.add(free);
+    const report = await run(acts, 'syncProfile', await createProfile(free, { providers: [secretReader(`${free}-src`)] }), first);
+    assert.equal(report.secretChanged && report.sveltosClusterChanged, true);
+    for (const meta of [(await getSecret(secretNameFor(free)))?.metadata, (await getSveltosCluster(free))?.metadata]) {
+      assert.deepEqual(meta?.managedFields?.map((m) => `${m.manager}/${m.operation}`), [`${FIELD_MANAGER}/Apply`]);
+    }
+    // Taken names: the create-if-absent apply is refused (409), the read finds a foreign Secret: Conflict.
+    const taken = uniqueName('kact-taken');
+    await putSourceSecret(`${taken}-src`, token('t'));
+    secrets.add(secretNameFor(taken));
+    const foreign = await core.createNamespacedSecret({
+      namespace: NS,
+      body: { metadata: { name: secretNameFor(taken) }, data: { kubeconfig: Buffer.from('mine').toString('base64') } },
+    });
+    assert.equal(await kube.createSecretIfAbsent({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretNameFor(taken), namespace: NS, labels: {} }, type: 'Opaque', data: { kubeconfig: '' } } as never), undefined);
+    await assert.rejects(
+      run(acts, 'syncProfile', await createProfile(taken, { providers: [secretReader(`${taken}-src`)] }), first),
+      isFailure(ErrorType.Conflict, new RegExp(`Secret ${NS}/${secretNameFor(taken)}: exists and is not managed`)),
+    );
+    const after = await getSecret(secretNameFor(taken));
+    assert.equal(after?.metadata?.resourceVersion, foreign.metadata?.resourceVersion);
+    assert.equal(kubeconfigOf(after), 'mine');
   });
 
   test('a managed Secret without owner (made by the Go controller) is adopted', async () => {

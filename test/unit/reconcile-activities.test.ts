@@ -85,6 +85,15 @@ class FakeKube implements KubeClient {
     this.secrets.set(body.metadata.name!, next);
     return Promise.resolve(structuredClone(next));
   };
+  createSecretIfAbsent = (body: { metadata: V1ObjectMeta; type: string; data: Record<string, string> }): Promise<V1Secret | undefined> => {
+    if (this.secrets.has(body.metadata.name!)) {
+      this.calls.push('createSecretIfAbsent: taken');
+      return Promise.resolve(undefined);
+    }
+    const created = this.applySecret(body);
+    this.calls[this.calls.length - 1] = 'createSecretIfAbsent';
+    return created;
+  };
   deleteSecret = (_ns: string, name: string): Promise<DeleteOutcome> => {
     this.calls.push(`deleteSecret ${name}`);
     return Promise.resolve(this.secrets.delete(name) ? 'deleted' : 'absent');
@@ -95,6 +104,15 @@ class FakeKube implements KubeClient {
     const next = { ...(body as SveltosCluster), metadata: { ...body.metadata, uid: 'sc-uid', resourceVersion: String(++this.rv) } };
     this.sveltosClusters.set(body.metadata.name!, next);
     return Promise.resolve(structuredClone(next));
+  };
+  createSveltosClusterIfAbsent = (body: { metadata: V1ObjectMeta }): Promise<SveltosCluster | undefined> => {
+    if (this.sveltosClusters.has(body.metadata.name!)) {
+      this.calls.push('createSveltosClusterIfAbsent: taken');
+      return Promise.resolve(undefined);
+    }
+    const created = this.applySveltosCluster(body);
+    this.calls[this.calls.length - 1] = 'createSveltosClusterIfAbsent';
+    return created;
   };
   deleteSveltosCluster = (_ns: string, name: string): Promise<DeleteOutcome> => {
     this.calls.push(`deleteSveltosCluster ${name}`);
@@ -177,7 +195,7 @@ describe('reconcile activities (in-memory client)', () => {
     const second = await acts.syncCredentials(REF);
     assert.equal(second.secretChanged, false);
     assert.equal(second.fingerprint, first.fingerprint);
-    assert.deepEqual(kube.calls, ['applySecret']);
+    assert.deepEqual(kube.calls, ['createSecretIfAbsent']);
     assert.ok(!JSON.stringify([first, second]).includes(TOKEN));
     // Outside an activity context the injected (pino-style) logger is used, and never sees the token.
     assert.ok(logger.lines.some((l) => l.startsWith('info kubeconfig Secret written')));
@@ -352,11 +370,49 @@ describe('syncProfile: what one sync reads and writes', () => {
   test('first sync: finalizer, Secret and SveltosCluster written, a Synced Event, the worker schedule reported', async () => {
     const kube = new FakeKube();
     const report = await activities(kube).syncProfile(REF, request());
-    assert.deepEqual(kube.calls.filter((c) => c !== 'recordEvent'), ['addFinalizer', 'applySecret', 'applySveltosCluster']);
+    assert.deepEqual(kube.calls.filter((c) => c !== 'recordEvent'), ['addFinalizer', 'createSecretIfAbsent', 'createSveltosClusterIfAbsent']);
     assert.equal(report.secretChanged, true);
     assert.equal(report.sveltosClusterChanged, true);
     assert.deepEqual(report.schedule, DEFAULT_SCHEDULE);
     assert.deepEqual(kube.events.map((e) => e.reason), ['Synced']);
+  });
+
+  test('a first sync reads no managed object: it creates them, and reads only a name that turns out taken', async () => {
+    const kube = new FakeKube();
+    const reads = counting(kube);
+    const getSveltosCluster = kube.getSveltosCluster;
+    kube.getSveltosCluster = (ns, name) => (reads.push(`getSveltosCluster ${name}`), getSveltosCluster(ns, name));
+    await activities(kube).syncProfile(REF, request());
+    assert.deepEqual(reads, ['getClusterProfile', 'getSecret src']);
+
+    // The workflow started again over objects it wrote before (e.g. after a termination): taken, read, ours.
+    kube.calls.length = 0;
+    reads.length = 0;
+    const again = await activities(kube).syncProfile(REF, request({ finalizerPresent: true }));
+    assert.deepEqual(reads, ['getClusterProfile', 'getSecret src', 'getSecret spoke-1-sveltos-kubeconfig', 'getSveltosCluster spoke-1']);
+    assert.deepEqual(kube.calls.filter((c) => c !== 'recordEvent'), ['createSecretIfAbsent: taken', 'createSveltosClusterIfAbsent: taken', 'applySveltosCluster']);
+    assert.equal(again.secretChanged, false);
+  });
+
+  test('a first sync whose names are taken by foreign objects writes nothing to them (Conflict)', async () => {
+    const kube = new FakeKube();
+    kube.secrets.set('spoke-1-sveltos-kubeconfig', { metadata: { name: 'spoke-1-sveltos-kubeconfig', namespace: 'fleet', uid: 'theirs', resourceVersion: '3' }, data: { kubeconfig: 'dGhlaXJz' } });
+    await assert.rejects(
+      activities(kube).syncProfile(REF, request()),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict && /Secret fleet\/spoke-1-sveltos-kubeconfig/.test(e.message),
+    );
+    assert.deepEqual(kube.calls.filter((c) => c !== 'recordEvent'), ['addFinalizer', 'createSecretIfAbsent: taken']);
+    assert.equal(kube.secrets.get('spoke-1-sveltos-kubeconfig')?.data?.kubeconfig, 'dGhlaXJz');
+
+    kube.secrets.delete('spoke-1-sveltos-kubeconfig');
+    kube.sveltosClusters.set('spoke-1', { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'spoke-1', namespace: 'fleet', uid: 'x', resourceVersion: '7' } });
+    kube.calls.length = 0;
+    await assert.rejects(
+      activities(kube).syncProfile(REF, request({ finalizerPresent: true })),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict && /SveltosCluster fleet\/spoke-1/.test(e.message),
+    );
+    assert.deepEqual(kube.calls.filter((c) => c !== 'recordEvent'), ['createSecretIfAbsent', 'createSveltosClusterIfAbsent: taken']);
+    assert.equal(kube.sveltosClusters.get('spoke-1')?.metadata.uid, 'x');
   });
 
   test('an unchanged scheduled refresh reads the profile and the source only, and writes nothing', async () => {
