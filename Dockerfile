@@ -58,5 +58,7 @@ ENV NODE_ENV=production \
 USER 65532:65532
 EXPOSE 9440 9464
 # bin/clusterinventory.js runs dist/cli/main.js (it falls back to tsx only in a source checkout).
-ENTRYPOINT ["/usr/bin/tini", "--", "/nodejs/bin/node", "/app/bin/clusterinventory.js"]
+# The memory settings of bin/clusterinventory (there is no shell here): docs/adr/0007-memory-tuning.md.
+ENV MALLOC_ARENA_MAX=2
+ENTRYPOINT ["/usr/bin/tini", "--", "/nodejs/bin/node", "--max-semi-space-size=4", "/app/bin/clusterinventory.js"]
 CMD ["--help"]

@@ -2,6 +2,7 @@
 // the long-running processes (run, worker, watcher) with their flags (cli/config.ts).
 import { ConfigError, USAGE, parseConfig } from './config.js';
 import { processIo } from './format.js';
+import { applyNodeMemoryFlags } from './memory.js';
 
 /** `clusterinventory status | head`: the reader went away; stop quietly instead of crashing on EPIPE. */
 function quietOnClosedPipe(): void {
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  applyNodeMemoryFlags();
   const { startApp } = await import('./app.js');
   const { SHUTDOWN_DEADLINE_MS } = await import('../worker/worker.js');
   const app = await startApp(config);

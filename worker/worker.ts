@@ -15,11 +15,13 @@ export const SHUTDOWN_FORCE_MS = 25_000;
 export const SHUTDOWN_DEADLINE_MS = 28_000;
 
 /**
- * Workflows kept in memory between their tasks. Profiles are mostly idle (one task per refresh), so a cache
- * far below the fleet size keeps the worker small: an evicted workflow is replayed from its history when it
- * wakes, and histories stay short (a run continues as new after DEFAULT_MAX_CYCLES_PER_RUN syncs).
+ * Workflows kept in memory between their tasks, each about 0.5–1 MiB. Profiles are mostly idle (one task per
+ * refresh, minutes apart), so above a few hundred profiles a refresh replays its workflow from history
+ * whatever the cache size short of the whole fleet; what the cache must hold is the workflows busy at once
+ * (the SDK's 40 concurrent workflow tasks) and the ones signalled again within seconds. Histories stay short
+ * (a run continues as new after DEFAULT_MAX_CYCLES_PER_RUN syncs). docs/adr/0007-memory-tuning.md.
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 50;
 
 /** Worker settings the throughput benchmark's Temporal floor uses too, so that both are measured alike. */
 export const WORKER_TUNING = {

@@ -1,5 +1,5 @@
-// The controller as a user runs it: the compiled command (`npm run build`, then `node
-// bin/clusterinventory.js run …`) in a process of its own, logging JSON lines to a file, with free ports
+// The controller as a user runs it: the compiled command (`npm run build`, then `bin/clusterinventory
+// run …`) in a process of its own, logging JSON lines to a file, with free ports
 // for /metrics and the health endpoints (both on, as by default). Optionally under `node --cpu-prof`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
@@ -53,10 +53,12 @@ export class Controller {
       '--metrics-addr', `127.0.0.1:${metrics}`,
       ...o.flags,
     ];
-    const node = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [];
+    // As a user runs it: the `clusterinventory` command (bin/clusterinventory, which starts node with the
+    // memory settings), compiled.
+    const env = { ...process.env, ...(o.cpuProfDir ? { CLUSTERINVENTORY_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${o.cpuProfDir}` } : {}) };
     const log = openSync(o.logFile, 'a');
     try {
-      const child = spawn(process.execPath, [...node, join(repoRoot, 'bin', 'clusterinventory.js'), ...args], { cwd: repoRoot, env: process.env, stdio: ['ignore', log, log] });
+      const child = spawn(join(repoRoot, 'bin', 'clusterinventory'), args, { cwd: repoRoot, env, stdio: ['ignore', log, log] });
       return new Controller(child, args, health);
     } finally {
       closeSync(log);

@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { applyNodeMemoryFlags } from '../../../cli/memory.js';
 import { SearchAttr } from '../../../workflows/api.js';
 import { pool } from '../support.js';
 import { FLOOR_WORKFLOW_TYPE, floorSignal, type FloorActivities, type FloorInput } from './floor-contract.js';
@@ -24,6 +25,7 @@ export interface FloorProcessConfig {
 
 const send = (msg: object): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);
 
+applyNodeMemoryFlags();
 const config = JSON.parse(process.argv[2]!) as FloorProcessConfig;
 const lines = createInterface({ input: process.stdin });
 const next = (want: string): Promise<void> =>

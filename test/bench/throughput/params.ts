@@ -22,6 +22,8 @@ export interface ThroughputParams {
   settleMs: number;
   /** Convergence timeout of the backlog, ms. */
   timeoutMs: number;
+  /** Extra flags for every `clusterinventory run` the benchmark starts. */
+  controllerArgs: string[];
   cpuProf: boolean;
   skipBuild: boolean;
   outDir: string;
@@ -41,6 +43,7 @@ export const USAGE = `npm run bench -- throughput [flags]   (needs \`npm run sta
   --refresh-cycles N     sync periods measured in the refresh phase (default 3)
   --settle D             quiet time before the request counters are read (default 5s)
   --timeout D            backlog convergence timeout (default 120s + 3s per profile)
+  --controller-args "…"  extra flags for every \`clusterinventory run\` (BENCH_CONTROLLER_ARGS), e.g. "--max-cached-workflows 100"
   --cpu-prof             run the controller under node --cpu-prof and summarize where its CPU went
   --skip-build           use dist/ as it is (default: npm run build first)
   --out DIR              where results go (default test-results/)`;
@@ -58,6 +61,7 @@ const options = {
   'refresh-cycles': { type: 'string' },
   settle: { type: 'string' },
   timeout: { type: 'string' },
+  'controller-args': { type: 'string' },
   'cpu-prof': { type: 'boolean' },
   'skip-build': { type: 'boolean' },
   out: { type: 'string' },
@@ -115,6 +119,7 @@ export function parseThroughputParams(argv: string[], env: NodeJS.ProcessEnv): T
     refreshCycles: count('refresh-cycles', 3, 2),
     settleMs: ms('settle', '5s'),
     timeoutMs: raw('timeout') === undefined ? 120_000 + 3_000 * backlog : ms('timeout', '0s'),
+    controllerArgs: (raw('controller-args') ?? '').split(/\s+/).filter(Boolean),
     cpuProf: values['cpu-prof'] ?? env.BENCH_CPU_PROF === '1',
     skipBuild: values['skip-build'] ?? env.BENCH_SKIP_BUILD === '1',
     outDir: raw('out') ?? 'test-results',

@@ -227,14 +227,14 @@ export async function runControllerScenario(
 
 export async function runRefreshScenario(
   ctx: BenchContext,
-  o: { profiles: number; syncPeriod: string; syncPeriodMs: number; cycles: number; timeoutMs: number },
+  o: { profiles: number; syncPeriod: string; syncPeriodMs: number; cycles: number; timeoutMs: number; controllerArgs: string[] },
 ): Promise<RefreshResult> {
   return withFleet(ctx, 'refresh', async (fleet, taskQueue) => {
     const names = Array.from({ length: o.profiles }, (_, i) => profileName('refresh', i));
     await fleet.createProfiles(names, 16);
     await fleet.watch();
     const logFile = join(ctx.resultsDir, `controller-refresh-${taskQueue}.log`);
-    const controller = await Controller.start({ namespace: fleet.namespace, taskQueue, flags: ['--sync-period', o.syncPeriod], logFile });
+    const controller = await Controller.start({ namespace: fleet.namespace, taskQueue, flags: ['--sync-period', o.syncPeriod, ...o.controllerArgs], logFile });
     try {
       const converged = await fleet.waitConverged(names, o.timeoutMs, log, () => (controller.running ? undefined : `the controller exited early; see ${logFile}`));
       if (converged === undefined) throw new Error(`refresh scenario: ${fleet.converged(names)}/${names.length} profiles converged within ${o.timeoutMs / 1000} s`);

@@ -3,6 +3,7 @@
 // its own (floor-process.ts) so that its CPU is measured like the controller's. Reports the time until
 // every workflow ran its activity, CPU per workflow of that process and of the Temporal server, and the
 // events and billable actions of a sample of histories.
+import { MALLOC_ARENA_MAX, NODE_MEMORY_FLAGS } from '../../../cli/memory.js';
 import { WORKER_TUNING } from '../../../worker/worker.js';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -75,9 +76,11 @@ export async function runTemporalFloor(opts: {
     signalConcurrency: WATCHER_SIGNAL_CONCURRENCY,
     workerOptions: CONTROLLER_WORKER_OPTIONS,
   };
+  // The memory settings bin/clusterinventory gives the controller (floor-process.ts applies the rest).
+  const memory = { MALLOC_ARENA_MAX: String(MALLOC_ARENA_MAX), NODE_OPTIONS: `--max-semi-space-size=${NODE_MEMORY_FLAGS['max-semi-space-size']}` };
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./floor-process.ts', import.meta.url)), JSON.stringify(config)], {
     cwd: repoRoot,
-    env: process.env,
+    env: { ...process.env, ...memory },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', r));
