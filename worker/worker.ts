@@ -23,9 +23,19 @@ export const SHUTDOWN_DEADLINE_MS = 28_000;
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 50;
 
+/**
+ * Workflow tasks in progress at once (the SDK's default is 40). A sync is a local activity inside its
+ * workflow task, so this also bounds the syncs in flight. With 40, a start-up backlog at the default write
+ * limit queued each sync's four writes behind 39 others: the first tasks outlived the 10 s workflow task
+ * timeout and their syncs ran twice (WorkflowTaskTimedOut for half of 1,000 profiles). 20 keeps
+ * every task well inside it without slowing a backlog (qps 1000: the CPU is the limit).
+ */
+export const MAX_CONCURRENT_WORKFLOW_TASKS = 20;
+
 /** Worker settings the throughput benchmark's Temporal floor uses too, so that both are measured alike. */
 export const WORKER_TUNING = {
   maxConcurrentActivityTaskExecutions: 50,
+  maxConcurrentWorkflowTaskExecutions: MAX_CONCURRENT_WORKFLOW_TASKS,
   maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
 } as const;
 

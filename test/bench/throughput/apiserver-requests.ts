@@ -77,3 +77,24 @@ export function perUnit(s: RequestSummary, n: number): RequestSummary {
 export async function scrapeRequests(kube: KubeHttp): Promise<RequestCounts> {
   return requestCounts(await kube.text('/metrics'));
 }
+
+/**
+ * Waits until nobody touches the controller's resources any more (no request counted for `quietMs`), up
+ * to `maxMs`; returns how long that took. After a phase's cleanup the API server's garbage collector
+ * still reads the deleted profiles' Secrets and SveltosClusters for a while: without this wait, those
+ * reads would be counted as the next phase's controller's.
+ */
+export async function waitQuiet(kube: KubeHttp, o: { quietMs?: number; maxMs?: number; pollMs?: number } = {}): Promise<number> {
+  const { quietMs = 4_000, maxMs = 120_000, pollMs = 1_000 } = o;
+  const started = Date.now();
+  const traffic = async (): Promise<number> => summarize(await scrapeRequests(kube)).total;
+  let last = await traffic();
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < quietMs && Date.now() - started < maxMs) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    const now = await traffic();
+    if (now !== last) quietSince = Date.now();
+    last = now;
+  }
+  return Date.now() - started;
+}

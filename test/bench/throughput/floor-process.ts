@@ -20,7 +20,7 @@ export interface FloorProcessConfig {
   /** Signal-with-starts in flight, like the watcher's Temporal calls in flight. */
   signalConcurrency: number;
   /** Worker options the controller's worker sets (worker/worker.ts); the rest are SDK defaults on both sides. */
-  workerOptions: { maxConcurrentActivityTaskExecutions: number; maxCachedWorkflows: number; shutdownGraceTime: string };
+  workerOptions: { maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number; maxCachedWorkflows: number; shutdownGraceTime: string };
 }
 
 const send = (msg: object): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);

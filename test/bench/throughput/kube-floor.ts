@@ -2,6 +2,7 @@
 // ClusterProfile (finalizer patch, Secret create, SveltosCluster create), from a plain client with
 // keep-alive connections and `concurrency` profiles in flight, in the same run and on the same server
 // as the controller. The objects are the ones the controller writes (activities/kube/desired.ts).
+import { waitQuiet } from './apiserver-requests.js';
 import { performance } from 'node:perf_hooks';
 import { desiredSecret, desiredSveltosCluster } from '../../../activities/kube/desired.js';
 import { CLUSTER_PROFILE, FINALIZER, type ClusterProfile } from '../../../activities/kube/types.js';
@@ -65,6 +66,7 @@ export async function runKubeFloor(opts: { namespace: string; profiles: number; 
     };
   } finally {
     await fleet.destroy();
+    await waitQuiet(kube).catch(() => 0);
     kube.close();
   }
 }

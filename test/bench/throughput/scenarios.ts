@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { log, percentiles, sleep, terminateMatching, type Percentiles } from '../support.js';
-import { diffCounts, perUnit, scrapeRequests, summarize, type RequestCounts, type RequestSummary } from './apiserver-requests.js';
+import { diffCounts, perUnit, scrapeRequests, summarize, waitQuiet, type RequestCounts, type RequestSummary } from './apiserver-requests.js';
 import { Controller } from './controller.js';
 import { Fleet, profileName } from './fleet.js';
 import { fetchHistories, historyCosts, refreshCosts, timersFiredBetween, type HistoryCosts, type RefreshCosts } from './histories.js';
@@ -127,7 +127,11 @@ async function withFleet<T>(ctx: BenchContext, label: string, fn: (fleet: Fleet,
       return 0;
     });
     await fleet.destroy().catch((e: Error) => log(`  cleanup: deleting ${fleet.namespace} failed: ${e.message}`));
-    log(`  cleaned up ${fleet.namespace} (${fleet.profiles.length} profiles) and the workflows of ${taskQueue}${left ? ` (${left} terminated one by one)` : ''}`);
+    const quietAfterMs = await waitQuiet(ctx.kube).catch(() => 0);
+    log(
+      `  cleaned up ${fleet.namespace} (${fleet.profiles.length} profiles) and the workflows of ${taskQueue}${left ? ` (${left} terminated one by one)` : ''}; ` +
+        `API server quiet after ${(quietAfterMs / 1000).toFixed(0)} s`,
+    );
   }
 }
 
