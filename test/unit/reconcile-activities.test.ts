@@ -85,15 +85,18 @@ class FakeKube implements KubeClient {
     this.secrets.set(body.metadata.name!, next);
     return Promise.resolve(structuredClone(next));
   };
-  createSecretIfAbsent = (body: { metadata: V1ObjectMeta; type: string; data: Record<string, string> }): Promise<V1Secret | undefined> => {
-    if (this.secrets.has(body.metadata.name!)) {
-      this.calls.push('createSecretIfAbsent: taken');
+  /** The client's create-if-absent: taken names write nothing; a free one is an apply, recorded as `call`. */
+  private createIfAbsent<T>(call: string, taken: boolean, apply: () => Promise<T>): Promise<T | undefined> {
+    if (taken) {
+      this.calls.push(`${call}: taken`);
       return Promise.resolve(undefined);
     }
-    const created = this.applySecret(body);
-    this.calls[this.calls.length - 1] = 'createSecretIfAbsent';
+    const created = apply();
+    this.calls[this.calls.length - 1] = call;
     return created;
-  };
+  }
+  createSecretIfAbsent = (body: { metadata: V1ObjectMeta; type: string; data: Record<string, string> }): Promise<V1Secret | undefined> =>
+    this.createIfAbsent('createSecretIfAbsent', this.secrets.has(body.metadata.name!), () => this.applySecret(body));
   deleteSecret = (_ns: string, name: string): Promise<DeleteOutcome> => {
     this.calls.push(`deleteSecret ${name}`);
     return Promise.resolve(this.secrets.delete(name) ? 'deleted' : 'absent');
@@ -105,15 +108,8 @@ class FakeKube implements KubeClient {
     this.sveltosClusters.set(body.metadata.name!, next);
     return Promise.resolve(structuredClone(next));
   };
-  createSveltosClusterIfAbsent = (body: { metadata: V1ObjectMeta }): Promise<SveltosCluster | undefined> => {
-    if (this.sveltosClusters.has(body.metadata.name!)) {
-      this.calls.push('createSveltosClusterIfAbsent: taken');
-      return Promise.resolve(undefined);
-    }
-    const created = this.applySveltosCluster(body);
-    this.calls[this.calls.length - 1] = 'createSveltosClusterIfAbsent';
-    return created;
-  };
+  createSveltosClusterIfAbsent = (body: { metadata: V1ObjectMeta }): Promise<SveltosCluster | undefined> =>
+    this.createIfAbsent('createSveltosClusterIfAbsent', this.sveltosClusters.has(body.metadata.name!), () => this.applySveltosCluster(body));
   deleteSveltosCluster = (_ns: string, name: string): Promise<DeleteOutcome> => {
     this.calls.push(`deleteSveltosCluster ${name}`);
     return Promise.resolve(this.sveltosClusters.delete(name) ? 'deleted' : 'absent');
