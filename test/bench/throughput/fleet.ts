@@ -43,6 +43,12 @@ export class Fleet {
 
   /** Creates one ClusterProfile and sets its status: two requests, as a cluster manager makes them. */
   async createProfile(name: string): Promise<void> {
+    await this.createProfileObject(name);
+    await this.kube.request('PATCH', `${paths.clusterProfiles(this.namespace)}/${name}/status`, { status: { accessProviders: [secretReaderProvider(SOURCE_SECRET)] } }, { contentType: MERGE });
+  }
+
+  /** Creates the ClusterProfile object alone, without a status (the Kubernetes write floor's profiles). */
+  async createProfileObject(name: string): Promise<void> {
     this.profiles.push(name);
     const body: ClusterProfile = {
       apiVersion: CLUSTER_PROFILE.apiVersion,
@@ -52,7 +58,6 @@ export class Fleet {
     };
     this.createdAt.set(name, performance.now());
     await this.kube.request('POST', paths.clusterProfiles(this.namespace), body);
-    await this.kube.request('PATCH', `${paths.clusterProfiles(this.namespace)}/${name}/status`, { status: { accessProviders: [secretReaderProvider(SOURCE_SECRET)] } }, { contentType: MERGE });
   }
 
   async createProfiles(names: string[], concurrency: number): Promise<void> {

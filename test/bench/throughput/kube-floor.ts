@@ -2,12 +2,12 @@
 // ClusterProfile (finalizer patch, Secret create, SveltosCluster create), from a plain client with
 // keep-alive connections and `concurrency` profiles in flight, in the same run and on the same server
 // as the controller. The objects are the ones the controller writes (activities/kube/desired.ts).
-import { waitQuiet } from './apiserver-requests.js';
 import { performance } from 'node:perf_hooks';
 import { desiredSecret, desiredSveltosCluster } from '../../../activities/kube/desired.js';
-import { CLUSTER_PROFILE, FINALIZER, type ClusterProfile } from '../../../activities/kube/types.js';
+import { FINALIZER, type ClusterProfile } from '../../../activities/kube/types.js';
 import { spokeKubeconfig } from '../../support/e2e.js';
 import { pool } from '../support.js';
+import { waitQuiet } from './apiserver-requests.js';
 import { Fleet, profileName } from './fleet.js';
 import { KubeHttp, paths } from './kube-http.js';
 import { CpuMeter } from './proc.js';
@@ -30,16 +30,7 @@ export async function runKubeFloor(opts: { namespace: string; profiles: number; 
   try {
     await fleet.create();
     const names = Array.from({ length: opts.profiles }, (_, i) => profileName('floor', i));
-    await pool(names, 16, async (name) => {
-      fleet.profiles.push(name);
-      const body: ClusterProfile = {
-        apiVersion: CLUSTER_PROFILE.apiVersion,
-        kind: CLUSTER_PROFILE.kind,
-        metadata: { name, namespace: opts.namespace, labels: { bench: 'throughput' } },
-        spec: { clusterManager: { name: 'bench' }, displayName: name },
-      };
-      await kube.request('POST', paths.clusterProfiles(opts.namespace), body);
-    });
+    await pool(names, 16, (name) => fleet.createProfileObject(name));
     opts.log(`  ${names.length} ClusterProfiles created; writing…`);
 
     const cpu = new CpuMeter({ apiServer: opts.apiServerPid });
