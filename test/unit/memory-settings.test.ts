@@ -51,6 +51,15 @@ describe('bin/clusterinventory', () => {
     assert.ok(!execArgv.some((a) => a.includes('semi')), execArgv.join(' '));
   });
 
+  test('the image (no shell, no launcher) sets the same MALLOC_ARENA_MAX and semi-space flag', () => {
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    assert.match(dockerfile, new RegExp(`^ENV MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX}$`, 'm'));
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    assert.ok(entrypoint, 'the Dockerfile has an exec-form ENTRYPOINT');
+    const argv = JSON.parse(entrypoint) as string[];
+    assert.deepEqual(argv.slice(argv.indexOf('/nodejs/bin/node')), ['/nodejs/bin/node', SEMI, '/app/bin/clusterinventory.js']);
+  });
+
   test('is what package.json installs as the command', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> };
     assert.equal(pkg.bin.clusterinventory, 'bin/clusterinventory');
