@@ -10,7 +10,7 @@ import { secretNameFor } from '../../activities/kube/types.js';
 import { total } from '../support/prometheus.js';
 import { eventually } from '../support/stack.js';
 import { activityExecutions } from '../support/e2e.js';
-import { CONVERGE_LIMIT_MS, FaultFixture, alive, TERMINATION_GRACE_MS, names, report, type Incarnation } from './harness.js';
+import { CONVERGE_LIMIT_MS, FaultFixture, Roster, alive, TERMINATION_GRACE_MS, names, report, type Incarnation } from './harness.js';
 
 const GUARD = { timeout: 10 * 60_000 };
 /** Profiles converged before the restart scenario (plus those of earlier scenarios). */
@@ -18,14 +18,7 @@ const FLEET = 25;
 
 describe('fault matrix: the controller process', GUARD, () => {
   const fx = new FaultFixture();
-  /** Every incarnation that must be live and converged at the end of each scenario. */
-  let live: Incarnation[] = [];
-  /** Every incarnation that was deleted and must be released. */
-  const deleted: Incarnation[] = [];
-  const drop = (gone: Incarnation[]) => {
-    live = live.filter((l) => !gone.includes(l));
-    deleted.push(...gone);
-  };
+  const roster = new Roster();
 
   before(async () => {
     // No refresh falls due during the file (no credential here expires but near-expiry's).
@@ -52,8 +45,8 @@ describe('fault matrix: the controller process', GUARD, () => {
     await fx.plugins.hold(false);
     const t0 = Date.now();
     await fx.controller.start();
-    live.push(slow);
-    await fx.converge(live, deleted);
+    roster.live.push(slow);
+    await fx.converge(roster.live, roster.deleted);
     report('SIGTERM mid-plugin', 'recovery from restart to converged', Date.now() - t0);
   });
 
@@ -68,15 +61,15 @@ describe('fault matrix: the controller process', GUARD, () => {
     await fx.plugins.killOrphans();
     const t0 = Date.now();
     await fx.controller.start();
-    live.push(slow);
-    await fx.converge(live, deleted);
+    roster.live.push(slow);
+    await fx.converge(roster.live, roster.deleted);
     report('SIGKILL mid-plugin', 'recovery from restart to converged', Date.now() - t0);
   });
 
   test(`restart over ${FLEET} converged profiles: no signal and no sync after the restart`, async () => {
-    live.push(...(await fx.createSecretReaderProfiles(names('fleet', FLEET))));
-    report(`restart over ${FLEET}`, `${live.length} profiles converged`, await fx.converge(live, deleted));
-    const syncsBefore = await syncCounts(fx, live);
+    roster.live.push(...(await fx.createSecretReaderProfiles(names('fleet', FLEET))));
+    report(`restart over ${FLEET}`, `${roster.live.length} profiles converged`, await fx.converge(roster.live, roster.deleted));
+    const syncsBefore = await syncCounts(fx, roster.live);
     const { exit } = await fx.controller.terminate();
     assert.equal(exit.code, 0);
     const t0 = Date.now();
@@ -84,7 +77,7 @@ describe('fault matrix: the controller process', GUARD, () => {
     // The watcher evaluates every profile it lists (one decision each) after its first visibility query.
     await eventually(
       'the restarted watcher decided on every profile',
-      async () => (total(await fx.controller.metrics(), 'clusterinventory_watcher_decisions_total') >= live.length ? true : undefined),
+      async () => (total(await fx.controller.metrics(), 'clusterinventory_watcher_decisions_total') >= roster.live.length ? true : undefined),
       CONVERGE_LIMIT_MS,
     );
     report(`restart over ${FLEET}`, 'restart to every profile evaluated', Date.now() - t0);
@@ -93,37 +86,37 @@ describe('fault matrix: the controller process', GUARD, () => {
     const metrics = await fx.controller.metrics();
     assert.equal(total(metrics, 'clusterinventory_watcher_signals_total'), 0, 'no signal after the restart');
     assert.equal(total(metrics, 'clusterinventory_syncs_total'), 0, 'no sync in the restarted process');
-    assert.deepEqual(await syncCounts(fx, live), syncsBefore, 'no workflow scheduled a sync');
-    await fx.converge(live, deleted);
+    assert.deepEqual(await syncCounts(fx, roster.live), syncsBefore, 'no workflow scheduled a sync');
+    await fx.converge(roster.live, roster.deleted);
   });
 
   test('delete while the controller is down: cleaned up after it starts', async () => {
-    const victims = live.filter((l) => l.name.startsWith('fleet-')).slice(0, 5);
+    const victims = roster.live.filter((l) => l.name.startsWith('fleet-')).slice(0, 5);
     assert.equal((await fx.controller.terminate()).exit.code, 0);
     for (const v of victims) await fx.deleteProfile(v.name);
-    drop(victims);
+    roster.drop(victims);
     const t0 = Date.now();
     await fx.controller.start();
-    await fx.converge(live, deleted);
+    await fx.converge(roster.live, roster.deleted);
     report('delete while down', `${victims.length} released, from restart`, Date.now() - t0);
   });
 
   test(
     'force-delete while the controller is down (finalizer stripped): the workflow notices and completes',
     async () => {
-      const victims = live.filter((l) => l.name.startsWith('fleet-')).slice(0, 3);
+      const victims = roster.live.filter((l) => l.name.startsWith('fleet-')).slice(0, 3);
       assert.equal((await fx.controller.terminate()).exit.code, 0);
       for (const v of victims) await fx.forceDelete(v.name);
-      drop(victims);
+      roster.drop(victims);
       const t0 = Date.now();
       await fx.controller.start();
       try {
-        await fx.converge(live, deleted, 60_000);
+        await fx.converge(roster.live, roster.deleted, 60_000);
         report('force-delete while down', `${victims.length} workflows completed, from restart`, Date.now() - t0);
       } finally {
         // Without the fix the workflows stay running: do not let the later scenarios inherit them.
         for (const v of victims) await fx.handleOf(v).terminate('force-delete scenario').catch(() => undefined);
-        deleted.splice(deleted.length - victims.length, victims.length);
+        roster.deleted.splice(roster.deleted.length - victims.length, victims.length);
       }
     },
   );
@@ -134,8 +127,8 @@ describe('fault matrix: the controller process', GUARD, () => {
       const lifetimeS = 30;
       await writeFile(fx.plugins.file('lifetime'), String(lifetimeS));
       const inc = await fx.createExecProfile('near-expiry', 'fault-expiring');
-      live.push(inc);
-      await fx.converge(live, deleted);
+      roster.live.push(inc);
+      await fx.converge(roster.live, roster.deleted);
       // The first credential is in place; its refresh (at 80% of the lifetime) fails once.
       const first = await tokenOf(fx, inc.name);
       await writeFile(fx.plugins.file('fail-next'), '');
@@ -156,8 +149,8 @@ describe('fault matrix: the controller process', GUARD, () => {
       inc.token = replaced.token;
       // Stop rotating: the profile goes, and its next refreshes with it.
       await fx.deleteProfile(inc.name);
-      drop([inc]);
-      await fx.converge(live, deleted);
+      roster.drop([inc]);
+      await fx.converge(roster.live, roster.deleted);
     },
   );
 
@@ -173,20 +166,20 @@ describe('fault matrix: the controller process', GUARD, () => {
       }
     }
     const t0 = Date.now();
-    drop(incarnations.slice(0, 3));
-    live.push(incarnations[3]!);
-    await fx.converge(live, deleted);
+    roster.drop(incarnations.slice(0, 3));
+    roster.live.push(incarnations[3]!);
+    await fx.converge(roster.live, roster.deleted);
     report('churn of one name', 'last incarnation converged', Date.now() - t0);
     const secret = await fx.getSecret(secretNameFor('churn'));
     assert.equal(secret?.metadata?.ownerReferences?.[0]?.uid, incarnations[3]!.uid);
   });
 
   test('mass delete: every profile released', async () => {
-    const all = [...live];
+    const all = [...roster.live];
     const t0 = Date.now();
     for (let i = 0; i < all.length; i += 10) await Promise.all(all.slice(i, i + 10).map((l) => fx.deleteProfile(l.name)));
-    drop(all);
-    await fx.converge([], deleted);
+    roster.drop(all);
+    await fx.converge([], roster.deleted);
     report('mass delete', `${all.length} released`, Date.now() - t0);
   });
 });

@@ -325,6 +325,18 @@ export interface Incarnation {
   token: string;
 }
 
+/** What a fault file expects at the end of each scenario: incarnations converged, and ones released. */
+export class Roster {
+  live: Incarnation[] = [];
+  readonly deleted: Incarnation[] = [];
+
+  /** `gone` was deleted: from now on it must be released instead of converged. */
+  drop(gone: Incarnation[]): void {
+    this.live = this.live.filter((l) => !gone.includes(l));
+    this.deleted.push(...gone);
+  }
+}
+
 /**
  * A fresh namespace and task queue, the controller as a child process, and the E2E fixture's
  * Kubernetes helpers. Workflows are reached through this process's own Temporal client.

@@ -4,24 +4,19 @@
 // with the same ports and data directories; the stack is brought up again whatever happens.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { FaultFixture, freezeServer, killServer, names, report, resumeServers, stackUp, type Incarnation } from './harness.js';
+import { FaultFixture, Roster, freezeServer, killServer, names, report, resumeServers, stackUp } from './harness.js';
 
 const GUARD = { timeout: 10 * 60_000 };
 const FREEZE_MS = 30_000;
 
 describe('fault matrix: the servers', GUARD, () => {
   const fx = new FaultFixture();
-  let live: Incarnation[] = [];
-  const deleted: Incarnation[] = [];
-  const drop = (gone: Incarnation[]) => {
-    live = live.filter((l) => !gone.includes(l));
-    deleted.push(...gone);
-  };
+  const roster = new Roster();
 
   before(async () => {
     await fx.start({ flags: ['--sync-period', '30m'] });
-    live.push(...(await fx.createSecretReaderProfiles(names('base', 10))));
-    report('servers', `${live.length} profiles converged at start`, await fx.converge(live));
+    roster.live.push(...(await fx.createSecretReaderProfiles(names('base', 10))));
+    report('servers', `${roster.live.length} profiles converged at start`, await fx.converge(roster.live));
   });
 
   after(async () => {
@@ -38,13 +33,13 @@ describe('fault matrix: the servers', GUARD, () => {
     await killServer('temporal');
     // While Temporal is down: new profiles and deletions pile up in the watcher.
     const added = await fx.createSecretReaderProfiles(names('during-temporal', 3));
-    const victims = live.slice(0, 2);
+    const victims = roster.live.slice(0, 2);
     for (const v of victims) await fx.deleteProfile(v.name);
-    live.push(...added);
-    drop(victims);
+    roster.live.push(...added);
+    roster.drop(victims);
     const upMs = await stackUp();
     report('Temporal kill', 'stack up (Temporal restart)', upMs);
-    const ms = await fx.converge(live, deleted);
+    const ms = await fx.converge(roster.live, roster.deleted);
     report('Temporal kill', `${added.length} created and ${victims.length} deleted while down, converged after restart`, ms);
     assert.ok(fx.controller.running, 'the controller rode it out');
   });
@@ -62,21 +57,21 @@ describe('fault matrix: the servers', GUARD, () => {
     assert.equal(result.exit.signal, null, 'it exited by itself');
     const t0 = Date.now();
     await fx.controller.start();
-    await fx.converge(live, deleted);
+    await fx.converge(roster.live, roster.deleted);
     report('SIGTERM with Temporal frozen', 'restart to converged', Date.now() - t0);
   });
 
   test(`API server frozen ${FREEZE_MS / 1000} s (SIGSTOP) during syncs: all converge after it resumes`, async () => {
     const added = await fx.createSecretReaderProfiles(names('during-freeze', 10));
-    live.push(...added);
+    roster.live.push(...added);
     const resume = await freezeServer('kube');
     try {
       await new Promise((r) => setTimeout(r, FREEZE_MS));
     } finally {
       resume();
     }
-    const ms = await fx.converge(live, deleted);
-    report('API server frozen', `${live.length} converged after SIGCONT`, ms);
+    const ms = await fx.converge(roster.live, roster.deleted);
+    report('API server frozen', `${roster.live.length} converged after SIGCONT`, ms);
     assert.ok(fx.controller.running, 'the controller rode it out');
   });
 
@@ -87,11 +82,11 @@ describe('fault matrix: the servers', GUARD, () => {
       const upMs = await stackUp();
       report('API server kill', 'stack up (API server restart)', upMs);
       const added = await fx.createSecretReaderProfiles(names('after-kube', 2));
-      const victims = live.slice(0, 2);
+      const victims = roster.live.slice(0, 2);
       for (const v of victims) await fx.deleteProfile(v.name);
-      live.push(...added);
-      drop(victims);
-      const ms = await fx.converge(live, deleted, 90_000);
+      roster.live.push(...added);
+      roster.drop(victims);
+      const ms = await fx.converge(roster.live, roster.deleted, 90_000);
       report('API server kill', `converged after restart (${added.length} created, ${victims.length} deleted after it)`, ms);
       assert.ok(fx.controller.running, 'the controller rode it out');
     },
