@@ -19,6 +19,7 @@ import {
 } from '../kube/types.js';
 import type { ExecInvocation } from './exec-merge.js';
 import { findExtension } from './extensions.js';
+import { staticCluster } from './kubeconfig.js';
 
 export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 export const MAX_STDOUT_BYTES = 1024 * 1024;
@@ -112,18 +113,22 @@ export class ExecPluginTransientError extends BoundedRetryError {
 
 const TRANSIENT_SPAWN_CODES = new Set(['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM', 'EBUSY', 'ETXTBSY', 'EINTR']);
 
-/** `spec.cluster` of KUBERNETES_EXEC_INFO, from the access provider's cluster (client-go's ConfigToExecCluster). */
+/**
+ * `spec.cluster` of KUBERNETES_EXEC_INFO, from the access provider's cluster (client-go's
+ * ConfigToExecCluster): the plugin sees the same validated, normalised values we write.
+ */
 export function execClusterInfo(
   cluster: KubeconfigCluster | undefined,
   object: string,
   providerField: string,
 ): ExecCredentialCluster {
-  const info: ExecCredentialCluster = { server: cluster?.server ?? '' };
-  if (cluster?.['tls-server-name']) info['tls-server-name'] = cluster['tls-server-name'];
-  if (cluster?.['insecure-skip-tls-verify']) info['insecure-skip-tls-verify'] = true;
-  if (cluster?.['certificate-authority-data']) info['certificate-authority-data'] = cluster['certificate-authority-data'];
-  if (cluster?.['proxy-url']) info['proxy-url'] = cluster['proxy-url'];
-  if (cluster?.['disable-compression']) info['disable-compression'] = true;
+  const valid = staticCluster(cluster, object, `${providerField}.cluster`);
+  const info: ExecCredentialCluster = { server: valid.server };
+  if (valid['tls-server-name']) info['tls-server-name'] = valid['tls-server-name'];
+  if (valid['insecure-skip-tls-verify']) info['insecure-skip-tls-verify'] = true;
+  if (valid['certificate-authority-data']) info['certificate-authority-data'] = valid['certificate-authority-data'];
+  if (valid['proxy-url']) info['proxy-url'] = valid['proxy-url'];
+  if (valid['disable-compression']) info['disable-compression'] = true;
   const ext = findExtension(cluster, EXEC_EXTENSION, object, providerField);
   if (ext) info.config = structuredClone(ext.value);
   return info;

@@ -1,11 +1,12 @@
-// The static kubeconfig we write for Sveltos (SPEC §2.2 "Output kubeconfig"): no exec stanza, no
-// file references, because sveltoscluster-manager has neither the plugins nor the files. Rendering
-// is deterministic (fixed key order, no line folding) so that an unchanged credential gives the same
-// fingerprint and no write.
+// The static kubeconfig we write for Sveltos: no exec stanza, no file references, because
+// sveltoscluster-manager has neither the plugins nor the files, and no impersonation. Every value is
+// validated by an allowlist (kubeconfig-fields.ts) and rendered as JSON with every non-ASCII
+// character escaped, which client-go's YAML reader reads back exactly (docs/adr/0008). Rendering is
+// deterministic (fixed key order) so that an unchanged credential gives the same fingerprint and no write.
 import { createHmac, randomBytes } from 'node:crypto';
-import { stringify } from 'yaml';
 import { InvalidInputError } from '../errors.js';
 import type { KubeconfigCluster } from '../kube/types.js';
+import { MAX_URL_LENGTH, bearerToken, kubeconfigName, proxyUrl, serverShape, tlsServerName } from './kubeconfig-fields.js';
 
 /** The cluster keys we carry into a written kubeconfig, in the order we write them. */
 export const STATIC_CLUSTER_KEYS = [
@@ -19,7 +20,10 @@ export const STATIC_CLUSTER_KEYS = [
 
 export type StaticCluster = Pick<KubeconfigCluster, (typeof STATIC_CLUSTER_KEYS)[number]>;
 
-/** kubeconfig v1 AuthInfo, restricted to what needs neither files nor binaries. */
+/**
+ * kubeconfig v1 AuthInfo, restricted to what needs neither files nor binaries. Impersonation
+ * (`as`, `as-uid`, `as-groups`, `as-user-extra`) is refused, not carried: see docs/adr/0008.
+ */
 export interface StaticUser {
   token?: string;
   /** base64 of PEM, as in any kubeconfig. */
@@ -27,10 +31,6 @@ export interface StaticUser {
   'client-key-data'?: string;
   username?: string;
   password?: string;
-  as?: string;
-  'as-uid'?: string;
-  'as-groups'?: string[];
-  'as-user-extra'?: Record<string, string[]>;
 }
 
 export interface KubeconfigContext {
@@ -56,19 +56,17 @@ export interface StaticCredentials {
 }
 
 export const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const PROXY_SCHEMES = new Set(['http:', 'https:', 'socks5:']);
 
 /** Longer server URLs are refused: the server is reported in workflow history. */
-export const MAX_SERVER_LENGTH = 2048;
+export const MAX_SERVER_LENGTH = MAX_URL_LENGTH;
 const FORBIDDEN_IN_SERVER_RE = /[\s\p{Cc}\p{Cf}\\]/u;
 
 /**
  * The server URL, if it is `http(s)://host[:port][/path]` and nothing more. It is reported in workflow
  * results, so it must not carry credentials: no user information, no query (`?access_token=`), no
- * fragment. It is written as given, so it must also read the same in Go's url.Parse as in the WHATWG
- * parser checked here; they disagree on whitespace, control characters and backslashes, so those (and
- * invisible format characters) are
- * refused. Never echoed, in case it does carry something secret.
+ * fragment. It is written as given, so it must read the same in Go's url.Parse as in the WHATWG
+ * parser: serverShape allows only the shape on which they agree (ASCII host name or IP, numeric
+ * port, URL path characters). Never echoed, in case it does carry something secret.
  */
 export function validateServer(server: unknown, object: string, field: string): string {
   if (typeof server !== 'string' || server.trim() === '') {
@@ -93,7 +91,20 @@ export function validateServer(server: unknown, object: string, field: string): 
   if (server.includes('?') || server.includes('#')) {
     throw new InvalidInputError(object, field, 'must not contain a query or fragment (?… or #…): it could carry a credential into workflow history');
   }
+  const shape = serverShape(server);
+  if (shape) throw new InvalidInputError(object, field, shape);
   return server;
+}
+
+/**
+ * base64 of PEM (or any bytes), re-encoded canonically: what Go's encoding/json writes for the bytes
+ * client-go decodes, so the value written is the value read.
+ */
+export function base64Data(value: unknown, object: string, field: string): string | undefined {
+  const text = optionalString(value, object, field);
+  if (text === undefined || text === '') return undefined;
+  if (!BASE64_RE.test(text)) throw new InvalidInputError(object, field, 'is not valid base64 (expected base64 of PEM)');
+  return Buffer.from(text, 'base64').toString('base64');
 }
 
 /**
@@ -107,13 +118,10 @@ export function staticCluster(cluster: Partial<KubeconfigCluster> | undefined, o
   const server = validateServer(cluster.server, object, `${at}.server`);
   const out: StaticCluster = { server };
 
-  const ca = optionalString(cluster['certificate-authority-data'], object, `${at}.certificate-authority-data`);
-  if (ca !== undefined && ca !== '') {
-    if (!BASE64_RE.test(ca)) throw new InvalidInputError(object, `${at}.certificate-authority-data`, 'is not valid base64 (expected base64 of PEM)');
-    out['certificate-authority-data'] = ca;
-  }
-  const tlsServerName = optionalString(cluster['tls-server-name'], object, `${at}.tls-server-name`);
-  if (tlsServerName) out['tls-server-name'] = tlsServerName;
+  const ca = base64Data(cluster['certificate-authority-data'], object, `${at}.certificate-authority-data`);
+  if (ca) out['certificate-authority-data'] = ca;
+  const serverName = optionalString(cluster['tls-server-name'], object, `${at}.tls-server-name`);
+  if (serverName) out['tls-server-name'] = tlsServerName(serverName, object, `${at}.tls-server-name`);
 
   const insecure = optionalBoolean(cluster['insecure-skip-tls-verify'], object, `${at}.insecure-skip-tls-verify`);
   if (insecure) {
@@ -125,18 +133,7 @@ export function staticCluster(cluster: Partial<KubeconfigCluster> | undefined, o
   }
 
   const proxy = optionalString(cluster['proxy-url'], object, `${at}.proxy-url`);
-  if (proxy) {
-    let proxyUrl: URL | undefined;
-    try {
-      proxyUrl = new URL(proxy);
-    } catch {
-      proxyUrl = undefined;
-    }
-    if (!proxyUrl || !PROXY_SCHEMES.has(proxyUrl.protocol)) {
-      throw new InvalidInputError(object, `${at}.proxy-url`, 'must be an http://, https:// or socks5:// URL');
-    }
-    out['proxy-url'] = proxy;
-  }
+  if (proxy) out['proxy-url'] = proxyUrl(proxy, object, `${at}.proxy-url`);
 
   const disableCompression = optionalBoolean(cluster['disable-compression'], object, `${at}.disable-compression`);
   if (disableCompression) out['disable-compression'] = true;
@@ -146,7 +143,7 @@ export function staticCluster(cluster: Partial<KubeconfigCluster> | undefined, o
 /** The kubeconfig user for static credentials; PEM text becomes base64 `*-data`. */
 export function staticUser(credentials: StaticCredentials, object: string, at: string): StaticUser {
   const user: StaticUser = {};
-  if (credentials.token) user.token = credentials.token;
+  if (credentials.token) user.token = bearerToken(credentials.token, object, `${at}.status.token`);
   const hasCert = Boolean(credentials.clientCertificateData);
   const hasKey = Boolean(credentials.clientKeyData);
   if (hasCert !== hasKey) {
@@ -175,18 +172,20 @@ export interface BuildKubeconfigInput {
 
 /** A kubeconfig (YAML) with one cluster, one user, one context, and current-context set. */
 export function buildKubeconfig(input: BuildKubeconfigInput): string {
+  const name = kubeconfigName(input.name, input.object, 'metadata.name');
   const cluster = staticCluster(input.cluster, input.object, `${input.providerField}.cluster`);
   const user = staticUser(input.credentials, input.object, `exec plugin result for ${input.providerField}`);
   return renderKubeconfig({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: input.name, cluster }],
-    users: [{ name: input.name, user }],
-    contexts: [{ name: input.name, context: { cluster: input.name, user: input.name } }],
-    'current-context': input.name,
+    clusters: [{ name, cluster }],
+    users: [{ name, user }],
+    contexts: [{ name, context: { cluster: name, user: name } }],
+    'current-context': name,
   });
 }
 
+/** Renders a validated model: the only way a kubeconfig we write is produced. */
 export function renderKubeconfig(config: StaticKubeconfig): string {
   const ordered = {
     apiVersion: config.apiVersion,
@@ -196,7 +195,33 @@ export function renderKubeconfig(config: StaticKubeconfig): string {
     contexts: config.contexts.map(({ name, context }) => ({ name, context: pick(context, ['cluster', 'user', 'namespace'] as const) })),
     'current-context': config['current-context'],
   };
-  return stringify(ordered, { version: '1.1', lineWidth: 0, minContentWidth: 0 });
+  return kubeconfigJson(ordered);
+}
+
+/** Non-ASCII characters of the Basic Multilingual Plane, DEL included; astral characters are matched whole (the `u` flag) and excluded. */
+const ESCAPED_RE = /[\u007f-\ud7ff\ue000-\uffff]/gu;
+const LONE_SURROGATE_RE = /\p{Cs}/u;
+
+/**
+ * JSON, which client-go's YAML reader (goyaml v2) reads as a flow document, with every BMP character
+ * outside printable ASCII written as a \uXXXX escape: goyaml v2 treats raw U+0085, U+2028 and U+2029
+ * as line breaks even inside double-quoted strings (NEL turns into a space, and the spaces after any
+ * of them are dropped), but reads escapes literally. Astral characters stay raw UTF-8: goyaml refuses escaped surrogate pairs, and a
+ * four-byte character is neither a break nor a blank to it. docs/adr/0008 has the evidence.
+ */
+export function kubeconfigJson(doc: object): string {
+  assertWellFormed(doc);
+  const json = JSON.stringify(doc, null, 2).replace(ESCAPED_RE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `${json}\n`;
+}
+
+/** An unpaired surrogate has no UTF-8 form, so client-go could not read it as we hold it; validation refuses it first. */
+function assertWellFormed(value: unknown): void {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE_RE.test(value)) throw new Error('kubeconfig renderer: a value with an unpaired surrogate was not refused by validation');
+  } else if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) assertWellFormed(v);
+  }
 }
 
 /**
@@ -237,17 +262,7 @@ export function fingerprint(bytes: string | Uint8Array): string {
   return createHmac('sha256', loadFingerprintKey()).update(bytes).digest('hex').slice(0, 16);
 }
 
-const USER_KEYS = [
-  'token',
-  'client-certificate-data',
-  'client-key-data',
-  'username',
-  'password',
-  'as',
-  'as-uid',
-  'as-groups',
-  'as-user-extra',
-] as const;
+const USER_KEYS = ['token', 'client-certificate-data', 'client-key-data', 'username', 'password'] as const;
 
 function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};

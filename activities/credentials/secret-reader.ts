@@ -11,7 +11,8 @@ import { EXEC_EXTENSION, type KubeconfigCluster, type V1Secret } from '../kube/t
 import { assertNamespaceAllowed, parseSecretReaderExtension } from '../profile/model.js';
 import { PROFILE_STRING_MAX, quoted, safeText } from '../../workflows/text.js';
 import { extensionField } from './extensions.js';
-import { BASE64_RE, renderKubeconfig, staticCluster, type StaticUser } from './kubeconfig.js';
+import { basicAuthUsername, bearerToken, kubeconfigName, printableText } from './kubeconfig-fields.js';
+import { base64Data, renderKubeconfig, staticCluster, type StaticUser } from './kubeconfig.js';
 import { describeObject, isNamespaceName } from './names.js';
 import { MAX_SOURCE_BYTES, parseStrictYaml } from './strict-yaml.js';
 
@@ -132,6 +133,9 @@ export function normalizeSourceKubeconfig(
   const user = users.get(userName);
   if (!user) throw new InvalidInputError(object, `${at}.users[${label(userName)}]`, `does not exist (referenced by context ${quoted(currentContext)})`);
 
+  kubeconfigName(currentContext, object, `${contextAt}.name`);
+  kubeconfigName(clusterName, object, `${at}.clusters[${label(clusterName)}].name`);
+  kubeconfigName(userName, object, `${at}.users[${label(userName)}].name`);
   const staticC = staticCluster(cluster, object, `${at}.clusters[${label(clusterName)}].cluster`);
   const staticU = copyStaticUser(user, object, `${at}.users[${label(userName)}].user`);
   const ctx: { cluster: string; user: string; namespace?: string } = { cluster: clusterName, user: userName };
@@ -199,51 +203,48 @@ function refuseUnsafeUser(user: Record<string, unknown>, object: string, at: str
   }
 }
 
+/**
+ * Impersonation is refused, not dropped: dropping it would silently make Sveltos act as the
+ * credential's own identity, often a more powerful one than the identity the source impersonates.
+ */
+const IMPERSONATION_FIELDS = ['as', 'as-uid', 'as-groups', 'as-user-extra'] as const;
+
+function refuseImpersonation(user: Record<string, unknown>, object: string, at: string): void {
+  for (const field of IMPERSONATION_FIELDS) {
+    const v = user[field];
+    const empty = !present(v) || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+    if (!empty) {
+      throw new InvalidInputError(
+        object,
+        `${at}.${field}`,
+        'impersonation is refused: use a credential of the identity Sveltos should act as (dropping the field would make it act as the credential\'s own identity)',
+      );
+    }
+  }
+}
+
 function copyStaticUser(user: Record<string, unknown>, object: string, at: string): StaticUser {
+  refuseImpersonation(user, object, at);
   const out: StaticUser = {};
-  const str = (key: 'token' | 'username' | 'password' | 'as' | 'as-uid') => {
+  const field = (key: keyof StaticUser, validate: (v: unknown, o: string, f: string) => string | undefined) => {
     const v = user[key];
     if (v === undefined || v === null || v === '') return;
-    if (typeof v !== 'string') throw new InvalidInputError(object, `${at}.${key}`, 'must be a string');
-    out[key] = v;
+    const valid = validate(v, object, `${at}.${key}`);
+    if (valid) out[key] = valid;
   };
-  str('token');
-  str('username');
-  str('password');
-  str('as');
-  str('as-uid');
-
-  for (const key of ['client-certificate-data', 'client-key-data'] as const) {
-    const v = user[key];
-    if (v === undefined || v === null || v === '') continue;
-    if (typeof v !== 'string' || !BASE64_RE.test(v)) throw new InvalidInputError(object, `${at}.${key}`, 'must be base64 of PEM');
-    out[key] = v;
-  }
+  field('token', bearerToken);
+  field('username', basicAuthUsername);
+  field('password', printableText);
+  field('client-certificate-data', base64Data);
+  field('client-key-data', base64Data);
   if (Boolean(out['client-certificate-data']) !== Boolean(out['client-key-data'])) {
     const missing = out['client-certificate-data'] ? 'client-key-data' : 'client-certificate-data';
     throw new InvalidInputError(object, `${at}.${missing}`, 'is missing: a client certificate and key come in pairs');
   }
-
-  const groups = user['as-groups'];
-  if (groups !== undefined && groups !== null) {
-    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
-      throw new InvalidInputError(object, `${at}.as-groups`, 'must be a list of strings');
-    }
-    if (groups.length) out['as-groups'] = [...(groups)];
-  }
-  const extra = user['as-user-extra'];
-  if (extra !== undefined && extra !== null) {
-    if (
-      typeof extra !== 'object' ||
-      Array.isArray(extra) ||
-      !Object.values(extra).every((v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))
-    ) {
-      throw new InvalidInputError(object, `${at}.as-user-extra`, 'must be a map of strings to lists of strings');
-    }
-    if (Object.keys(extra).length) out['as-user-extra'] = structuredClone(extra as Record<string, string[]>);
-  }
-
   const hasBasic = Boolean(out.username) || Boolean(out.password);
+  if (out.token && hasBasic) {
+    throw new InvalidInputError(object, at, 'has both a token and a username/password: client-go refuses more than one authentication method');
+  }
   if (!out.token && !out['client-certificate-data'] && !hasBasic) {
     throw new InvalidInputError(object, at, 'has no usable credentials (token, client-certificate-data + client-key-data, or username + password)');
   }

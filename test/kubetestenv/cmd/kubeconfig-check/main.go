@@ -1,85 +1,53 @@
-// kubeconfig-check prints what client-go makes of a kubeconfig: it reads one from stdin, loads it with
-// clientcmd.Load (the decoder client-go, and so sveltoscluster-manager, uses) and prints the current
-// context's cluster and user as one JSON object. Tests compare that with what clusterinventory reads
-// and renders (test/integration/kubeconfig-client-go.test.ts). A test tool: it prints credentials.
+// kubeconfig-check prints what client-go makes of kubeconfigs, so that tests compare client-go's
+// reading with what clusterinventory validated instead of trusting our own parser. It is what
+// sveltoscluster-manager does with our Secret: clientcmd.Load (goyaml v2 behind sigs.k8s.io/yaml),
+// then clientcmd.NewDefaultClientConfig(...).ClientConfig() for the rest.Config it connects with.
+//
+// Batch protocol, so that one process serves thousands of cases: stdin carries JSON lines
+// {"id": "...", "kubeconfig": "<text>"}; stdout gets one JSON line per input, in order, with the same
+// id (see report in view.go). A test tool: it prints credentials.
 package main
 
 import (
-	"encoding/base64"
+	"bufio"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"os"
-
-	"k8s.io/client-go/tools/clientcmd"
 )
 
-type view struct {
-	Error                    string `json:"error,omitempty"`
-	Context                  string `json:"context"`
-	Server                   string `json:"server,omitempty"`
-	CertificateAuthorityData string `json:"certificateAuthorityData,omitempty"`
-	CertificateAuthority     string `json:"certificateAuthority,omitempty"`
-	TLSServerName            string `json:"tlsServerName,omitempty"`
-	InsecureSkipTLSVerify    bool   `json:"insecureSkipTLSVerify,omitempty"`
-	ProxyURL                 string `json:"proxyURL,omitempty"`
-	DisableCompression       bool   `json:"disableCompression,omitempty"`
-	ClusterFound             bool   `json:"clusterFound"`
-	UserFound                bool   `json:"userFound"`
-	Token                    string `json:"token,omitempty"`
-	TokenFile                string `json:"tokenFile,omitempty"`
-	ClientCertificateData    string `json:"clientCertificateData,omitempty"`
-	ClientKeyData            string `json:"clientKeyData,omitempty"`
-	ClientCertificate        string `json:"clientCertificate,omitempty"`
-	ClientKey                string `json:"clientKey,omitempty"`
-	Username                 string `json:"username,omitempty"`
-	Password                 string `json:"password,omitempty"`
-	HasExec                  bool   `json:"hasExec"`
-	HasAuthProvider          bool   `json:"hasAuthProvider"`
+type request struct {
+	ID         string `json:"id"`
+	Kubeconfig string `json:"kubeconfig"`
 }
 
 func main() {
-	out := json.NewEncoder(os.Stdout)
-	data, err := io.ReadAll(os.Stdin)
-	if err != nil {
-		_ = out.Encode(view{Error: err.Error()})
+	if err := serve(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "kubeconfig-check:", err)
 		os.Exit(2)
 	}
-	cfg, err := clientcmd.Load(data)
-	if err != nil {
-		_ = out.Encode(view{Error: err.Error()})
-		return
-	}
-	v := view{Context: cfg.CurrentContext}
-	if ctx, ok := cfg.Contexts[cfg.CurrentContext]; ok {
-		if c, ok := cfg.Clusters[ctx.Cluster]; ok {
-			v.ClusterFound = true
-			v.Server = c.Server
-			v.CertificateAuthority = c.CertificateAuthority
-			v.TLSServerName = c.TLSServerName
-			v.InsecureSkipTLSVerify = c.InsecureSkipTLSVerify
-			v.ProxyURL = c.ProxyURL
-			v.DisableCompression = c.DisableCompression
-			if len(c.CertificateAuthorityData) > 0 {
-				v.CertificateAuthorityData = base64.StdEncoding.EncodeToString(c.CertificateAuthorityData)
+}
+
+// serve answers every request before reading the next, flushing each answer, so a caller may
+// pipeline requests or wait for each one.
+func serve(in io.Reader, out io.Writer) error {
+	dec := json.NewDecoder(bufio.NewReaderSize(in, 1<<20))
+	w := bufio.NewWriter(out)
+	enc := json.NewEncoder(w)
+	for {
+		var req request
+		if err := dec.Decode(&req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return w.Flush()
 			}
+			return fmt.Errorf("reading a request: %w", err)
 		}
-		if u, ok := cfg.AuthInfos[ctx.AuthInfo]; ok {
-			v.UserFound = true
-			v.Token = u.Token
-			v.TokenFile = u.TokenFile
-			v.ClientCertificate = u.ClientCertificate
-			v.ClientKey = u.ClientKey
-			v.Username = u.Username
-			v.Password = u.Password
-			v.HasExec = u.Exec != nil
-			v.HasAuthProvider = u.AuthProvider != nil
-			if len(u.ClientCertificateData) > 0 {
-				v.ClientCertificateData = base64.StdEncoding.EncodeToString(u.ClientCertificateData)
-			}
-			if len(u.ClientKeyData) > 0 {
-				v.ClientKeyData = base64.StdEncoding.EncodeToString(u.ClientKeyData)
-			}
+		if err := enc.Encode(inspect(req)); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
 		}
 	}
-	_ = out.Encode(v)
 }
