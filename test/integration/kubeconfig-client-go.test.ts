@@ -1,26 +1,22 @@
 // "We and client-go read the same kubeconfig", checked against client-go itself rather than assumed.
-// test/kubetestenv/cmd/kubeconfig-check loads a kubeconfig with clientcmd.Load (what
-// sveltoscluster-manager uses) and prints the current context's cluster and user. It needs only Go,
-// not the local servers; the binary is built once per input hash into the shared build cache.
+// test/kubetestenv/cmd/kubeconfig-check loads kubeconfigs with clientcmd.Load (what
+// sveltoscluster-manager uses); here only the current context's cluster and user are compared. It
+// needs only Go, not the local servers (test/support/client-go-check.ts).
 //  (a) Every smuggling probe of the review: client-go sees the exec plugin, token file or other
 //      context that a parser ignoring merge keys or duplicate keys would miss, and we refuse it.
 //  (b) Every valid source: the kubeconfig we render reads in client-go as the same server, CA, TLS
 //      settings and credentials as the source's selected context, and carries nothing else.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { buildKubeconfig } from '../../activities/credentials/kubeconfig.js';
 import { normalizeSourceKubeconfig } from '../../activities/credentials/secret-reader.js';
 import { InvalidInputError } from '../../activities/errors.js';
-import { buildInto, goEnv, goVersion, hash } from '../../tools/stack/build.js';
-import { cacheRoot, kubetestenvModule } from '../../tools/stack/paths.js';
+import { startClientGoChecker, type ClientGoChecker, type ClientGoReport } from '../support/client-go-check.js';
 import { CA_DATA, CLIENT_CERT, CLIENT_KEY, JWT_TOKEN, OPAQUE_TOKEN } from '../unit/credentials/fixtures.js';
 import { SMUGGLING_PROBES } from '../unit/credentials/kubeconfig-probes.js';
 
-/** What kubeconfig-check prints (main.go's `view`). */
+/** The current context's cluster and user as client-go loaded them. */
 interface ClientGoView {
   error?: string;
   context: string;
@@ -49,29 +45,41 @@ const SOURCE = 'Secret fleet/src (source of ClusterProfile fleet/spoke-1)';
 const AT = 'data[kubeconfig]';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-async function buildChecker(): Promise<string> {
-  const gv = await goVersion();
-  const inputs = await Promise.all(
-    ['cmd/kubeconfig-check/main.go', 'go.mod', 'go.sum'].map(async (f) => Buffer.concat([Buffer.from(f), await readFile(join(kubetestenvModule, f))])),
-  );
-  const key = hash([...inputs, gv]);
-  return buildInto(join(cacheRoot, 'kubeconfig-check', key), 'kubeconfig-check', async (out) => {
-    await new Promise<void>((resolve, reject) => {
-      execFile('go', ['build', '-trimpath', '-buildvcs=false', '-o', out, './cmd/kubeconfig-check'], { cwd: kubetestenvModule, env: goEnv() }, (err, _stdout, stderr) =>
-        err ? reject(new Error(`building kubeconfig-check failed: ${stderr}`)) : resolve(),
-      );
-    });
-  });
+/** The current context's part of client-go's reading (kubeconfig-check reports every entry). */
+function currentView(report: ClientGoReport): ClientGoView {
+  const config = report.config;
+  if (!config) return { error: report.loadError ?? 'no config', context: '', clusterFound: false, userFound: false, hasExec: false, hasAuthProvider: false };
+  const context = config.contexts[config.currentContext];
+  const c = context ? config.clusters[context.cluster] : undefined;
+  const u = context ? config.users[context.user] : undefined;
+  return {
+    context: config.currentContext,
+    server: c?.server,
+    certificateAuthorityData: c?.['certificate-authority-data'],
+    certificateAuthority: c?.['certificate-authority'],
+    tlsServerName: c?.['tls-server-name'],
+    insecureSkipTLSVerify: c?.['insecure-skip-tls-verify'],
+    proxyURL: c?.['proxy-url'],
+    disableCompression: c?.['disable-compression'],
+    clusterFound: c !== undefined,
+    userFound: u !== undefined,
+    token: u?.token,
+    tokenFile: u?.tokenFile,
+    clientCertificateData: u?.['client-certificate-data'],
+    clientKeyData: u?.['client-key-data'],
+    clientCertificate: u?.['client-certificate'],
+    clientKey: u?.['client-key'],
+    username: u?.username,
+    password: u?.password,
+    hasExec: u?.exec ?? false,
+    hasAuthProvider: u?.['auth-provider'] ?? false,
+  };
 }
 
-function clientGo(bin: string, text: string): Promise<ClientGoView> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(bin, [], (err, stdout, stderr) => {
-      if (err) reject(new Error(`kubeconfig-check failed: ${stderr}`));
-      else resolve(JSON.parse(stdout) as ClientGoView);
-    });
-    child.stdin?.end(text);
-  });
+let checker: ClientGoChecker;
+
+async function clientGo(text: string): Promise<ClientGoView> {
+  return currentView(await checker.read(text));
 }
 
 /** The fields that decide where Sveltos connects and as whom. */
@@ -98,15 +106,17 @@ function kubeconfig(cluster: Record<string, unknown>, user: Record<string, unkno
 }
 
 describe('client-go parity of source kubeconfigs', () => {
-  let bin: string;
   before(async () => {
-    bin = await buildChecker();
+    checker = await startClientGoChecker();
+  });
+  after(async () => {
+    await checker.close();
   });
 
   describe('(a) smuggling probes: client-go sees the danger, we refuse', () => {
     for (const probe of SMUGGLING_PROBES) {
       test(probe.name, async () => {
-        const seen = await clientGo(bin, probe.text);
+        const seen = await clientGo(probe.text);
         assert.equal(seen.error, undefined, `client-go loads it: ${seen.error ?? ''}`);
         if (probe.clientGo.context !== undefined) assert.equal(seen.context, probe.clientGo.context);
         if (probe.clientGo.server !== undefined) assert.equal(seen.server, probe.clientGo.server);
@@ -121,7 +131,7 @@ describe('client-go parity of source kubeconfigs', () => {
 
     test('a tagged value is decoded by client-go (!!binary becomes the token): refused by us', async () => {
       const text = kubeconfig({ server: 'https://spoke.example:6443' }, { token: 'placeholder' }).replace('token: placeholder', `token: !!binary ${b64('decoded-token')}`);
-      assert.equal((await clientGo(bin, text)).token, 'decoded-token');
+      assert.equal((await clientGo(text)).token, 'decoded-token');
       assert.throws(() => normalizeSourceKubeconfig(text, SOURCE, AT), /tag/);
     });
   });
@@ -163,10 +173,10 @@ describe('client-go parity of source kubeconfigs', () => {
     for (const [what, text, override, asSelected] of cases) {
       test(what, async () => {
         const source = asSelected ?? text;
-        const fromSource = await clientGo(bin, source);
+        const fromSource = await clientGo(source);
         assert.equal(fromSource.error, undefined, fromSource.error);
         const { kubeconfig: rendered } = normalizeSourceKubeconfig(text, SOURCE, AT, override);
-        const fromRendered = await clientGo(bin, rendered);
+        const fromRendered = await clientGo(rendered);
         assert.equal(fromRendered.error, undefined, fromRendered.error);
         assert.deepEqual(connection(fromRendered), connection(fromSource));
         assert.equal(fromRendered.context, fromSource.context);
@@ -186,7 +196,7 @@ describe('client-go parity of source kubeconfigs', () => {
         object: 'ClusterProfile fleet/spoke-1',
         providerField: 'status.accessProviders[0]',
       });
-      const seen = await clientGo(bin, rendered);
+      const seen = await clientGo(rendered);
       assert.deepEqual(connection(seen), {
         server: 'https://aks.example:443',
         certificateAuthorityData: CA_DATA,

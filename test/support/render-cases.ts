@@ -193,14 +193,15 @@ export const PIECES: readonly string[] = [...LINE_BREAKS, ...INJECTIONS, ...INVI
 /** 64 KiB: long enough for goyaml's 1024-character simple-key limit and any line-length folding. */
 export const LONG = 64 * 1024;
 
-function placements(base: string, piece: string): [string, string][] {
+export type Placement = 'alone' | 'leading' | 'trailing' | 'inside';
+export const ALL_PLACEMENTS: readonly Placement[] = ['alone', 'leading', 'trailing', 'inside'];
+
+function place(base: string, piece: string, where: Placement): string {
   const mid = Math.floor(base.length / 2);
-  return [
-    ['alone', piece],
-    ['leading', piece + base],
-    ['trailing', base + piece],
-    ['inside', base.slice(0, mid) + piece + base.slice(mid)],
-  ];
+  if (where === 'alone') return piece;
+  if (where === 'leading') return piece + base;
+  if (where === 'trailing') return base + piece;
+  return base.slice(0, mid) + piece + base.slice(mid);
 }
 
 function longValues(base: string): [string, string][] {
@@ -233,12 +234,12 @@ export function baselineCases(): RenderCase[] {
   ];
 }
 
-/** Every piece in every placement in every field, plus long values. */
-export function systematicCases(): RenderCase[] {
+/** Every piece in every placement (all four unless narrowed) in every field, plus long values. */
+export function systematicCases(where: readonly Placement[] = ALL_PLACEMENTS): RenderCase[] {
   const cases: RenderCase[] = [];
   for (const field of FUZZ_FIELDS) {
     for (const piece of PIECES) {
-      for (const [where, value] of placements(field.base, piece)) cases.push(makeCase([field], [value], `${field.id} ${where} ${show(piece)}`));
+      for (const w of where) cases.push(makeCase([field], [place(field.base, piece, w)], `${field.id} ${w} ${show(piece)}`));
     }
     for (const [what, value] of longValues(field.base)) cases.push(makeCase([field], [value], `${field.id} ${what}`));
   }
