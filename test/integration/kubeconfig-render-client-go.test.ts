@@ -99,9 +99,10 @@ async function judge(checker: ClientGoChecker, cases: readonly RenderCase[]): Pr
   return outcome;
 }
 
-function assertHeld(outcome: Outcome): void {
+function assertHeld(outcome: Outcome, t?: { diagnostic(message: string): void }): void {
   const { failures, accepted, refused } = outcome;
   const summary = `${accepted.length} accepted, ${refused.length} refused, ${failures.length} failed`;
+  t?.diagnostic(summary);
   assert.equal(failures.length, 0, `${summary}; first failures:\n${failures.slice(0, 40).join('\n')}`);
 }
 
@@ -120,9 +121,9 @@ describe('client-go reads every rendered kubeconfig exactly as validated', () =>
     assert.equal(outcome.accepted.length, 3);
   });
 
-  test('every adversarial piece, alone and around a valid value, in every field of both paths', async () => {
+  test('every adversarial piece, alone and around a valid value, in every field of both paths', async (t) => {
     const outcome = await judge(checker, systematicCases());
-    assertHeld(outcome);
+    assertHeld(outcome, t);
     // Not vacuous: values a legitimate credential or name carries are accepted and compared.
     for (const name of [
       'secret-reader user.password inside "é"',
@@ -136,9 +137,9 @@ describe('client-go reads every rendered kubeconfig exactly as validated', () =>
     }
   });
 
-  test(`seeded random combinations (${RANDOM_CASES} cases, seed ${SEED})`, async () => {
+  test(`seeded random combinations (${RANDOM_CASES} cases, seed ${SEED})`, async (t) => {
     const outcome = await judge(checker, randomCases(SEED, RANDOM_CASES));
-    assertHeld(outcome);
+    assertHeld(outcome, t);
     assert.ok(outcome.accepted.length > RANDOM_CASES / 10, `enough random cases are accepted to compare (${outcome.accepted.length})`);
   });
 });

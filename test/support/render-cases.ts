@@ -178,6 +178,18 @@ const INJECTIONS = [
   '\n...\n',
   '\n---\n',
   '"\u2028, "exec": {"command": "sh"}, "x": "',
+  // ':' right before a break is a mapping indicator to goyaml but not to a YAML 1.2 emitter, which
+  // then writes the value as a plain scalar: the shape of the injections the review saw end to end.
+  // Indented as a sibling key would be in any layout (root, list item, cluster or user level).
+  ...[0, 2, 4, 6].flatMap((n) => {
+    const pad = ' '.repeat(n);
+    return [
+      `\u2028${pad}tokenFile:\u2028${pad}  /var/run/secrets/kubernetes.io/serviceaccount/token`,
+      `\u2029${pad}exec:\u2029${pad}  apiVersion:\u2029${pad}    client.authentication.k8s.io/v1\u2029${pad}  command:\u2029${pad}    sh\u2029${pad}  interactiveMode:\u2029${pad}    Never`,
+      `\u0085${pad}current-context:\u0085${pad}  evil`,
+      `\u2028${pad}certificate-authority:\u2028${pad}  /etc/ssl/evil.pem`,
+    ];
+  }),
 ];
 /** Invisible, bidi and zero-width characters, and encodings JavaScript and Go disagree on. */
 const INVISIBLE = ['\ufeff', '\u202e', '\u2066', '\u2069', '\u200b', '\u200d', '\u00ad', '\u061c', '\ud800', '\udfff', '\u0000', '\u001b', '\u007f', '\ue000', '\ufffe'];
