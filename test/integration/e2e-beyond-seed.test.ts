@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, secretNameFor, type AccessProvider } from '../../activities/kube/types.js';
 import { refreshUpdate, statusQuery } from '../../workflows/api.js';
 import { E2E, localActivityMarker, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
-import { selectedContext } from '../support/kubeconfig-view.js';
+import { selectedContext, tokenIn } from '../support/kubeconfig-view.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
 /** A guard against hangs, not a timing assertion. */
@@ -206,7 +206,7 @@ describe('beyond the seed: end to end', GUARD, () => {
     await e2e.updateSecret(secretNameFor(name), { kubeconfig: spokeKubeconfig('token-someone-else-wrote') });
     const restored = await eventually('the managed Secret content restored', async () => {
       const s = await e2e.getSecret(secretNameFor(name));
-      return e2e.managedKubeconfig(s)?.includes('token: token-restore-edited') ? s : undefined;
+      return tokenIn(e2e.managedKubeconfig(s)) === 'token-restore-edited' ? s : undefined;
     });
     assert.equal(restored?.metadata?.labels?.[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
     assert.deepEqual(ownerUids(restored), [profile.metadata.uid]);

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { DISPLAY_NAME_ANNOTATION, FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, secretNameFor } from '../../activities/kube/types.js';
 import { refreshUpdate } from '../../workflows/api.js';
-import { selectedContext } from '../support/kubeconfig-view.js';
+import { selectedContext, tokenIn } from '../support/kubeconfig-view.js';
 import { E2E, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
 import { eventually, uniqueName } from '../support/stack.js';
 
@@ -80,7 +80,7 @@ describe('parity with the Go controller', () => {
     await e2e.waitForSync(name);
     await e2e.updateSecret(`${name}-src`, { kubeconfig: spokeKubeconfig('token-after') });
     await eventually('rotated kubeconfig in the managed Secret', async () =>
-      e2e.managedKubeconfig(await e2e.getSecret(secretNameFor(name)))?.includes('token: token-after') ? true : undefined,
+      tokenIn(e2e.managedKubeconfig(await e2e.getSecret(secretNameFor(name)))) === 'token-after' ? true : undefined,
     );
   });
 

@@ -41,6 +41,7 @@ import { createReconcileActivities, type StructuredLogger } from '../../activiti
 import { ErrorType, type ProfileRef, type ReconcileActivities, type SyncRequest } from '../../workflows/api.js';
 import { kubeConfig, uniqueName } from '../support/stack.js';
 import { spokeKubeconfig } from '../support/e2e.js';
+import { selectedContext } from '../support/kubeconfig-view.js';
 
 const NS = 'default';
 const CP = { group: 'multicluster.x-k8s.io', version: 'v1alpha1', plural: 'clusterprofiles' } as const;
@@ -678,8 +679,10 @@ describe('Kubernetes activities against the local API server', () => {
     assert.equal(cred.secretChanged, true);
     const kubeconfig = kubeconfigOf(await getSecret(secretNameFor(name)));
     assert.match(kubeconfig, new RegExp(tok));
-    assert.match(kubeconfig, /server: https:\/\/plugin-spoke\.example:6443/);
-    assert.doesNotMatch(kubeconfig, /exec:/);
+    const selected = selectedContext(kubeconfig);
+    assert.equal(selected.cluster.server, 'https://plugin-spoke.example:6443');
+    assert.equal(selected.user.exec, undefined);
+    assert.doesNotMatch(kubeconfig, /"exec"/);
     assert.ok(!JSON.stringify(cred).includes(tok), 'the result carries no credential');
   });
 

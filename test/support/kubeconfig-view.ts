@@ -15,6 +15,15 @@ interface Named {
   [item: string]: unknown;
 }
 
+/** The selected user's token, or undefined when the text is missing or no kubeconfig: for polling a managed Secret. */
+export function tokenIn(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : selectedContext(text).user.token;
+  } catch {
+    return undefined;
+  }
+}
+
 export function selectedContext(text: string): KubeconfigSelection {
   const doc = parse(text) as { clusters?: Named[]; users?: Named[]; contexts?: Named[]; 'current-context'?: string };
   const contextName = doc['current-context'] ?? '';

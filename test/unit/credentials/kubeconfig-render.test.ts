@@ -9,7 +9,6 @@ import { parse } from 'yaml';
 import { buildKubeconfig, type StaticCredentials } from '../../../activities/credentials/kubeconfig.js';
 import { normalizeSourceKubeconfig } from '../../../activities/credentials/secret-reader.js';
 import { InvalidInputError } from '../../../activities/errors.js';
-import type { KubeconfigCluster } from '../../../activities/kube/types.js';
 import type { ClientGoConfig } from '../../support/client-go-check.js';
 import {
   PROFILE_OBJECT,
@@ -99,7 +98,7 @@ void describe('field allowlists', () => {
   const exec = (cluster: Record<string, unknown>, credentials: StaticCredentials = { token: JWT_TOKEN }) =>
     buildKubeconfig({
       name: 'spoke-1',
-      cluster: { server: 'https://spoke.example:6443', ...cluster } as KubeconfigCluster,
+      cluster: { server: 'https://spoke.example:6443', ...cluster },
       credentials,
       object: PROFILE_OBJECT,
       providerField: 'status.accessProviders[0]',
