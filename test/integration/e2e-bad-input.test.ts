@@ -381,6 +381,32 @@ describe('bad input matrix', () => {
         absent: ['ca-path-token-3'],
       }),
     ),
+    // ---- render injection: values client-go (goyaml v2) would read as line breaks -------------------------
+    fresh(
+      'secretreader: token with U+2028 and an indented exec key (client-go would run it if written raw)',
+      async (name) => {
+        // The \u escapes are YAML's own: the source means exactly this token to our reader.
+        await srcSecret(name, { kubeconfig: kubeconfigWithUser(['token: "render-inject-8\\u2028    exec:\\u2028      command: sh"']) });
+        return reader(name);
+      },
+      (name) => ({ contains: [sourceObject(name), 'data[kubeconfig].users[spoke-admin].user.token', 'found U+2028 at character 16'], absent: ['render-inject-8'] }),
+    ),
+    fresh(
+      'secretreader: impersonation is refused, not dropped',
+      async (name) => {
+        await srcSecret(name, { kubeconfig: kubeconfigWithUser(['token: impersonate-token-9', 'as: system:admin']) });
+        return reader(name);
+      },
+      (name) => ({ contains: [sourceObject(name), 'data[kubeconfig].users[spoke-admin].user.as', 'impersonation is refused'], absent: ['impersonate-token-9'] }),
+    ),
+    fresh(
+      'exec: tls-server-name with U+2029 (it switched the context in client-go when written raw)',
+      () => {
+        const { name, cluster } = execProvider({ E2E_MODE: 'token', E2E_TOKEN: 'tls-name-token-10' });
+        return [{ name, cluster: { server: 'https://spoke.example:6443', ...cluster, 'tls-server-name': 'spoke.example\u2029current-context:\u2029  evil' } }];
+      },
+      (name) => ({ contains: [profileObject(name), 'status.accessProviders[0].cluster.tls-server-name', 'must be a DNS name'], absent: ['tls-name-token-10'] }),
+    ),
     fresh(
       'secretreader: kubeconfig without current-context',
       async (name) => {
