@@ -7,7 +7,7 @@
 // validated (the selected context, its cluster and its user), never the source bytes: whatever a YAML
 // parser and client-go might read differently never reaches Sveltos.
 import { InvalidInputError } from '../errors.js';
-import { EXEC_EXTENSION, type KubeconfigCluster, type V1Secret } from '../kube/types.js';
+import { EXEC_EXTENSION, MANAGED_BY_LABEL, type KubeconfigCluster, type V1Secret } from '../kube/types.js';
 import { assertNamespaceAllowed, parseSecretReaderExtension } from '../profile/model.js';
 import { PROFILE_STRING_MAX, quoted, safeText } from '../../workflows/text.js';
 import { extensionField } from './extensions.js';
@@ -58,6 +58,7 @@ export async function readSecretReaderKubeconfig(input: ReadSecretReaderInput): 
   if (!secret) {
     throw new InvalidInputError(object, `${extensionField(providerField, EXEC_EXTENSION)}.name`, `${secretObject} (key "${ref.key}") not found`);
   }
+  refuseManagedSource(secret, secretObject, object, providerField);
   const encoded = secret.data?.[ref.key];
   const source = `${secretObject} (source of ${object})`;
   const at = `data[${ref.key}]`;
@@ -69,6 +70,22 @@ export async function readSecretReaderKubeconfig(input: ReadSecretReaderInput): 
   if (bytes.length === 0) throw new InvalidInputError(source, at, 'is missing or empty');
   const { kubeconfig, server } = normalizeSourceKubeconfig(decodeUtf8(bytes, source, at), source, at, ref.context);
   return { kubeconfig, server, source: { namespace: ref.namespace, name: ref.name, key: ref.key } };
+}
+
+/**
+ * A Secret labelled managed-by holds a kubeconfig this controller wrote for some ClusterProfile (its
+ * plugin-minted token included): copying it would hand that profile's credential to another one. The
+ * label counts whatever its value and wherever the Secret lives; a source is never a Secret we manage.
+ */
+function refuseManagedSource(secret: V1Secret, secretObject: string, object: string, providerField: string): void {
+  const labels = secret.metadata?.labels;
+  if (!labels || !Object.prototype.hasOwnProperty.call(labels, MANAGED_BY_LABEL)) return;
+  throw new InvalidInputError(
+    object,
+    `${extensionField(providerField, EXEC_EXTENSION)}.name`,
+    `${secretObject} carries the label ${MANAGED_BY_LABEL}: it is a kubeconfig Secret this controller writes for a ClusterProfile, ` +
+      'and a managed Secret is never used as a source (point the reader at the Secret you own)',
+  );
 }
 
 /** client-go keeps invalid UTF-8 as raw bytes where we would read U+FFFD: refuse rather than differ. */

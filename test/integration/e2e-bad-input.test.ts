@@ -11,6 +11,8 @@ import { parse } from 'yaml';
 import {
   ADDITIONAL_ENVS_EXTENSION,
   EXEC_EXTENSION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
   secretNameFor,
   type AccessProvider,
   type ClusterProfile,
@@ -91,6 +93,8 @@ function kubeconfigWithUser(userYaml: string[], opts: { currentContext?: boolean
 describe('bad input matrix', () => {
   const e2e = new E2E();
   const otherNamespace = uniqueName('e2e-other');
+  /** Allowed for sources by --secret-reader-namespaces: the setting under which one profile could read another's managed Secret. */
+  const allowedNamespace = uniqueName('e2e-allowed');
   const records = new Map<string, CaseRecord>();
   let pluginDir: string;
   let certPem: string;
@@ -122,14 +126,16 @@ describe('bad input matrix', () => {
           },
         ],
       },
-      flags: ['--sync-period', '1h', '--exec-timeout', `${EXEC_TIMEOUT_MS}ms`],
+      flags: ['--sync-period', '1h', '--exec-timeout', `${EXEC_TIMEOUT_MS}ms`, '--secret-reader-namespaces', allowedNamespace],
     });
     await e2e.core.createNamespace({ body: { metadata: { name: otherNamespace } } });
+    await e2e.core.createNamespace({ body: { metadata: { name: allowedNamespace } } });
   });
 
   after(async () => {
     await e2e.stop();
     await e2e.core.deleteNamespace({ name: otherNamespace }).catch(() => undefined);
+    await e2e.core.deleteNamespace({ name: allowedNamespace }).catch(() => undefined);
   });
 
   // ---- helpers --------------------------------------------------------------------------------------
@@ -300,6 +306,18 @@ describe('bad input matrix', () => {
       (name) => ({
         contains: [profileObject(name), `${EXEC_EXT_FIELD}.namespace`, `reading Secret ${otherNamespace}/${name}-src is refused`, '--secret-reader-namespaces'],
         absent: ['cross-namespace-token-1'],
+      }),
+    ),
+    fresh(
+      "secretreader: source is another profile's managed Secret (managed-by label, allowed namespace)",
+      async (name) => {
+        // What a managed Secret looks like to the reader: labelled managed-by, a valid kubeconfig inside.
+        await e2e.createSecret(`${name}-victim-sveltos-kubeconfig`, { value: spokeKubeconfig('victim-minted-token-8') }, { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, allowedNamespace);
+        return [secretReaderProvider(`${name}-victim-sveltos-kubeconfig`, 'value', allowedNamespace)];
+      },
+      (name) => ({
+        contains: [profileObject(name), `${EXEC_EXT_FIELD}.name`, `Secret ${allowedNamespace}/${name}-victim-sveltos-kubeconfig`, MANAGED_BY_LABEL],
+        absent: ['victim-minted-token-8'],
       }),
     ),
     // ---- kubeconfig-secretreader: the source Secret's content ------------------------------------------

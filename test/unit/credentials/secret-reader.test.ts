@@ -7,7 +7,7 @@ import {
   type SecretGetter,
 } from '../../../activities/credentials/secret-reader.js';
 import { InvalidInputError } from '../../../activities/errors.js';
-import { EXEC_EXTENSION, type KubeconfigCluster, type V1Secret } from '../../../activities/kube/types.js';
+import { EXEC_EXTENSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type KubeconfigCluster, type V1Secret } from '../../../activities/kube/types.js';
 import { CA_DATA, CLIENT_CERT, CLIENT_KEY, JWT_TOKEN, OPAQUE_TOKEN, assertNoSecret, rejection } from './fixtures.js';
 import { SMUGGLING_PROBES } from './kubeconfig-probes.js';
 
@@ -214,6 +214,35 @@ void describe('kubeconfig-secretreader: the Secret', () => {
   void test('empty key and Secret without data', async () => {
     await invalid(read({ name: 'src', key: 'kubeconfig' }, getter({ 'fleet/src': secret({ kubeconfig: '' }) })));
     await invalid(read({ name: 'src', key: 'kubeconfig' }, getter({ 'fleet/src': { metadata: { name: 'src' } } })));
+  });
+});
+
+void describe('kubeconfig-secretreader: a managed Secret is never a source', () => {
+  const managed = (labelValue: string): V1Secret => ({
+    ...secret({ value: stringify(sourceKubeconfig()) }),
+    metadata: { name: 'victim-sveltos-kubeconfig', namespace: 'team-b', labels: { [MANAGED_BY_LABEL]: labelValue } },
+  });
+
+  void test("another profile's managed Secret (allowed namespace) is refused, naming the Secret and the label", async () => {
+    const g = getter({ 'team-b/victim-sveltos-kubeconfig': managed(MANAGED_BY_VALUE) });
+    const err = await invalid(read({ name: 'victim-sveltos-kubeconfig', key: 'value', namespace: 'team-b' }, g, ['team-b']));
+    assert.equal(err.field, `${EXT_FIELD}.name`);
+    assert.ok(err.message.includes('Secret team-b/victim-sveltos-kubeconfig'), err.message);
+    assert.ok(err.message.includes(MANAGED_BY_LABEL), err.message);
+    assert.ok(err.message.startsWith(OBJ), err.message);
+    assert.ok(!err.message.includes(JWT_TOKEN));
+  });
+
+  void test('the label counts whatever its value, in the own namespace too', async () => {
+    const own = { ...managed(''), metadata: { name: 'src', namespace: 'fleet', labels: { [MANAGED_BY_LABEL]: '' } } };
+    const err = await invalid(read({ name: 'src', key: 'value' }, getter({ 'fleet/src': own })));
+    assert.ok(err.message.includes(MANAGED_BY_LABEL), err.message);
+  });
+
+  void test('other labels are fine', async () => {
+    const labelled = { ...managed('x'), metadata: { name: 'src', labels: { 'app.kubernetes.io/managed-by': 'helm' } } };
+    const result = await read({ name: 'src', key: 'value' }, getter({ 'fleet/src': labelled }));
+    assert.equal(result.server, 'https://spoke.example:6443');
   });
 });
 
