@@ -45,23 +45,46 @@ export function relevantFields(profile: ClusterProfile): RelevantFields {
   };
 }
 
+type CanonicalStep = { literal: string } | { value: unknown };
+
 /**
  * Canonical JSON: object keys sorted, `undefined` and `null` object members dropped (Go writes `null`
- * for empty lists and maps; absent and null mean the same to us), array order kept.
+ * for empty lists and maps; absent and null mean the same to us), array order kept. Iterative (an explicit
+ * work stack, never the call stack): extension objects are the profile author's to nest as deep as the API
+ * server stores them, and a stack overflow here would leave the profile without a workflow.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined && v !== null)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const out: string[] = [];
+  const todo: CanonicalStep[] = [{ value }];
+  const pushReversed = (steps: CanonicalStep[]) => {
+    for (let i = steps.length - 1; i >= 0; i--) todo.push(steps[i] as CanonicalStep);
+  };
+  for (let step = todo.pop(); step !== undefined; step = todo.pop()) {
+    if ('literal' in step) {
+      out.push(step.literal);
+      continue;
+    }
+    const v = step.value;
+    if (v === null || v === undefined) out.push('null');
+    else if (Array.isArray(v)) {
+      const steps: CanonicalStep[] = [{ literal: '[' }];
+      v.forEach((item: unknown, i) => steps.push(...(i > 0 ? [{ literal: ',' }] : []), { value: item }));
+      steps.push({ literal: ']' });
+      pushReversed(steps);
+    } else if (v instanceof Date) out.push(JSON.stringify(v.toISOString()));
+    else if (typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>)
+        .filter(([, member]) => member !== undefined && member !== null)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const steps: CanonicalStep[] = [{ literal: '{' }];
+      entries.forEach(([k, member], i) => steps.push({ literal: `${i > 0 ? ',' : ''}${JSON.stringify(k)}:` }, { value: member }));
+      steps.push({ literal: '}' });
+      pushReversed(steps);
+    } else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') out.push(JSON.stringify(v));
+    else if (typeof v === 'bigint') out.push(v.toString());
+    else out.push('null');
   }
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return value.toString();
-  return 'null';
+  return out.join('');
 }
 
 /** sha256 (hex) of the canonical JSON of the relevant fields. */
@@ -72,14 +95,34 @@ export function observedHashOf(profile: ClusterProfile): string {
     .digest('hex');
 }
 
+/** The bounded summary sent to the workflow: a hash and a count, never the profile's lists (see ProfileSnapshot). */
 export function snapshotOf(profile: ClusterProfile): ProfileSnapshot {
   return {
     resourceVersion: profile.metadata.resourceVersion ?? '',
     generation: profile.metadata.generation ?? 0,
     observedHash: observedHashOf(profile),
-    providerNames: carriedAccessProviders(profile).map((c) => c.provider.name),
+    providerCount: carriedAccessProviders(profile).length,
     deleting: isDeleting(profile),
   };
+}
+
+/**
+ * snapshotOf, or, should reading the profile fail for any reason, a snapshot that still starts (or signals)
+ * its workflow: a hash of the resourceVersion (each new version is a change) and one provider, so the
+ * workflow syncs and the activity, which reads the profile itself, reports what is wrong with it on the
+ * profile. The profile is never left without a workflow, and its deletion is never left unsignalled.
+ */
+export function safeSnapshotOf(profile: ClusterProfile): { snapshot: ProfileSnapshot; error?: string } {
+  try {
+    return { snapshot: snapshotOf(profile) };
+  } catch (err) {
+    const resourceVersion = profile.metadata.resourceVersion ?? '';
+    const observedHash = createHash('sha256').update(`${HASH_VERSION}\nunreadable\n${profile.metadata.uid ?? ''}\n${resourceVersion}`).digest('hex');
+    return {
+      snapshot: { resourceVersion, generation: profile.metadata.generation ?? 0, observedHash, providerCount: 1, deleting: isDeleting(profile) },
+      error: err instanceof Error ? err.message : String(err),
+    };
+  }
 }
 
 /** A Secret a `kubeconfig-secretreader` profile copies from. */

@@ -39,7 +39,7 @@ import {
 import { kubeTransport, type ListWatchTransport } from './kube-transport.js';
 import { errorText, jsonLogger, type WatcherLogger } from './log.js';
 import { parseWorkflowId, temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
-import { profileRef, snapshotOf, sourceSecretOf } from './snapshot.js';
+import { profileRef, safeSnapshotOf, sourceSecretOf } from './snapshot.js';
 import { SourceSecretIndex } from './source-index.js';
 
 export interface WatcherOptions {
@@ -319,7 +319,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       if (wf.phase === 'Deleting' || wf.phase === 'Deleted') continue;
       const ref = parseWorkflowId(wf.workflowId);
       if (!ref || ref.uid !== uid || (namespaces.length > 0 && !namespaces.includes(ref.namespace))) continue;
-      const snapshot: ProfileSnapshot = { resourceVersion: '', generation: 0, observedHash: wf.observedHash ?? '', providerNames: [], deleting: true };
+      const snapshot: ProfileSnapshot = { resourceVersion: '', generation: 0, observedHash: wf.observedHash ?? '', providerCount: 0, deleting: true };
       tracked.set(uid, { ref, snapshot, gone: true, deletionSignalled: false, failures: 0 });
       counters.decisions.orphanedWorkflows++;
       logger.info(
@@ -421,7 +421,10 @@ export function createWatcher(opts: WatcherOptions): Watcher {
     const cp = ev.object;
     const uid = cp.metadata.uid;
     if (!uid) return;
-    const snapshot = snapshotOf(cp);
+    const { snapshot, error } = safeSnapshotOf(cp);
+    if (error !== undefined) {
+      logger.warn({ profile: objectKey(cp), uid, error }, 'ClusterProfile could not be read in full; its workflow is signalled by resourceVersion and reports the problem');
+    }
     let t = tracked.get(uid);
     if (ev.type === 'DELETED') {
       if (!t) {
@@ -632,7 +635,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       if (!t) return undefined;
       return {
         ref: { ...t.ref },
-        snapshot: { ...t.snapshot, providerNames: [...t.snapshot.providerNames] },
+        snapshot: { ...t.snapshot },
         gone: t.gone,
         ...(t.lastSent ? { lastSentHash: t.lastSent.hash } : {}),
         deletionSignalled: t.deletionSignalled,

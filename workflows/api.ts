@@ -18,16 +18,46 @@ export function workflowIdFor(ref: ProfileRef): string {
   return `clusterprofile/${ref.namespace}/${ref.name}/${ref.uid}`;
 }
 
-/** Fields of a ClusterProfile that matter to the reconciler, reduced to non-secret facts. */
+/**
+ * Fields of a ClusterProfile that matter to the reconciler, reduced to non-secret facts of bounded size:
+ * it is the workflow's start input, every profileChanged signal's argument and part of each continue-as-new
+ * input, so whatever the profile holds (400 provider names of 1,000 characters) a change costs the same
+ * few hundred bytes of history. The hash says "changed"; the activity reads the profile itself.
+ */
 export interface ProfileSnapshot {
   resourceVersion: string;
   generation: number;
   /** Hash of labels, displayName and access providers: what the watcher compares after a restart. */
   observedHash: string;
-  /** Names of the access providers the profile carries, in order (accessProviders first). */
-  providerNames: string[];
+  /** How many access providers the profile carries (accessProviders, then credentialProviders not repeated). */
+  providerCount?: number;
+  /**
+   * Read only: snapshots written by earlier releases carried every provider name (unbounded). Histories
+   * holding them still replay; boundedSnapshot() drops them before anything is carried on.
+   */
+  providerNames?: string[];
   deleting: boolean;
 }
+
+/** The profile carries at least one access provider (either shape of the snapshot). */
+export function carriesProviders(snapshot: ProfileSnapshot): boolean {
+  return (snapshot.providerCount ?? snapshot.providerNames?.length ?? 0) > 0;
+}
+
+/** The snapshot in its bounded shape: an old one's provider names become their count. */
+export function boundedSnapshot(snapshot: ProfileSnapshot): ProfileSnapshot {
+  const out: ProfileSnapshot = {
+    resourceVersion: String(snapshot.resourceVersion).slice(0, SNAPSHOT_STRING_MAX),
+    generation: snapshot.generation,
+    observedHash: String(snapshot.observedHash).slice(0, SNAPSHOT_STRING_MAX),
+    providerCount: snapshot.providerCount ?? snapshot.providerNames?.length ?? 0,
+    deleting: snapshot.deleting,
+  };
+  return out;
+}
+
+/** resourceVersion and observedHash are short (an etcd revision, a sha256): anything longer is cut. */
+export const SNAPSHOT_STRING_MAX = 128;
 
 /** Why the watcher asks for a prompt resync without a profile change. */
 export interface ResyncRequest {

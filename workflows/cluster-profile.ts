@@ -35,6 +35,8 @@ import {
   SearchAttr,
   WORKER_SHUTDOWN_ERROR,
   WORKFLOW_INPUT_VERSION,
+  boundedSnapshot,
+  carriesProviders,
   deletionRequested,
   profileChanged,
   refreshUpdate,
@@ -170,7 +172,7 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
     status: input.carried
       ? { ...input.carried, ref, runCount: input.carried.runCount + 1 }
       : { ref, phase: 'Pending', syncCount: 0, runCount: 1 },
-    snapshot: input.snapshot,
+    snapshot: boundedSnapshot(input.snapshot),
     dirty: input.dirty ?? false,
     dirtyReason: input.dirty ? 'change carried over from the previous run' : input.carried ? 'refresh' : 'initial sync',
     deleting: input.snapshot.deleting,
@@ -209,8 +211,9 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
 
   setHandler(
     profileChanged,
-    (snapshot) => {
+    (received) => {
       const previous = st.snapshot;
+      const snapshot = boundedSnapshot(received);
       st.snapshot = snapshot;
       if (snapshot.deleting) {
         requestDeletion('the watcher saw a deletionTimestamp');
@@ -529,12 +532,12 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
         break;
 
       case 'sync': {
-        if (st.snapshot.providerNames.length === 0 && st.status.lastSyncAtMs === undefined && !st.dirty) {
+        if (!carriesProviders(st.snapshot) && st.status.lastSyncAtMs === undefined && !st.dirty) {
           // A ClusterProfile is often created first and given its access providers by a status update
           // right after: nothing to sync (and no error to report) until then.
           publish();
-          await condition(() => st.dirty || st.deleting || st.snapshot.providerNames.length > 0);
-          if (!st.dirty && st.snapshot.providerNames.length > 0) {
+          await condition(() => st.dirty || st.deleting || carriesProviders(st.snapshot));
+          if (!st.dirty && carriesProviders(st.snapshot)) {
             st.dirty = true;
             st.dirtyReason = 'access providers appeared';
           }

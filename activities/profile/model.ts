@@ -9,6 +9,7 @@
 import type { ProfileRef } from '../../workflows/api.js';
 import { PROFILE_STRING_MAX, quoted } from '../../workflows/text.js';
 import { InvalidInputError } from '../errors.js';
+import { assertShallow } from './bounds.js';
 import { extensionField, findExtension } from '../credentials/extensions.js';
 import { describeProfile, isDnsSubdomain, isNamespaceName } from '../credentials/names.js';
 import type { ProviderConfig, ProviderFile } from '../credentials/provider-file.js';
@@ -114,6 +115,8 @@ export function secretReaderProvider(profile: Pick<ClusterProfile, 'status'>): L
 
 /** The built-in Secret reader wins; then the provider file's order decides (the profile's order never does). */
 export function chooseProvider(profile: Pick<ClusterProfile, 'metadata' | 'status'>, providerFile: ProviderFile): ProviderChoice {
+  // Before anything reads (or clones, or serialises) the providers' free-form extensions.
+  assertShallow(profile, describeProfile(profile));
   const carried = carriedAccessProviders(profile);
   const byName = new Map(carried.map((c) => [c.provider.name, c] as const));
 
@@ -222,6 +225,7 @@ export function secretReaderSource(profile: Pick<ClusterProfile, 'metadata' | 's
   const located = secretReaderProvider(profile);
   if (!located) return undefined;
   const object = describeProfile(profile);
+  assertShallow(profile, object);
   const namespace = profile.metadata?.namespace;
   if (!namespace) throw new InvalidInputError(object, 'metadata.namespace', 'is required (ClusterProfile is namespaced)');
   const ref = parseSecretReaderExtension(located.provider.cluster, namespace, object, located.field);

@@ -15,6 +15,7 @@ import {
   secretReaderSource,
 } from '../../activities/profile/model.js';
 import { foreignContent, isManagedObjectOf, ownershipOf } from '../../activities/profile/ownership.js';
+import { PROFILE_MAX_DEPTH, tooDeepField } from '../../activities/profile/bounds.js';
 import * as chooseProviderModule from '../../activities/credentials/choose-provider.js';
 import * as secretReaderModule from '../../activities/credentials/secret-reader.js';
 import * as model from '../../activities/profile/model.js';
@@ -109,5 +110,43 @@ describe('ownership of managed objects', () => {
     assert.equal(isManagedObjectOf('SveltosCluster', meta('fleet', 'spoke-2'), REF), false);
     assert.equal(isManagedObjectOf('SveltosCluster', meta('fleet', 'spoke-1', 'uid-2'), REF), false);
     assert.equal(isManagedObjectOf('SveltosCluster', { namespace: 'fleet', name: 'spoke-1' }, REF), false);
+  });
+});
+
+describe('profile depth bound', () => {
+  const deep = (depth: number): Record<string, unknown> => {
+    let v: Record<string, unknown> = { name: 'src', key: 'kubeconfig' };
+    for (let i = 0; i < depth; i++) v = { ...(i === depth - 1 ? { name: 'src', key: 'kubeconfig' } : {}), nested: v };
+    return v;
+  };
+
+  test('a 5,000-deep extension is refused before anything walks it, naming the field', () => {
+    const p = profile({}, deep(5000));
+    for (const run of [() => model.chooseProvider(p, { providers: [] } as never), () => secretReaderSource(p, ['*'])]) {
+      assert.throws(run, (err: unknown) => {
+        assert.ok(err instanceof InvalidInputError, String(err));
+        assert.ok(err.field?.startsWith('status.accessProviders[0].cluster.extensions[0].extension'), err.field);
+        assert.match(err.message, /ClusterProfile fleet\/spoke-1/);
+        assert.match(err.message, new RegExp(`nests deeper than ${PROFILE_MAX_DEPTH} levels`));
+        return true;
+      });
+    }
+  });
+
+  test('tooDeepField: the bound, exactly', () => {
+    const chain = (n: number) => {
+      let v: unknown = 1;
+      for (let i = 0; i < n; i++) v = [v];
+      return v;
+    };
+    // {x: [[…1]]}: the root is depth 0, x's array depth 1, …
+    assert.equal(tooDeepField({ x: chain(PROFILE_MAX_DEPTH) }), undefined);
+    assert.equal(tooDeepField({ x: chain(PROFILE_MAX_DEPTH + 1) }), 'x[0][0][0][0][0][0][0]…');
+    assert.equal(tooDeepField({ a: { b: 1 }, c: [{ d: 'e' }] }), undefined);
+  });
+
+  test('a shallow profile with a big extension passes (size is the API server\'s to bound; the walk is iterative)', () => {
+    const wide = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, { v: i }]));
+    assert.equal(secretReaderSource(profile({}, { name: 'src', key: 'kubeconfig', wide }), ['*'])?.name, 'src');
   });
 });

@@ -5,6 +5,7 @@ import { carriedAccessProviders } from '../../activities/profile/model.js';
 import {
   canonicalJson,
   observedHashOf,
+  safeSnapshotOf,
   snapshotOf,
   sourceSecretOf,
   profileRef,
@@ -126,6 +127,53 @@ describe('observedHash', () => {
   }
 });
 
+/** An extension nested `depth` levels deep: {"a":{"a":…{"leaf":true}}}. */
+function deepObject(depth: number): Record<string, unknown> {
+  let v: Record<string, unknown> = { leaf: true };
+  for (let i = 0; i < depth; i++) v = { a: v };
+  return v;
+}
+
+describe('profile content of any depth or size', () => {
+  test('canonicalJson of a 100,000-deep extension does not overflow the stack, and matches JSON.stringify', () => {
+    const deep = deepObject(100_000);
+    const text = canonicalJson(deep);
+    assert.equal(text.length, '{"a":'.length * 100_000 + '{"leaf":true}'.length + 100_000);
+    assert.ok(text.startsWith('{"a":{"a":'));
+    assert.equal(canonicalJson(deepObject(50)), JSON.stringify(deepObject(50)));
+  });
+
+  test('snapshotOf a profile with a 5,000-deep extension: a hash, no stack overflow', () => {
+    const p = profile();
+    p.status!.accessProviders = [
+      { name: 'kubeconfig-secretreader', cluster: { server: 'https://x', extensions: [{ name: 'client.authentication.k8s.io/exec', extension: deepObject(5000) }] } },
+    ];
+    const s = snapshotOf(p);
+    assert.match(s.observedHash, /^[0-9a-f]{64}$/);
+    assert.equal(s.providerCount, 1);
+    assert.deepEqual(sourceSecretOf(p, ['*']).kind, 'refused', 'the watcher follows no Secret of a profile the activity refuses');
+  });
+
+  test('400 provider names of 1,000 characters: the snapshot stays a few hundred bytes', () => {
+    const p = profile();
+    p.status!.accessProviders = Array.from({ length: 400 }, (_, i) => ({ name: `${String(i).padStart(4, '0')}${'n'.repeat(996)}`, cluster: { server: 'https://x' } }));
+    const s = snapshotOf(p);
+    assert.equal(s.providerCount, 400);
+    assert.ok(JSON.stringify(s).length < 300, JSON.stringify(s));
+  });
+
+  test('safeSnapshotOf: a profile that cannot be read still gets a snapshot (changes with its resourceVersion)', () => {
+    const p = profile();
+    Object.defineProperty(p.metadata, 'labels', { get: () => { throw new RangeError('Maximum call stack size exceeded'); } });
+    const a = safeSnapshotOf(p);
+    assert.match(a.error ?? '', /Maximum call stack/);
+    assert.equal(a.snapshot.providerCount, 1, 'the workflow syncs, and the activity reports what is wrong');
+    p.metadata.resourceVersion = '11';
+    assert.notEqual(safeSnapshotOf(p).snapshot.observedHash, a.snapshot.observedHash);
+    assert.equal(safeSnapshotOf(profile()).error, undefined);
+  });
+});
+
 describe('canonicalJson', () => {
   test('sorts keys at every depth, drops undefined and null members, keeps array order', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [2, 1], c: null, e: undefined } }), '{"a":{"d":[2,1]},"b":1}');
@@ -134,7 +182,7 @@ describe('canonicalJson', () => {
 });
 
 describe('snapshotOf', () => {
-  test('carries resourceVersion, generation, hash, provider names and deletion', () => {
+  test('carries resourceVersion, generation, hash, the provider count (never the names) and deletion', () => {
     const p = profile();
     p.status!.credentialProviders = [
       { name: 'kubeconfig-secretreader', cluster: { server: 'https://old' } },
@@ -145,7 +193,7 @@ describe('snapshotOf', () => {
       resourceVersion: '10',
       generation: 1,
       observedHash: observedHashOf(p),
-      providerNames: ['kubeconfig-secretreader', 'legacy-plugin'],
+      providerCount: 2,
       deleting: false,
     });
     p.metadata.deletionTimestamp = new Date(5);
@@ -156,7 +204,7 @@ describe('snapshotOf', () => {
     const s = snapshotOf({ metadata: { name: 'x', namespace: 'y' }, spec: { clusterManager: { name: 'm' } } });
     assert.equal(s.resourceVersion, '');
     assert.equal(s.generation, 0);
-    assert.deepEqual(s.providerNames, []);
+    assert.equal(s.providerCount, 0);
     assert.equal(s.deleting, false);
   });
 
