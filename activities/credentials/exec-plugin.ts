@@ -1,8 +1,9 @@
 // Runs one client-go exec credential plugin (SPEC §2.2) the way client-go would, with the limits
 // client-go lacks: a timeout that kills the whole process group and a cap on stdout. stdout carries
 // the credential: it is never logged or quoted in an error. stderr never reaches an error either (it
-// would go to workflow history, Events and the status query): errors say only how the plugin ended,
-// and a redacted tail of stderr goes to the worker log (docs/adr/0004-plugin-stderr.md).
+// would go to workflow history, Events and the status query): errors say only how the plugin ended.
+// The worker log gets how it ended and how many bytes it wrote to stderr, never their content; a
+// redacted tail is logged at debug level only (docs/adr/0004-plugin-stderr.md, docs/security.md).
 // Process spawning, killing and the clock are parameters, so every path is testable with fakes.
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
@@ -54,22 +55,37 @@ export interface ExecPluginDeps {
   killProcessGroup?: (pid: number, signal: NodeJS.Signals) => void;
   /** Activity cancellation: kills the plugin, like the timeout does. */
   signal?: AbortSignal;
-  /** Where a failed run's redacted stderr tail goes; the activity's log (warn) by default. */
+  /** Where a failed run is logged; the activity's log by default (see logToActivity). */
   logStderr?: (entry: StderrLogEntry) => void;
 }
 
 export interface StderrLogEntry {
   object: string;
   provider: string;
-  /** Redacted, control characters escaped, at most STDERR_TAIL_CHARS (plus escapes). */
-  stderr: string;
+  /** How the plugin ended, as the error says it. */
+  outcome: string;
+  /** Bytes the plugin wrote to stderr in all. */
+  stderrBytes: number;
+  /**
+   * The redacted tail (control characters escaped, at most STDERR_TAIL_CHARS plus escapes): for the debug
+   * level only. Redaction is a heuristic and cannot recognise every secret a plugin may print.
+   */
+  debugTail: () => string;
 }
 
 /** What an error says instead of the plugin's stderr. */
-export const STDERR_WITHHELD = '; its stderr is not shown here (it may hold credentials): see the worker log for a redacted tail';
+export const STDERR_WITHHELD = '; its stderr is not shown here (it may hold credentials): the worker log has its size';
+
+/** The default level gets the outcome and the byte count; the tail only at debug (off by default). */
+export const STDERR_LOG_MESSAGE = 'exec plugin failed; stderr withheld (byte count only)';
+export const STDERR_DEBUG_LOG_MESSAGE = 'exec plugin failed; redacted stderr tail (debug level only: may still hold secrets)';
 
 function logToActivity(entry: StderrLogEntry): void {
-  currentActivityContext()?.log.warn('exec plugin failed; redacted stderr tail', { ...entry });
+  const log = currentActivityContext()?.log;
+  if (!log) return;
+  const { debugTail, ...fields } = entry;
+  log.warn(STDERR_LOG_MESSAGE, { ...fields });
+  if (entry.stderrBytes > 0) log.debug(STDERR_DEBUG_LOG_MESSAGE, { ...fields, stderrTail: debugTail() });
 }
 
 export interface ExecPluginRequest {
@@ -150,12 +166,10 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
   const invalid = (reason: string) => new InvalidInputError(req.object, req.providerField, `${what} ${reason}`);
   const transient = (reason: string) => new ExecPluginTransientError(`${req.object}: ${req.providerField}: ${what} ${reason}`);
   const logStderr = deps.logStderr ?? logToActivity;
-  /** Logs the redacted tail, and says so in the error, when the plugin wrote anything to stderr. */
-  const stderrSuffix = (tail: StderrTail): string => {
-    const text = tail.text();
-    if (!text) return '';
-    logStderr({ object: req.object, provider: req.provider, stderr: text });
-    return STDERR_WITHHELD;
+  /** How the plugin ended, logged with its stderr byte count; the error says stderr is withheld when there was any. */
+  const ended = (outcome: string, tail: StderrTail): string => {
+    logStderr({ object: req.object, provider: req.provider, outcome, stderrBytes: tail.totalBytes, debugTail: () => tail.text() });
+    return tail.totalBytes > 0 ? `${outcome}${STDERR_WITHHELD}` : outcome;
   };
 
   if (deps.signal?.aborted) throw transient('was not started: the activity was cancelled');
@@ -190,7 +204,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
         // Already exited.
       }
     };
-    const onAbort = () => fail(transient(`was killed: the activity was cancelled${stderrSuffix(stderrTail)}`));
+    const onAbort = () => fail(transient(ended('was killed: the activity was cancelled', stderrTail)));
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
@@ -216,7 +230,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
     }
 
     timers.kill = setTimeout(
-      () => fail(transient(`did not finish within ${timeoutMs} ms and was killed${stderrSuffix(stderrTail)}`)),
+      () => fail(transient(ended(`did not finish within ${timeoutMs} ms and was killed`, stderrTail))),
       timeoutMs,
     );
     deps.signal?.addEventListener('abort', onAbort, { once: true });
@@ -224,7 +238,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       stdoutBytes += buf.length;
       if (stdoutBytes > maxStdout) {
-        fail(invalid(`wrote more than ${maxStdout} bytes to stdout and was killed${stderrSuffix(stderrTail)}`));
+        fail(invalid(ended(`wrote more than ${maxStdout} bytes to stdout and was killed`, stderrTail)));
         return;
       }
       stdoutChunks.push(buf);
@@ -245,15 +259,15 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
 
   const durationMs = now() - started;
   if (exit.code !== 0) {
-    if (exit.code === null) throw transient(`was killed by signal ${exit.signal ?? 'unknown'}${stderrSuffix(stderr)}`);
+    if (exit.code === null) throw transient(ended(`was killed by signal ${exit.signal ?? 'unknown'}`, stderr));
     // An identity provider blip or a network error looks the same as a broken setup from here: retried a
     // few times, then the workflow retries before the held credential expires (SPEC §3).
-    throw transient(`exited with code ${exit.code}${stderrSuffix(stderr)}`);
+    throw transient(ended(`exited with code ${exit.code}`, stderr));
   }
   try {
     return { ...parseExecCredential(stdout.toString('utf8'), req.apiVersion, now()), durationMs };
   } catch (err) {
-    if (err instanceof ExecOutputError) throw invalid(`${err.message}${stderrSuffix(stderr)}`);
+    if (err instanceof ExecOutputError) throw invalid(ended(err.message, stderr));
     throw err;
   }
 }
@@ -374,10 +388,13 @@ class StderrTail {
   private chunks: Buffer[] = [];
   private bytes = 0;
   private dropped = false;
+  /** Everything the plugin wrote, not only what is kept. */
+  totalBytes = 0;
 
   constructor(private readonly limit: number) {}
 
   push(chunk: Buffer): void {
+    this.totalBytes += chunk.length;
     this.chunks.push(chunk);
     this.bytes += chunk.length;
     while (this.bytes > this.limit && this.chunks.length > 0) {

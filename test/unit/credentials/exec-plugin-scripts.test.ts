@@ -108,7 +108,7 @@ void describe('exec plugin with real processes', { skip: process.platform === 'w
       `echo "error: login failed for tenant T-A" >&2\necho "token: ${OPAQUE_TOKEN}" >&2\necho "${JWT_TOKEN}" >&2\nexit 1`,
     );
     const logged: string[] = [];
-    const err = await rejection(runExecPlugin(request(cmd), { logStderr: (e) => logged.push(e.stderr) }));
+    const err = await rejection(runExecPlugin(request(cmd), { logStderr: (e) => logged.push(e.debugTail()) }));
     assert.ok(err instanceof ExecPluginTransientError, 'exit ≠ 0 is transient: retried before the held credential expires');
     assert.match(err.message, /exited with code 1/);
     assert.ok(!err.message.includes('login failed for tenant T-A'));

@@ -235,28 +235,45 @@ void describe('exec plugin: process failures', () => {
     const entry = logged[0] as StderrLogEntry;
     assert.equal(entry.object, 'ClusterProfile fleet/spoke-1');
     assert.equal(entry.provider, 'aks');
-    assert.ok(entry.stderr.includes('authentication failed'), 'the log keeps ordinary text');
-    assert.ok(entry.stderr.includes('hint: check the tenant'));
-    assertNoSecret(entry.stderr);
+    assert.ok(entry.debugTail().includes('authentication failed'), 'the log keeps ordinary text');
+    assert.ok(entry.debugTail().includes('hint: check the tenant'));
+    assertNoSecret(entry.debugTail());
   });
 
   void test('"password hunter2" reaches neither the error nor the log', async () => {
     const { err, logged } = await failWith('login failed: password hunter2\nsecret s3cr3t!\napi key k-1\n');
     assert.ok(!err.message.includes('hunter2'));
-    const tail = logged[0]?.stderr ?? '';
+    const tail = logged[0]?.debugTail() ?? '';
     for (const secret of ['hunter2', 's3cr3t!', 'k-1']) assert.ok(!tail.includes(secret), `${secret} in ${tail}`);
     assert.ok(tail.includes('login failed: password [REDACTED]'), tail);
   });
 
-  void test('an empty stderr logs nothing and adds nothing to the error', async () => {
+  void test('an empty stderr adds nothing to the error; the log gets the outcome and 0 bytes', async () => {
     const { err, logged } = await failWith('', 2);
     assert.match(err.message, /exited with code 2$/);
-    assert.deepEqual(logged, []);
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]?.outcome, 'exited with code 2');
+    assert.equal(logged[0]?.stderrBytes, 0);
+  });
+
+  void test('what the default level logs is the outcome and the byte count: no stderr content at all', async () => {
+    // Words the old redaction did not know, a non-English one and a homoglyph: none may reach the log.
+    const stderr = 'login failed (pass: Hx7q)\nPIN 4711\notp=829144\npw tiger\npasscode: 5512\nContraseña: gato123\nрassword: h0moglyph\n';
+    const { err, logged } = await failWith(stderr, 1);
+    assert.ok(err.message.endsWith(STDERR_WITHHELD));
+    const entry = logged[0] as StderrLogEntry;
+    assert.equal(entry.outcome, 'exited with code 1');
+    assert.equal(entry.stderrBytes, Buffer.byteLength(stderr));
+    // What a structured logger serialises from the entry (the debug tail is a function: never serialised).
+    const logged_ = JSON.stringify(entry);
+    for (const secret of ['Hx7q', '4711', '829144', 'tiger', '5512', 'gato123', 'h0moglyph', 'login failed']) {
+      assert.ok(!logged_.includes(secret), `${secret} in ${logged_}`);
+    }
   });
 
   void test('only the last 4 KiB of stderr are logged', async () => {
     const { logged } = await failWith(`FIRST-LINE\n${'x '.repeat(10_000)}\nLAST-LINE\n`);
-    const tail = logged[0]?.stderr ?? '';
+    const tail = logged[0]?.debugTail() ?? '';
     assert.ok(tail.includes('LAST-LINE'));
     assert.ok(!tail.includes('FIRST-LINE'));
     assert.ok(tail.length <= 4096 + 10, `tail is ${tail.length} characters (newlines are escaped)`);
@@ -268,12 +285,12 @@ void describe('exec plugin: process failures', () => {
       p.stderr.write('y'.repeat(64 * 1024 - 20));
       p.finish({ stderr: `\ndone\n`, code: 1 });
     });
-    assert.ok(!(logged[0]?.stderr ?? '').includes(OPAQUE_TOKEN.slice(-20)));
+    assert.ok(!(logged[0]?.debugTail() ?? '').includes(OPAQUE_TOKEN.slice(-20)));
   });
 
   void test('terminal escape sequences in stderr are escaped in the log', async () => {
     const { logged } = await failWith('\u001b[31mred\u001b[0m \u202e');
-    const tail = logged[0]?.stderr ?? '';
+    const tail = logged[0]?.debugTail() ?? '';
     assert.ok(!tail.includes('\u001b') && !tail.includes('\u202e'));
     assert.ok(tail.includes('\\x1b[31mred'), tail);
   });
