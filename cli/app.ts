@@ -131,6 +131,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       namespaces: config.namespaces,
       secretReaderNamespaces: config.secretReaderNamespaces,
       relistPeriodMs: config.relistPeriodMs,
+      signalRateLimit: config.changeSyncLimit,
       ...(overrides.maxCyclesPerRun !== undefined ? { maxCyclesPerRun: overrides.maxCyclesPerRun } : {}),
       logger,
     });

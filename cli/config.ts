@@ -24,6 +24,8 @@ export interface AppConfig {
   secretReaderNamespaces: string[];
   execTimeoutMs: number;
   relistPeriodMs: number;
+  /** Per-profile limit of change-triggered signals (watcher): burst, then one per intervalMs; 0 = off. */
+  changeSyncLimit: { burst: number; intervalMs: number };
   /** Workflows kept in the worker's cache (sticky execution); evicted ones are replayed when they wake. */
   maxCachedWorkflows: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -48,6 +50,8 @@ const options = {
   'secret-reader-namespaces': { type: 'string', default: '' },
   'exec-timeout': { type: 'string', default: '30s' },
   'relist-period': { type: 'string', default: '5m' },
+  'change-sync-interval': { type: 'string', default: '5s' },
+  'change-sync-burst': { type: 'string', default: '3' },
   'max-cached-workflows': { type: 'string', default: String(DEFAULT_MAX_CACHED_WORKFLOWS) },
   'log-level': { type: 'string', default: 'info' },
   'log-format': { type: 'string' },
@@ -76,6 +80,9 @@ flags of run, worker and watcher:
   --secret-reader-namespaces a,b|*     source Secret namespaces allowed beyond the profile's own (default none)
   --exec-timeout DURATION              exec credential plugin timeout (default 30s)
   --relist-period DURATION             watcher safety-net relist period (default 5m)
+  --change-sync-interval DURATION      per profile, at most one change-triggered sync per DURATION once the
+                                       burst is spent; the latest state is delivered after it; 0 disables (default 5s)
+  --change-sync-burst N                change-triggered syncs a profile may cause at once (default 3)
   --max-cached-workflows N             workflows the worker keeps in memory (default ${DEFAULT_MAX_CACHED_WORKFLOWS})
   --log-level LEVEL                    trace|debug|info|warn|error (default info)
   --log-format json|text               log lines as JSON or plain text (default: text on a terminal, else JSON)
@@ -162,6 +169,10 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
     secretReaderNamespaces,
     execTimeoutMs: duration('exec-timeout', values['exec-timeout'], 100),
     relistPeriodMs: duration('relist-period', values['relist-period'], 1000),
+    changeSyncLimit: {
+      burst: Math.floor(positiveNumber('change-sync-burst', values['change-sync-burst'])),
+      intervalMs: values['change-sync-interval'].trim() === '0' ? 0 : duration('change-sync-interval', values['change-sync-interval'], 100),
+    },
     maxCachedWorkflows: Math.floor(positiveNumber('max-cached-workflows', values['max-cached-workflows'])),
     logLevel: logLevel as AppConfig['logLevel'],
     logFormat: logFormat as AppConfig['logFormat'],

@@ -57,6 +57,8 @@ export interface DecisionCounters {
   dedupHits: number;
   /** Events merged into a decision already pending for the same uid. */
   coalesced: number;
+  /** Change-triggered decisions held by the per-profile rate limit (delivered later, merged). */
+  rateLimited: number;
   /** Source Secret changes mapped to profiles (per profile). */
   sourceSecretChanges: number;
   managedSecretDrift: number;
@@ -120,6 +122,7 @@ export function newWatcherCounters(): WatcherCounters {
       evaluations: 0,
       dedupHits: 0,
       coalesced: 0,
+      rateLimited: 0,
       sourceSecretChanges: 0,
       managedSecretDrift: 0,
       managedSveltosClusterDrift: 0,

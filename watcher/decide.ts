@@ -161,13 +161,13 @@ export class Coalescer<K, V> {
     entry.cancel = this.opts.clock.setTimer(() => this.fire(key), this.opts.windowMs);
   }
 
-  /** Touches `key` after `ms` (a retry); counts as pending work for idle(). */
-  touchLater(key: K, value: V, ms: number): void {
+  /** Touches `key` after `ms` (a retry, a held decision); counts as pending work for idle(). A function is read when the timer fires. */
+  touchLater(key: K, value: V | (() => V), ms: number): void {
     if (this.stopped) return;
     this.delayed++;
     this.opts.clock.setTimer(() => {
       this.delayed--;
-      this.touch(key, value);
+      this.touch(key, typeof value === 'function' ? (value as () => V)() : value);
       this.checkIdle();
     }, ms);
   }
@@ -220,4 +220,43 @@ export class Coalescer<K, V> {
     if (!this.isIdle() && !this.stopped) return;
     for (const w of this.idleWaiters.splice(0)) w();
   }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Per-profile rate limit of change-triggered syncs
+
+/**
+ * At most `burst` change-triggered signals (profileChanged, resyncRequested) per profile at once, then one
+ * per `intervalMs`: each costs a sync, and with exec plugins a call to an identity provider that other
+ * tenants share. `intervalMs` 0 turns the limit off.
+ */
+export interface SignalRateLimit {
+  burst: number;
+  intervalMs: number;
+}
+
+export const DEFAULT_SIGNAL_RATE_LIMIT: SignalRateLimit = { burst: 3, intervalMs: 5_000 };
+
+/** A token bucket: `tokens` available at `atMs`. Starts full, so a profile's first signals never wait. */
+export interface TokenBucket {
+  tokens: number;
+  atMs: number;
+}
+
+/**
+ * Takes a token. Returns the bucket after the take and `waitMs`: 0 when a token was available (and is now
+ * spent), otherwise how long until one is (nothing is spent; ask again then).
+ */
+export function takeToken(bucket: TokenBucket | undefined, limit: SignalRateLimit, nowMs: number): { bucket: TokenBucket; waitMs: number } {
+  const burst = Math.max(1, Math.floor(limit.burst));
+  if (limit.intervalMs <= 0) return { bucket: { tokens: burst, atMs: nowMs }, waitMs: 0 };
+  const elapsed = Math.max(0, nowMs - (bucket?.atMs ?? nowMs));
+  const tokens = Math.min(burst, (bucket?.tokens ?? burst) + elapsed / limit.intervalMs);
+  if (tokens >= 1) return { bucket: { tokens: tokens - 1, atMs: nowMs }, waitMs: 0 };
+  return { bucket: { tokens, atMs: nowMs }, waitMs: Math.ceil((1 - tokens) * limit.intervalMs) };
+}
+
+/** Decisions the rate limit applies to: they make the workflow sync. Deletion is never delayed. */
+export function isRateLimited(decision: Decision): boolean {
+  return decision.action === 'profileChanged' || decision.action === 'resyncRequested';
 }

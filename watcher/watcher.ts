@@ -19,7 +19,18 @@ import {
 } from '../workflows/api.js';
 import { backoffMs, systemClock, type Clock } from './clock.js';
 import { newWatcherCounters, type WatcherCounters } from './counters.js';
-import { Coalescer, decide, mergePending, type Decision, type Pending } from './decide.js';
+import {
+  Coalescer,
+  DEFAULT_SIGNAL_RATE_LIMIT,
+  decide,
+  isRateLimited,
+  mergePending,
+  takeToken,
+  type Decision,
+  type Pending,
+  type SignalRateLimit,
+  type TokenBucket,
+} from './decide.js';
 import { detectDrift, type ManagedKind } from './drift.js';
 import {
   MANAGED_SELECTOR,
@@ -66,6 +77,12 @@ export interface WatcherOptions {
    * waits for them).
    */
   debounceMs?: number;
+  /**
+   * Change-triggered signals (profileChanged, resyncRequested) per profile: `burst` at once, then one per
+   * `intervalMs`; what arrives meanwhile is held and the latest state delivered when a token is free.
+   * Deletion is never held. Default 3 per 5 s; intervalMs 0 disables.
+   */
+  signalRateLimit?: SignalRateLimit;
   /** How long a workflow this watcher started may be missing from visibility (indexing lag; default 60 s). */
   visibilityGraceMs?: number;
   /** Temporal calls in flight at most (default 8). */
@@ -119,6 +136,10 @@ interface Tracked {
   /** A profileChanged of this hash was refused: the workflow ID belongs to a completed run. */
   closedHash?: string;
   failures: number;
+  /** Change-triggered signals left for this profile (rate limit). */
+  bucket?: TokenBucket;
+  /** Held by the rate limit: re-decided (with the then latest state) at `untilMs`, merged with what arrives meanwhile. */
+  held?: { pending: Pending; untilMs: number };
 }
 
 /** Limits concurrent async work. */
@@ -149,6 +170,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   const relistPeriodMs = opts.relistPeriodMs ?? 5 * 60_000;
   const debounceMs = opts.debounceMs ?? 100;
   const visibilityGraceMs = opts.visibilityGraceMs ?? 60_000;
+  const signalRateLimit = opts.signalRateLimit ?? DEFAULT_SIGNAL_RATE_LIMIT;
   const retry = opts.retryBackoff ?? { initialMs: 1000, maxMs: 60_000 };
   const semaphore = new Semaphore(Math.max(1, opts.maxConcurrentSignals ?? 8));
 
@@ -218,6 +240,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       ...(t.closedHash !== undefined ? { closedHash: t.closedHash } : {}),
       visibilityGraceMs,
     });
+    if (isRateLimited(decision) && holdForRateLimit(uid, t, pending)) return;
     try {
       await act(t, decision);
       t.failures = 0;
@@ -236,6 +259,33 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       tracked.delete(uid);
       sourceIndexSet(uid, []);
     }
+  }
+
+  /**
+   * True when the rate limit holds this decision: it is re-made, with the latest snapshot and every resync
+   * that arrived meanwhile, once a token is free (the trailing edge), so the last state is always delivered.
+   */
+  function holdForRateLimit(uid: string, t: Tracked, pending: Pending): boolean {
+    const nowMs = clock.now();
+    if (t.held && nowMs < t.held.untilMs) {
+      // A re-decision is already scheduled: it reads t.held when it fires.
+      t.held.pending = mergePending(t.held.pending, pending);
+      counters.decisions.rateLimited++;
+      return true;
+    }
+    const { bucket, waitMs } = takeToken(t.bucket, signalRateLimit, nowMs);
+    t.bucket = bucket;
+    if (waitMs === 0) {
+      delete t.held;
+      return false;
+    }
+    const held = { pending: mergePending(t.held?.pending, pending), untilMs: nowMs + waitMs };
+    t.held = held;
+    counters.decisions.rateLimited++;
+    logger.debug({ profile: `${t.ref.namespace}/${t.ref.name}`, uid, retryInMs: waitMs }, 'change-triggered signal held by the per-profile rate limit');
+    // Read when it fires: everything merged into the hold meanwhile (resync requests included).
+    coalescer.touchLater(uid, () => held.pending, waitMs);
+    return true;
   }
 
   async function act(t: Tracked, decision: Decision): Promise<void> {

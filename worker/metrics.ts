@@ -187,6 +187,7 @@ const DECISION_METRICS: Record<keyof DecisionCounters, Mapping> = {
   evaluations: ['clusterinventory_watcher_decisions_total', {}],
   dedupHits: ['clusterinventory_watcher_signal_dedup_hits_total', {}],
   coalesced: ['clusterinventory_watcher_coalesced_events_total', {}],
+  rateLimited: ['clusterinventory_watcher_rate_limited_decisions_total', {}],
   sourceSecretChanges: ['clusterinventory_watcher_source_secret_changes_total', {}],
   managedSecretDrift: ['clusterinventory_watcher_drift_total', { object: 'Secret' }],
   managedSveltosClusterDrift: ['clusterinventory_watcher_drift_total', { object: 'SveltosCluster' }],
@@ -196,6 +197,8 @@ const DECISION_METRICS: Record<keyof DecisionCounters, Mapping> = {
 };
 
 const DESCRIPTIONS: Record<string, string> = {
+  clusterinventory_watcher_rate_limited_decisions_total:
+    'Change-triggered signals held by the per-profile rate limit (--change-sync-interval/--change-sync-burst); the latest state is delivered later.',
   clusterinventory_watcher_lists_total: 'Completed informer lists (initial lists included).',
   clusterinventory_watcher_list_errors_total: 'Failed informer lists.',
   clusterinventory_watcher_relists_total: 'Informer relists, by reason (gone = 410 expired resourceVersion, periodic safety net, error, requested).',

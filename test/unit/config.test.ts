@@ -40,6 +40,7 @@ describe('command-line configuration', () => {
     assert.deepEqual(c.namespaces, []);
     assert.deepEqual(c.secretReaderNamespaces, []);
     assert.equal(c.execTimeoutMs, 30_000);
+    assert.deepEqual(c.changeSyncLimit, { burst: 3, intervalMs: 5000 });
     assert.equal(c.providerFile, undefined);
   });
   test('reads every flag', () => {
@@ -55,7 +56,11 @@ describe('command-line configuration', () => {
       '--secret-reader-namespaces=*',
       '--exec-timeout=5s',
       '--log-level=debug',
+      '--change-sync-interval=2s',
+      '--change-sync-burst=5',
     );
+    assert.deepEqual(c.changeSyncLimit, { burst: 5, intervalMs: 2000 });
+    assert.deepEqual(parse('watcher', '--change-sync-interval=0').changeSyncLimit, { burst: 3, intervalMs: 0 });
     assert.equal(c.mode, 'worker');
     assert.equal(c.providerFile, '/etc/p.json');
     assert.equal(c.schedule.syncPeriodMs, 120_000);
@@ -72,6 +77,8 @@ describe('command-line configuration', () => {
       [['run', '--health-addr=nope'], /--health-addr/],
       [['run', '--secret-reader-namespaces=*,a'], /--secret-reader-namespaces/],
       [['run', '--log-level=loud'], /--log-level/],
+      [['run', '--change-sync-interval=10ms'], /--change-sync-interval/],
+      [['run', '--change-sync-burst=0'], /--change-sync-burst/],
       [['run', '--no-such-flag'], /no-such-flag/],
       [['serve'], /unknown command "serve"/],
     ];

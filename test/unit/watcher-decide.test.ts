@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ProfileSnapshot, ResyncRequest } from '../../workflows/api.js';
-import { Coalescer, decide, knownHash, mergePending, type DecisionInput, type Pending } from '../../watcher/decide.js';
+import { Coalescer, decide, knownHash, mergePending, takeToken, type DecisionInput, type Pending, type TokenBucket } from '../../watcher/decide.js';
 import { FakeClock } from './watcher-fakes.js';
 
 const snap = (hash: string, deleting = false): ProfileSnapshot => ({
   resourceVersion: '7',
   generation: 1,
   observedHash: hash,
-  providerNames: ['kubeconfig-secretreader'],
+  providerCount: 1,
   deleting,
 });
 const NOW = 1_000_000;
@@ -209,5 +209,34 @@ describe('Coalescer (injected clock)', () => {
     assert.equal(flushed.length, 0);
     c.touch('a', { profile: true });
     assert.equal(c.isIdle(), true);
+  });
+});
+
+describe('takeToken (per-profile rate limit)', () => {
+  const limit = { burst: 3, intervalMs: 5000 };
+  test('starts full: the burst goes at once, then one per interval', () => {
+    let bucket: TokenBucket | undefined;
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = takeToken(bucket, limit, 1000);
+      bucket = r.bucket;
+      waits.push(r.waitMs);
+    }
+    assert.deepEqual(waits, [0, 0, 0, 5000]);
+    assert.equal(takeToken(bucket, limit, 3500).waitMs, 2500, 'half a token refilled');
+    const later = takeToken(bucket, limit, 6000);
+    assert.equal(later.waitMs, 0);
+    assert.ok(Math.abs(later.bucket.tokens) < 1e-9);
+    assert.equal(takeToken(undefined, limit, 0).waitMs, 0);
+  });
+  test('never more than the burst, however long idle; intervalMs 0 never waits', () => {
+    const r = takeToken({ tokens: 0, atMs: 0 }, limit, 10 ** 9);
+    assert.equal(r.bucket.tokens, 2);
+    let b: TokenBucket | undefined;
+    for (let i = 0; i < 100; i++) {
+      const x = takeToken(b, { burst: 1, intervalMs: 0 }, 5);
+      assert.equal(x.waitMs, 0);
+      b = x.bucket;
+    }
   });
 });

@@ -355,6 +355,75 @@ describe('watcher (faked edges)', () => {
     await stopAll();
   });
 
+  test('rate limit: a storm of 60 relevant changes in 7 s makes burst + refills signals, and the last state is delivered', async () => {
+    const { clock, transport, start, stopAll, signaler } = setup({ debounceMs: 100, signalRateLimit: { burst: 3, intervalMs: 5000 } });
+    const path = clusterProfilePath(NS);
+    const w = start();
+    await w.ready;
+    transport.emit(path, 'ADDED', cp('a'));
+    await clock.advance(100);
+    assert.equal(signaler.sent.length, 1, "a new cluster's first signal-with-start is not delayed");
+    let last = cp('a');
+    for (let i = 0; i < 60; i++) {
+      last = cp('a', { labels: { env: `v${i}` } });
+      last.metadata.resourceVersion = String(100 + i);
+      transport.emit(path, 'MODIFIED', last);
+      await clock.advance(7000 / 60);
+    }
+    await clock.advance(20_000);
+    await w.settled();
+    const changed = signaler.sent.filter((x) => x.kind === 'profileChanged');
+    // 1 (create) + 2 (rest of the burst) + one per 5 s over the ~7 s storm, + the trailing edge.
+    assert.ok(changed.length <= 6, `${changed.length} profileChanged signals`);
+    assert.ok(changed.length >= 3);
+    assert.equal(changed.at(-1)?.snapshot?.observedHash, hashOf(last), 'the latest state is delivered at the trailing edge');
+    assert.ok(w.counters.decisions.rateLimited > 0);
+    await stopAll();
+  });
+
+  test('rate limit: deletion is never held, and a held change is dropped once the deletion went out', async () => {
+    const { clock, transport, start, stopAll, kinds } = setup({ debounceMs: 100, signalRateLimit: { burst: 1, intervalMs: 60_000 } });
+    const path = clusterProfilePath(NS);
+    const w = start();
+    await w.ready;
+    transport.emit(path, 'ADDED', cp('a'));
+    await clock.advance(100);
+    transport.emit(path, 'MODIFIED', cp('a', { labels: { env: 'held' } }));
+    await clock.advance(1000);
+    assert.deepEqual(kinds(), ['profileChanged a'], 'the change is held (the bucket is empty)');
+    transport.emit(path, 'DELETED', cp('a', { labels: { env: 'held' } }));
+    await clock.advance(100);
+    assert.deepEqual(kinds(), ['profileChanged a', 'deletionRequested a'], 'deletion goes out at once');
+    await clock.advance(120_000);
+    await w.settled();
+    assert.deepEqual(kinds(), ['profileChanged a', 'deletionRequested a']);
+    await stopAll();
+  });
+
+  test('rate limit: other profiles are not held by one busy profile; intervalMs 0 disables it', async () => {
+    const { clock, transport, start, stopAll, kinds } = setup({ debounceMs: 100, signalRateLimit: { burst: 1, intervalMs: 60_000 } });
+    const path = clusterProfilePath(NS);
+    const w = start();
+    await w.ready;
+    transport.emit(path, 'ADDED', cp('a'));
+    await clock.advance(100);
+    transport.emit(path, 'MODIFIED', cp('a', { labels: { env: 'b' } }));
+    transport.emit(path, 'ADDED', cp('b'));
+    await clock.advance(100);
+    assert.deepEqual(kinds(), ['profileChanged a', 'profileChanged b']);
+    await stopAll();
+
+    const off = setup({ debounceMs: 100, signalRateLimit: { burst: 1, intervalMs: 0 } });
+    const w2 = off.start();
+    await w2.ready;
+    for (let i = 0; i < 5; i++) {
+      off.transport.emit(path, i === 0 ? 'ADDED' : 'MODIFIED', cp('a', { labels: { env: `v${i}` } }));
+      await off.clock.advance(100);
+    }
+    assert.equal(off.kinds().length, 5);
+    await off.stopAll();
+  });
+
   test('a profile deleted outright (no finalizer) still gets deletionRequested', async () => {
     const { clock, transport, start, stopAll, kinds } = setup();
     const path = clusterProfilePath(NS);

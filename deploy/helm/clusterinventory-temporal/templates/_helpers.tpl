@@ -111,6 +111,8 @@ mode run → one "run" component named like the release; mode split → "worker"
 {{- end }}
 - --exec-timeout={{ .Values.execTimeout }}
 - --relist-period={{ .Values.relistPeriod }}
+- --change-sync-interval={{ .Values.changeSyncInterval }}
+- --change-sync-burst={{ .Values.changeSyncBurst }}
 - --log-level={{ .Values.logLevel }}
 {{- with .Values.logFormat }}
 - --log-format={{ . }}
