@@ -22,6 +22,7 @@ import {
 import { STDERR_WITHHELD } from '../../activities/credentials/exec-plugin.js';
 import { TRANSIENT_CREDENTIAL_ERROR, type WorkflowStatus } from '../../workflows/api.js';
 import { SYNC_MAX_ATTEMPTS } from '../../workflows/cluster-profile.js';
+import { PROFILE_MAX_DEPTH } from '../../activities/profile/bounds.js';
 import { RETRY_BASE_MS } from '../../workflows/schedule.js';
 import { E2E, secretReaderProvider, spokeKubeconfig, type ActivityExecution } from '../support/e2e.js';
 import { selectedContext } from '../support/kubeconfig-view.js';
@@ -540,6 +541,28 @@ describe('bad input matrix', () => {
       t.diagnostic(`lastError: ${records.get(c.title)?.status.lastError?.message ?? '(none)'}`);
     });
   }
+
+  test('good, then a 5,000-deep extension: Degraded naming the field (the watcher does not choke), and its deletion is released promptly', async () => {
+    const title = 'good, then a 5,000-deep extension';
+    const name = uniqueName('bad');
+    const good = await goodSecretReader(name, 'good-token-deep-extension');
+    // Written as text: V8's JSON.stringify overflows on such an object, the API server stores it.
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const provider = JSON.stringify(secretReaderProvider(`${name}-src`)).replace('"key":"kubeconfig"', `"key":"kubeconfig","deep":${deep}`);
+    await e2e.mergePatchStatusRaw(name, `{"status":{"accessProviders":[${provider}]}}`);
+    await assertDegraded(title, name, good.profile, {
+      contains: [profileObject(name), `${EXEC_EXT_FIELD.replace(`[${EXEC_EXTENSION}]`, '[0].extension')}.deep`, `nests deeper than ${PROFILE_MAX_DEPTH} levels`],
+      preserved: good,
+    });
+    // Not one for the hot-loop check below: it is deleted now.
+    records.delete(title);
+    const deletedAt = Date.now();
+    await e2e.deleteProfile(name);
+    // Released by the watcher's deletion signal, not by a relist (30 s here) or the periodic sync (1 h here).
+    await e2e.waitForGone(name, 25_000);
+    assert.ok(Date.now() - deletedAt < 25_000);
+    assert.equal(await e2e.getProfile(name), undefined, 'the ClusterProfile is gone (finalizer released)');
+  });
 
   test('the API server refuses an extension that is not an object (so the controller never sees one)', async () => {
     const name = uniqueName('bad');

@@ -156,6 +156,8 @@ describe('no credential leaks', () => {
     await e2e.start({
       providers: { providers: [provider('e2e-token', tokenPlugin), provider('e2e-cert', certPlugin), provider('e2e-fail', failPlugin)] },
       flags: ['--sync-period', '1h'],
+      // The default level: what a production worker logs.
+      logLevel: 'info',
     });
 
     needles.push(

@@ -1,6 +1,8 @@
 // End-to-end fixture: the real app (`clusterinventory run`, watcher + worker) in this process, against
 // the local stack, confined to a fresh Kubernetes namespace and a fresh task queue per fixture.
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -28,6 +30,8 @@ export interface E2EOptions {
   flags?: string[];
   /** Syncs per workflow run before continue-as-new (AppOverrides.maxCyclesPerRun). */
   maxCyclesPerRun?: number;
+  /** The app's log level (default debug; the credential leak test runs the default level, info). */
+  logLevel?: AppConfig['logLevel'];
 }
 
 const CP = { group: CLUSTER_PROFILE.group, version: CLUSTER_PROFILE.version, plural: CLUSTER_PROFILE.plural };
@@ -142,7 +146,7 @@ export class E2E {
   async start(opts: E2EOptions = {}): Promise<this> {
     stackEnv();
     await this.core.createNamespace({ body: { metadata: { name: this.namespace } } });
-    const flags = ['--namespaces', this.namespace, '--task-queue', this.taskQueue, '--health-addr', '127.0.0.1:0', '--metrics-addr', '0', '--relist-period', '30s', '--log-level', 'debug'];
+    const flags = ['--namespaces', this.namespace, '--task-queue', this.taskQueue, '--health-addr', '127.0.0.1:0', '--metrics-addr', '0', '--relist-period', '30s', '--log-level', opts.logLevel ?? 'debug'];
     if (opts.providers !== undefined) {
       const dir = await mkdtemp(join(tmpdir(), 'ci-providers-'));
       const file = join(dir, 'providers.json');
@@ -154,7 +158,7 @@ export class E2E {
     sink.on('data', (chunk: Buffer) => this.logs.push(...chunk.toString().split('\n').filter(Boolean)));
     this.app = await startApp(this.config, {
       kubeConfig: this.kc,
-      logger: createLogger('debug', sink),
+      logger: createLogger(opts.logLevel ?? 'debug', sink),
       ...(opts.maxCyclesPerRun !== undefined ? { maxCyclesPerRun: opts.maxCyclesPerRun } : {}),
     });
     await this.app.watcher?.ready;
@@ -225,6 +229,27 @@ export class E2E {
       },
       apply(),
     );
+  }
+
+  /**
+   * A JSON merge patch of the status, sent as the given text: for objects JSON.stringify cannot write (nested
+   * thousands of levels deep, which the API server stores and V8's serialiser overflows on).
+   */
+  async mergePatchStatusRaw(name: string, json: string): Promise<void> {
+    const server = this.kc.getCurrentCluster()?.server ?? '';
+    const url = new URL(`${server}/apis/${CP.group}/${CP.version}/namespaces/${this.namespace}/${CP.plural}/${name}/status`);
+    const opts: RequestOptions = { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' } };
+    await this.kc.applyToHTTPSOptions(opts);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    await new Promise<void>((resolve, reject) => {
+      const req = send(url, opts, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve() : reject(new Error(`PATCH ${url.pathname}: ${res.statusCode}: ${text.slice(0, 500)}`))));
+      });
+      req.on('error', reject);
+      req.end(json);
+    });
   }
 
   async patchProfile(name: string, body: object): Promise<void> {
