@@ -15,6 +15,7 @@ import type { V1ManagedFieldsEntry, V1ObjectMeta } from '@kubernetes/client-node
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../activities/kube/types.js';
 
 import type { ManagedKind } from '../activities/kube/client.js';
+import { canonicalJson } from './snapshot.js';
 
 export type { ManagedKind };
 
@@ -44,13 +45,19 @@ function timeOf(e: Entry): string {
 
 /** Flattens a FieldsV1 tree into its paths ("f:metadata/f:labels/f:env"); "." markers are dropped. */
 export function fieldPaths(fieldsV1: unknown, prefix = ''): string[] {
-  if (typeof fieldsV1 !== 'object' || fieldsV1 === null) return [];
+  // Iterative (an explicit stack, preorder as a recursive walk would give): managedFields mirror objects
+  // that others may write, and no object's depth may decide whether the watcher's stack holds.
   const out: string[] = [];
-  for (const [k, v] of Object.entries(fieldsV1 as Record<string, unknown>)) {
-    if (k === '.') continue;
-    const path = prefix ? `${prefix}/${k}` : k;
-    out.push(path);
-    out.push(...fieldPaths(v, path));
+  const todo: Array<{ node: unknown; path: string | undefined }> = [{ node: fieldsV1, path: undefined }];
+  for (let item = todo.pop(); item !== undefined; item = todo.pop()) {
+    if (item.path !== undefined) out.push(item.path);
+    if (typeof item.node !== 'object' || item.node === null) continue;
+    const base = item.path ?? prefix;
+    const children = Object.entries(item.node as Record<string, unknown>).filter(([k]) => k !== '.');
+    for (let i = children.length - 1; i >= 0; i--) {
+      const [k, v] = children[i] as [string, unknown];
+      todo.push({ node: v, path: base ? `${base}/${k}` : k });
+    }
   }
   return out;
 }
@@ -66,7 +73,7 @@ export function ownedPaths(meta: Pick<V1ObjectMeta, 'managedFields'> | undefined
 }
 
 function sameEntry(a: Entry, b: Entry): boolean {
-  return timeOf(a) === timeOf(b) && JSON.stringify(a.fieldsV1 ?? null) === JSON.stringify(b.fieldsV1 ?? null);
+  return timeOf(a) === timeOf(b) && canonicalJson(a.fieldsV1 ?? null) === canonicalJson(b.fieldsV1 ?? null);
 }
 
 function entryKey(e: Entry): string {

@@ -169,3 +169,13 @@ describe('Secret drift', () => {
     assert.deepEqual(foreignWriters(meta('1', []), meta('2', [statusUpdate()]), FIELD_MANAGER), []);
   });
 });
+
+describe('managedFields of any depth', () => {
+  test('fieldPaths walks a 20,000-deep fieldsV1 without the call stack, in preorder', () => {
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 20_000; i++) deep = { [`f:a${i % 3}`]: deep, '.': {} };
+    const paths = fieldPaths(deep);
+    assert.equal(paths.length, 20_000);
+    assert.deepEqual(fieldPaths({ 'f:a': { 'f:b': {}, 'f:c': { 'f:d': {} } }, 'f:e': {} }), ['f:a', 'f:a/f:b', 'f:a/f:c', 'f:a/f:c/f:d', 'f:e']);
+  });
+});
