@@ -62,7 +62,7 @@ async function startProfiles(client: Client, taskQueue: string): Promise<number>
       }
       const input: ClusterProfileWorkflowInput = {
         ref,
-        snapshot: { resourceVersion: String(i), generation: 1, observedHash: `hash-${i}`, providerNames: ['eks-token'], deleting: false },
+        snapshot: { resourceVersion: String(i), generation: 1, observedHash: `hash-${i}`, providerCount: 1, deleting: false },
         version: WORKFLOW_INPUT_VERSION,
       };
       await client.workflow.start(WORKFLOW_TYPE, {

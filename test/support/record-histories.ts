@@ -168,7 +168,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     const input: ClusterProfileWorkflowInput = {
       version: WORKFLOW_INPUT_VERSION,
       ref,
-      snapshot: { resourceVersion: created.metadata.resourceVersion ?? '1', generation: 1, observedHash: 'recording', providerNames: ['kubeconfig-secretreader'], deleting: false },
+      snapshot: { resourceVersion: created.metadata.resourceVersion ?? '1', generation: 1, observedHash: 'recording', providerCount: 1, deleting: false },
       maxCyclesPerRun: 2,
     };
     const client = e2e.app.temporal.client;
@@ -198,7 +198,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     const { ns, name, ref, created } = await unwatchedProfile(e2e, 'rec-legacy');
     const input: LegacyWorkflowInput = {
       ref,
-      snapshot: { resourceVersion: created.metadata.resourceVersion ?? '1', generation: 1, observedHash: 'recording', providerNames: ['kubeconfig-secretreader'], deleting: false },
+      snapshot: { resourceVersion: created.metadata.resourceVersion ?? '1', generation: 1, observedHash: 'recording', providerCount: 1, deleting: false },
       schedule: { syncPeriodMs: 1_000, minRefreshMs: 1_000 },
     };
     const client = e2e.app.temporal.client;
