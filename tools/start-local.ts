@@ -1,13 +1,17 @@
 // `npm start`: the main job on the local default. Brings up the servers the main job needs (not the
-// test tools), applies an example ClusterProfile `demo/spoke-1` (with the source Secret its
-// kubeconfig-secretreader provider points at), runs `clusterinventory run` against it, and once the
+// test tools): the hub, the spoke cluster and Temporal. Applies an example ClusterProfile
+// `demo/spoke-1` whose access provider is the example exec plugin (tools/exec-plugin/): it mints a
+// 10-minute ServiceAccount token on the spoke, which clusterinventory writes for Sveltos and refreshes
+// at 80% of its lifetime. It also writes a source Secret with the spoke's kubeconfig for the
+// kubeconfig-secretreader example the "what now" shows. Runs `clusterinventory run`, and once the
 // example converged prints what to do next. Runs until Ctrl-C, or:
 //
 //   npm start -- --exit-when-ready   exit 0 once the example converged and the "what now" is printed
 //                                    (the reconciler stops; the local servers keep running)
 //   npm start -- --log-format json|text   (default: text on a terminal, JSON otherwise)
 //   npm start -- --example-namespace NS   put the example in NS instead of `demo` (used by a test)
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { startApp, type RunningApp } from '../cli/app.js';
@@ -17,12 +21,19 @@ import { parseConfig, type AppConfig } from '../cli/config.js';
 import { CLUSTER_PROFILE, SVELTOS_CLUSTER, secretNameFor, type ClusterProfile } from '../activities/kube/types.js';
 import { statusQuery, workflowIdFor, type WorkflowStatus } from '../workflows/api.js';
 import { up } from './stack/stack.js';
-import { envFile } from './stack/paths.js';
+import { envFile, repoRoot, stackDir } from './stack/paths.js';
+import { SPOKE_SERVICE_ACCOUNT, spokeAdminTokenFile, spokeKubeconfig } from './stack/spoke.js';
 import { whatNow } from './what-now.js';
 
 const NAME = 'spoke-1';
 const SOURCE_SECRET = 'spoke-1-admin-kubeconfig';
 const FIELD_MANAGER = 'clusterinventory-demo';
+/** The access-provider name of the example exec plugin, in the demo's provider file and the profile. */
+export const DEMO_EXEC_PROVIDER = 'spoke-serviceaccount-token';
+/** The TokenRequest API's minimum: the shortest-lived token the spoke mints. */
+export const DEMO_TOKEN_SECONDS = 600;
+const demoProviderFile = join(stackDir, 'demo-providers.json');
+export const EXEC_PLUGIN = join(repoRoot, 'tools', 'exec-plugin', 'serviceaccount-token.js');
 /** Generous: a loaded 2-core machine bundles the workflow code and starts the worker slowly. */
 const CONVERGE_TIMEOUT_MS = 180_000;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -78,8 +89,43 @@ const profileCoords = (namespace: string): { group: string; version: string; plu
   name: NAME,
 });
 
-/** The example "spoke" is the local API server itself, reached with its admin kubeconfig. */
-async function applyExample(kc: KubeConfig, kubeconfigText: string, namespace: string): Promise<ClusterProfile> {
+/** The provider file of the demo: one provider, the example plugin, allowed to mint for one account. */
+export function demoProviderFileContent(nodePath: string, minterTokenFile: string): object {
+  return {
+    providers: [
+      {
+        name: DEMO_EXEC_PROVIDER,
+        execConfig: {
+          apiVersion: 'client.authentication.k8s.io/v1',
+          command: nodePath,
+          args: [EXEC_PLUGIN],
+          env: [
+            { name: 'TOKEN_MINTER_TOKEN_FILE', value: minterTokenFile },
+            { name: 'ALLOWED_SERVICE_ACCOUNTS', value: `${SPOKE_SERVICE_ACCOUNT.namespace}/${SPOKE_SERVICE_ACCOUNT.name}` },
+          ],
+          provideClusterInfo: true,
+          interactiveMode: 'Never',
+        },
+      },
+    ],
+  };
+}
+
+interface Spoke {
+  server: string;
+  caData: string;
+  kubeconfigText: string;
+}
+
+async function loadSpoke(): Promise<Spoke> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(spokeKubeconfig);
+  const cluster = kc.getCurrentCluster()!;
+  return { server: cluster.server, caData: cluster.caData!, kubeconfigText: await readFile(spokeKubeconfig, 'utf8') };
+}
+
+/** The example's ClusterProfile reaches the spoke through the example exec plugin; its Secret is for the secret-reader example. */
+async function applyExample(kc: KubeConfig, spoke: Spoke, namespace: string): Promise<ClusterProfile> {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
@@ -91,7 +137,7 @@ async function applyExample(kc: KubeConfig, kubeconfigText: string, namespace: s
     {
       name: SOURCE_SECRET,
       namespace,
-      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: SOURCE_SECRET, namespace }, stringData: { value: kubeconfigText } },
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: SOURCE_SECRET, namespace }, stringData: { value: spoke.kubeconfigText } },
       fieldManager: FIELD_MANAGER,
       force: true,
     },
@@ -122,10 +168,19 @@ async function applyExample(kc: KubeConfig, kubeconfigText: string, namespace: s
         status: {
           accessProviders: [
             {
-              name: 'kubeconfig-secretreader',
+              name: DEMO_EXEC_PROVIDER,
               cluster: {
-                server: kc.getCurrentCluster()!.server,
-                extensions: [{ name: 'client.authentication.k8s.io/exec', extension: { name: SOURCE_SECRET, key: 'value' } }],
+                server: spoke.server,
+                'certificate-authority-data': spoke.caData,
+                extensions: [
+                  {
+                    name: 'client.authentication.k8s.io/exec',
+                    extension: {
+                      serviceAccount: `${SPOKE_SERVICE_ACCOUNT.namespace}/${SPOKE_SERVICE_ACCOUNT.name}`,
+                      expirationSeconds: DEMO_TOKEN_SECONDS,
+                    },
+                  },
+                ],
               },
             },
           ],
@@ -140,6 +195,9 @@ async function applyExample(kc: KubeConfig, kubeconfigText: string, namespace: s
 
 interface Converged {
   runId: string;
+  /** When the example's credential expires (RFC 3339), when it expires at all. */
+  expiresAt?: string;
+  nextRefreshAt?: string;
 }
 
 /**
@@ -162,7 +220,11 @@ async function waitForConvergence(app: RunningApp, kc: KubeConfig, profile: Clus
         await custom.getNamespacedCustomObject({ group: SVELTOS_CLUSTER.group, version: SVELTOS_CLUSTER.version, plural: SVELTOS_CLUSTER.plural, namespace, name: NAME });
         await core.readNamespacedSecret({ namespace, name: secretNameFor(NAME) });
         const { runId } = await handle.describe();
-        return { runId };
+        return {
+          runId,
+          ...(status.credentialExpiresAtMs !== undefined ? { expiresAt: new Date(status.credentialExpiresAtMs).toISOString() } : {}),
+          ...(status.nextRefreshAtMs !== undefined ? { nextRefreshAt: new Date(status.nextRefreshAtMs).toISOString() } : {}),
+        };
       }
     } catch {
       // Not started, not Ready or objects not written yet: keep polling until the deadline.
@@ -181,12 +243,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const t0 = Date.now();
-  say('bringing up the local servers (kube-apiserver, Temporal dev server); the first run builds them');
+  say('bringing up the local servers (hub and spoke kube-apiservers, Temporal dev server); the first run builds them');
   await up();
   loadEnvFile(await readFile(envFile, 'utf8'));
   const kc = new KubeConfig();
   kc.loadFromFile(process.env.KUBECONFIG!);
-  const profile = await applyExample(kc, await readFile(process.env.KUBECONFIG!, 'utf8'), opts.namespace);
+  const spoke = await loadSpoke();
+  await writeFile(demoProviderFile, JSON.stringify(demoProviderFileContent(process.execPath, spokeAdminTokenFile), null, 2) + '\n');
+  const profile = await applyExample(kc, spoke, opts.namespace);
   const example = `${opts.namespace}/${NAME}`;
   say(`applied the example ClusterProfile ${example}; starting the reconciler (clusterinventory run: bundling the workflow code takes a few seconds)`);
 
@@ -194,6 +258,8 @@ async function main(): Promise<number> {
     'run',
     '--namespaces',
     opts.namespace,
+    '--clusterprofile-provider-file',
+    demoProviderFile,
     '--health-addr',
     '127.0.0.1:0',
     // Several checkouts on one machine would fight over the fixed default port.
@@ -223,8 +289,15 @@ async function main(): Promise<number> {
       workflowUiUrl: workflowUiUrl(ui, temporalNamespace, workflowIdFor({ namespace: opts.namespace, name: NAME, uid: profile.metadata.uid! }), outcome.runId),
       envFile,
       kubeconfig: process.env.KUBECONFIG!,
-      server: kc.getCurrentCluster()!.server,
+      server: spoke.server,
       sourceSecret: SOURCE_SECRET,
+      credential: {
+        serviceAccount: `${SPOKE_SERVICE_ACCOUNT.namespace}/${SPOKE_SERVICE_ACCOUNT.name}`,
+        lifetimeS: DEMO_TOKEN_SECONDS,
+        plugin: 'tools/exec-plugin/serviceaccount-token.js',
+        ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt } : {}),
+        ...(outcome.nextRefreshAt ? { nextRefreshAt: outcome.nextRefreshAt } : {}),
+      },
       keepsRunning: !opts.exitWhenReady,
   });
   if (opts.exitWhenReady) {

@@ -16,6 +16,14 @@ export interface WhatNowFacts {
   sourceSecret: string;
   /** Whether the reconciler keeps running after this is printed. */
   keepsRunning: boolean;
+  /** The example's exec-plugin credential on the spoke. */
+  credential: {
+    serviceAccount: string;
+    lifetimeS: number;
+    plugin: string;
+    expiresAt?: string;
+    nextRefreshAt?: string;
+  };
 }
 
 export function whatNow(f: WhatNowFacts): string {
@@ -33,6 +41,9 @@ export function whatNow(f: WhatNowFacts): string {
   const lines = [
     '',
     `Ready: ClusterProfile ${f.example} converged ${f.convergedAfterS.toFixed(1)} s after start: Secret ${namespace}/${f.secretName} and SveltosCluster ${f.example} written.`,
+    `Its credential is a real ${f.credential.lifetimeS / 60}-minute token of ServiceAccount ${f.credential.serviceAccount} on the spoke ${f.server},`,
+    `minted by the example exec plugin ${f.credential.plugin} with the TokenRequest API` +
+      (f.credential.expiresAt ? ` (expires ${f.credential.expiresAt}` + (f.credential.nextRefreshAt ? `, refreshed at ${f.credential.nextRefreshAt}, 80% of its lifetime).` : ').') : '.'),
     '',
     'What now',
     '',
@@ -44,8 +55,13 @@ export function whatNow(f: WhatNowFacts): string {
     '       npx clusterinventory status',
     `       npx clusterinventory status ${f.example}`,
     '',
-    `  3. Add a ClusterProfile of your own (this run watches namespace ${namespace}; the example below reuses`,
-    `     the example's source Secret, so it reaches the same local API server):`,
+    '  3. See that the spoke accepts the token Sveltos will use (the kubeconfig in the Secret we wrote):',
+    `       export KUBECONFIG=${f.kubeconfig}`,
+    `       kubectl -n ${namespace} get secrets ${f.secretName} -o jsonpath='{.data.kubeconfig}' | base64 -d > /tmp/spoke-1.kubeconfig`,
+    '       kubectl --kubeconfig /tmp/spoke-1.kubeconfig auth whoami',
+    '',
+    `  4. Add a ClusterProfile of your own (this run watches namespace ${namespace}). This one uses the built-in`,
+    `     kubeconfig-secretreader with the example's source Secret ${f.sourceSecret} (the spoke's kubeconfig):`,
     `       export KUBECONFIG=${f.kubeconfig}`,
     "       kubectl apply -f - <<'EOF'",
     '       apiVersion: multicluster.x-k8s.io/v1alpha1',
@@ -53,9 +69,9 @@ export function whatNow(f: WhatNowFacts): string {
     `       metadata: {name: my-cluster, namespace: ${namespace}}`,
     '       spec: {displayName: My cluster, clusterManager: {name: local}}',
     '       EOF',
-    `       kubectl -n ${namespace} patch clusterprofile my-cluster --subresource=status --type=merge \\`,
+    `       kubectl -n ${namespace} patch clusterprofiles.multicluster.x-k8s.io my-cluster --subresource=status --type=merge \\`,
     `         -p '${JSON.stringify(status)}'`,
-    `       kubectl -n ${namespace} get sveltoscluster my-cluster   # within seconds`,
+    `       kubectl -n ${namespace} get sveltosclusters.lib.projectsveltos.io my-cluster   # within seconds`,
     '',
     f.keepsRunning
       ? 'The reconciler keeps running here; Ctrl-C stops it. The local servers keep running: `npm run stack -- down` stops them.'

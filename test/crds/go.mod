@@ -5,6 +5,6 @@ module clusterinventory-temporal/crds
 go 1.26.0
 
 require (
-	github.com/projectsveltos/libsveltos v1.11.1
+	github.com/projectsveltos/libsveltos v1.13.0
 	sigs.k8s.io/cluster-inventory-api v0.1.3
 )

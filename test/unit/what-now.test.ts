@@ -13,6 +13,13 @@ const facts: WhatNowFacts = {
   server: 'https://127.0.0.1:6443',
   sourceSecret: 'spoke-1-admin-kubeconfig',
   keepsRunning: true,
+  credential: {
+    serviceAccount: 'sveltos-access/sveltos',
+    lifetimeS: 600,
+    plugin: 'tools/exec-plugin/serviceaccount-token.js',
+    expiresAt: '2026-12-07T10:10:00.000Z',
+    nextRefreshAt: '2026-12-07T10:08:00.000Z',
+  },
 };
 
 describe('what now', () => {
@@ -36,6 +43,11 @@ describe('what now', () => {
     const patch = JSON.parse(/-p '(.*)'/.exec(text)![1]!) as { status: { accessProviders: Array<{ name: string; cluster: { server: string } }> } };
     assert.equal(patch.status.accessProviders[0]!.name, 'kubeconfig-secretreader');
     assert.equal(patch.status.accessProviders[0]!.cluster.server, facts.server);
+  });
+
+  test("names the example's real, expiring credential and when it is refreshed", () => {
+    assert.match(text, /real 10-minute token of ServiceAccount sveltos-access\/sveltos on the spoke https:\/\/127\.0\.0\.1:6443/);
+    assert.match(text, /expires 2026-12-07T10:10:00\.000Z, refreshed at 2026-12-07T10:08:00\.000Z, 80% of its lifetime/);
   });
 
   test('says what keeps running', () => {

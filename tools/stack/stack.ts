@@ -1,6 +1,8 @@
 // The local Kubernetes API server and Temporal dev server behind `npm run stack -- up | down | status`.
 // Contract relied on by tests, the README and outside checks: `.stack/env` exports KUBECONFIG,
-// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL and TEMPORAL_CLI_PATH; once the test
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL and TEMPORAL_CLI_PATH, and for the spoke
+// cluster SPOKE_KUBECONFIG, SPOKE_TOKEN_MINTER_FILE and SPOKE_SERVICE_ACCOUNT; with `up --for-tests`
+// also SVELTOS_NAMESPACE (the real Sveltos addon-controller runs against the hub); once the test
 // prerequisites are installed (`test-prereqs`, or `up --for-tests`) also TEMPORAL_TEST_SERVER_PATH,
 // HELM_PATH and CHROMIUM_PATH. `up` alone builds and starts only what the main job needs.
 import { existsSync } from 'node:fs';
@@ -8,6 +10,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureCrdFiles, ensureKubetestenv, ensureTemporalCli, KUBERNETES_VERSION, TEMPORAL_CLI_VERSION } from './build.js';
 import { installCrds } from './crds.js';
+import { setUpSpokeIdentity, SPOKE_SERVICE_ACCOUNT, spokeAdminTokenFile, spokeDir, spokeKubeconfig } from './spoke.js';
+import { ensureSveltos, startSveltos, SVELTOS_NAMESPACE, type SveltosProcesses } from './sveltos.js';
 import { freePort, isOurs, portIsFree, startDetached, stop, waitFor, type ProcessRecord } from './processes.js';
 import { envFile, stackDir, stateFile } from './paths.js';
 import { log } from './run.js';
@@ -21,6 +25,8 @@ const NAMESPACE = 'default';
 
 interface Ports {
   kubeApi: number;
+  /** Absent in the state of a checkout that ran `up` before the spoke existed. */
+  spokeApi?: number;
   temporal: number;
   temporalUi: number;
   temporalHttp: number;
@@ -37,7 +43,10 @@ interface TestPrereqs {
 export interface StackState {
   ports: Ports;
   kube?: ProcessRecord;
+  spoke?: ProcessRecord;
   temporal?: ProcessRecord;
+  /** Only with `up --for-tests`. */
+  sveltos?: SveltosProcesses;
   temporalCli?: string;
   testPrereqs?: TestPrereqs;
   lastUp?: { at: string; durationMs: number; built: string[] };
@@ -62,19 +71,24 @@ async function saveState(state: StackState): Promise<void> {
 
 /** Keeps the ports of a previous `up` when they are still ours or free, so URLs stay stable per checkout. */
 async function choosePorts(prev: StackState | undefined): Promise<Ports> {
-  const running = isOurs(prev?.kube) || isOurs(prev?.temporal);
-  if (prev && (running || (await Promise.all(Object.values(prev.ports).map(portIsFree))).every(Boolean))) return prev.ports;
-  const taken = new Set<number>();
-  const pick = async (): Promise<number> => {
-    for (;;) {
-      const p = await freePort();
-      if (!taken.has(p)) {
-        taken.add(p);
-        return p;
-      }
+  const taken = new Set<number>(prev ? Object.values(prev.ports) : []);
+  const running = isOurs(prev?.kube) || isOurs(prev?.spoke) || isOurs(prev?.temporal);
+  if (prev && (running || (await Promise.all(Object.values(prev.ports).map(portIsFree))).every(Boolean))) {
+    return { ...prev.ports, spokeApi: prev.ports.spokeApi ?? (await pickFree(taken)) };
+  }
+  taken.clear();
+  const pick = (): Promise<number> => pickFree(taken);
+  return { kubeApi: await pick(), spokeApi: await pick(), temporal: await pick(), temporalUi: await pick(), temporalHttp: await pick(), temporalMetrics: await pick() };
+}
+
+async function pickFree(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (!taken.has(p)) {
+      taken.add(p);
+      return p;
     }
-  };
-  return { kubeApi: await pick(), temporal: await pick(), temporalUi: await pick(), temporalHttp: await pick(), temporalMetrics: await pick() };
+  }
 }
 
 /**
@@ -93,25 +107,35 @@ export async function up(options: UpOptions = {}): Promise<void> {
   const started: string[] = [];
 
   const needKube = !isOurs(prev?.kube);
+  const needSpoke = !isOurs(prev?.spoke);
   const needTemporal = !isOurs(prev?.temporal);
   // Build everything before starting anything: the builds dominate a cold `up`, and they run in parallel.
   const prereqs = options.forTests ? ensureTestPrereqs() : Promise.resolve(undefined);
+  // The longest build of the test path: started first, awaited last.
+  const sveltosBuild = options.forTests ? ensureSveltos() : Promise.resolve(undefined);
+  sveltosBuild.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const [kubeBin, temporalBin, crdFiles] = await Promise.all([
-    needKube ? ensureKubetestenv() : Promise.resolve(prev!.kube!.binary),
+    needKube || needSpoke ? ensureKubetestenv() : Promise.resolve(prev!.kube!.binary),
     ensureTemporalCli(),
     ensureCrdFiles(),
   ]);
   state.temporalCli = temporalBin;
 
+  const startKube = (name: string, dir: string, port: number): ProcessRecord => {
+    log(`starting ${name} (kube-apiserver ${KUBERNETES_VERSION}) on 127.0.0.1:${port}`);
+    return startDetached(kubeBin, [], join(stackDir, `${name}.log`), { ...process.env, KTE_DIR: dir, KTE_API_PORT: String(port) });
+  };
   if (needKube) {
     await rm(join(kubeDir, 'ready'), { force: true });
-    log(`starting kube-apiserver ${KUBERNETES_VERSION} on 127.0.0.1:${ports.kubeApi}`);
-    state.kube = startDetached(kubeBin, [], join(stackDir, 'kube-apiserver.log'), {
-      ...process.env,
-      KTE_DIR: kubeDir,
-      KTE_API_PORT: String(ports.kubeApi),
-    });
+    state.kube = startKube('kube-apiserver', kubeDir, ports.kubeApi);
     started.push('kube');
+    await saveState(state);
+  }
+  if (needSpoke) {
+    await mkdir(spokeDir, { recursive: true });
+    await rm(join(spokeDir, 'ready'), { force: true });
+    state.spoke = startKube('spoke-apiserver', spokeDir, ports.spokeApi!);
+    started.push('spoke');
     await saveState(state);
   }
   if (needTemporal) {
@@ -138,6 +162,7 @@ export async function up(options: UpOptions = {}): Promise<void> {
   const uiUrl = `http://127.0.0.1:${ports.temporalUi}`;
   await Promise.all([
     waitFor('kube-apiserver /readyz', 180_000, () => Promise.resolve(existsSync(join(kubeDir, 'ready')) ? true : undefined), state.kube),
+    waitFor('spoke kube-apiserver /readyz', 180_000, () => Promise.resolve(existsSync(join(spokeDir, 'ready')) ? true : undefined), state.spoke),
     waitFor('Temporal frontend', 120_000, async () => ((await temporalReady(temporalAddress, NAMESPACE)) ? true : undefined), state.temporal),
   ]);
   await waitFor('Temporal Web UI', 60_000, async () => ((await fetch(uiUrl)).ok ? true : undefined), state.temporal);
@@ -145,9 +170,19 @@ export async function up(options: UpOptions = {}): Promise<void> {
   const [crds, added] = await Promise.all([
     installCrds(kubeconfig, [crdFiles.clusterProfile, crdFiles.sveltosCluster]),
     registerSearchAttributes(temporalAddress, NAMESPACE),
+    setUpSpokeIdentity(spokeKubeconfig),
   ]);
   log(`CRDs served: ${crds.join(', ')}`);
   if (added.length) log(`registered search attributes: ${added.join(', ')}`);
+  log(`spoke: https://127.0.0.1:${ports.spokeApi} with ServiceAccount ${SPOKE_SERVICE_ACCOUNT.namespace}/${SPOKE_SERVICE_ACCOUNT.name} bound to cluster-admin`);
+
+  const sveltos = await sveltosBuild;
+  if (sveltos) {
+    const run = await startSveltos(sveltos, kubeconfig, state.sveltos);
+    state.sveltos = run.processes;
+    started.push(...run.started);
+    await saveState(state);
+  }
 
   const installed = await prereqs;
   // Reread: a concurrent `test-prereqs` may have recorded its tools meanwhile.
@@ -200,6 +235,10 @@ async function writeEnvFile(state: StackState): Promise<void> {
       `export TEMPORAL_NAMESPACE=${NAMESPACE}`,
       `export TEMPORAL_UI_URL=http://127.0.0.1:${ports.temporalUi}`,
       ...(state.temporalCli ? [`export TEMPORAL_CLI_PATH=${state.temporalCli}`] : []),
+      `export SPOKE_KUBECONFIG=${spokeKubeconfig}`,
+      `export SPOKE_TOKEN_MINTER_FILE=${spokeAdminTokenFile}`,
+      `export SPOKE_SERVICE_ACCOUNT=${SPOKE_SERVICE_ACCOUNT.namespace}/${SPOKE_SERVICE_ACCOUNT.name}`,
+      ...(state.sveltos && isOurs(state.sveltos.addonController) ? [`export SVELTOS_NAMESPACE=${SVELTOS_NAMESPACE}`] : []),
       ...(toolsPresent
         ? [`export TEMPORAL_TEST_SERVER_PATH=${tools.testServer}`, `export HELM_PATH=${tools.helm}`, `export CHROMIUM_PATH=${tools.chromium}`]
         : []),
@@ -214,11 +253,20 @@ export async function down(): Promise<void> {
     log('nothing to stop (no .stack/state.json)');
     return;
   }
-  for (const [name, rec] of [['temporal', state.temporal], ['kube-apiserver', state.kube]] as const) {
+  const procs = [
+    ['sveltos addon-controller', state.sveltos?.addonController],
+    ['sveltos readiness', state.sveltos?.readiness],
+    ['temporal', state.temporal],
+    ['kube-apiserver', state.kube],
+    ['spoke kube-apiserver', state.spoke],
+  ] as const;
+  for (const [name, rec] of procs) {
     if (rec) log(`${name} (pid ${rec.pid}): ${await stop(rec)}`);
   }
   delete state.kube;
+  delete state.spoke;
   delete state.temporal;
+  delete state.sveltos;
   await saveState(state);
   await rm(envFile, { force: true });
 }
@@ -235,9 +283,14 @@ export async function status(): Promise<boolean> {
     return alive;
   };
   const k = row('kube-apiserver', state.kube, `https://127.0.0.1:${state.ports.kubeApi}  kubeconfig ${kubeconfig}`);
+  const sp = row('spoke', state.spoke, `https://127.0.0.1:${state.ports.spokeApi ?? '?'}  kubeconfig ${spokeKubeconfig}`);
   const t = row('temporal', state.temporal, `127.0.0.1:${state.ports.temporal}  UI http://127.0.0.1:${state.ports.temporalUi}`);
+  if (state.sveltos) {
+    row('sveltos addon', state.sveltos.addonController, `against the hub, NAMESPACE=${SVELTOS_NAMESPACE}`);
+    row('sveltos ready', state.sveltos.readiness, 'stand-in for sveltoscluster-manager');
+  }
   if (state.lastUp) console.log(`last up: ${state.lastUp.at}, took ${(state.lastUp.durationMs / 1000).toFixed(1)} s`);
   console.log(`test prerequisites: ${state.testPrereqs ? 'installed' : 'not installed (npm run stack -- test-prereqs)'}`);
   if (existsSync(envFile)) console.log(`env: ${envFile}`);
-  return k && t;
+  return k && sp && t;
 }
