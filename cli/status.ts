@@ -15,6 +15,7 @@ import { parseDuration } from './duration.js';
 import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, listProfiles, parseProfileName, type ProfileFilter, type ProfileRow } from './visibility.js';
 import { EXIT, UsageError, runOperatorCommand } from './command.js';
 import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
+import { defaultSveltosReader, sveltosCell, sveltosLines, type SveltosReader, type SveltosView } from './sveltos-view.js';
 import { StreamingJsonList, StreamingTable, StreamingYamlList, emit, iso, oneLine, relative, humanDuration, yaml, type CliIo } from './format.js';
 
 export { EXIT, UsageError } from './command.js';
@@ -22,6 +23,8 @@ export { EXIT, UsageError } from './command.js';
 export const STATUS_USAGE = `usage: clusterinventory status [NAMESPACE/NAME] [flags]
 
 Without NAMESPACE/NAME: every managed ClusterProfile, from Temporal visibility (no workflow is queried).
+Beside our phase, what Sveltos reports for the cluster (its SveltosCluster's status: ready, version,
+connectionStatus, failureMessage), read with the default kubeconfig; shown as "?" when unreachable.
 Rows are sorted by namespace/name within each visibility page (1,000 rows). With NAMESPACE/NAME: the
 running workflow's status query and its link in the Temporal Web UI.
 
@@ -120,12 +123,17 @@ export function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv): StatusA
 
 // ---- the list -------------------------------------------------------------------------------------
 
-const HEADER = ['NAMESPACE', 'NAME', 'PROVIDER', 'PHASE', 'CREDENTIAL EXPIRY', 'NEXT REFRESH', 'LAST ERROR', 'AGE'];
+const HEADER = ['NAMESPACE', 'NAME', 'PROVIDER', 'PHASE', 'SVELTOS', 'CREDENTIAL EXPIRY', 'NEXT REFRESH', 'LAST ERROR', 'AGE'];
 const WIDE_HEADER = [...HEADER, 'LAST SYNC', 'TASK QUEUE', 'WORKFLOW ID'];
 const DASH = '-';
 
+/** Sveltos's view of each listed cluster, by "namespace/name"; undefined when Kubernetes was not asked or not reachable. */
+export type SveltosViews = Map<string, SveltosView> | undefined;
+
+const sveltosOf = (views: SveltosViews, row: ProfileRow): SveltosView | undefined => views && (views.get(`${row.namespace}/${row.name}`) ?? { found: false });
+
 /** The table cells of one row. */
-export function tableCells(row: ProfileRow, nowMs: number, wide = false): string[] {
+export function tableCells(row: ProfileRow, nowMs: number, wide = false, sveltos?: SveltosViews): string[] {
   const expiry =
     row.credentialExpiresAtMs === undefined
       ? DASH
@@ -134,13 +142,13 @@ export function tableCells(row: ProfileRow, nowMs: number, wide = false): string
         : `expired ${humanDuration(nowMs - row.credentialExpiresAtMs)} ago`;
   const next = row.nextRefreshAtMs === undefined ? DASH : row.nextRefreshAtMs > nowMs ? `in ${humanDuration(row.nextRefreshAtMs - nowMs)}` : 'due';
   const error = row.lastError ? oneLine(`${row.lastError.reason}: ${row.lastError.message}`, wide ? 160 : 60) : DASH;
-  const cells = [row.namespace, row.name, row.provider ?? DASH, row.phase ?? DASH, expiry, next, error, humanDuration(nowMs - row.sinceMs)];
+  const cells = [row.namespace, row.name, row.provider ?? DASH, row.phase ?? DASH, sveltosCell(sveltosOf(sveltos, row)), expiry, next, error, humanDuration(nowMs - row.sinceMs)];
   if (wide) cells.push(row.lastSyncAtMs === undefined ? DASH : relative(row.lastSyncAtMs, nowMs), row.taskQueue, row.workflowId);
   return cells;
 }
 
 /** The JSON / YAML form of one row: times as RFC 3339, absent values left out. */
-export function rowObject(row: ProfileRow): Record<string, unknown> {
+export function rowObject(row: ProfileRow, sveltos?: SveltosViews): Record<string, unknown> {
   return {
     namespace: row.namespace,
     name: row.name,
@@ -155,6 +163,7 @@ export function rowObject(row: ProfileRow): Record<string, unknown> {
     workflowId: row.workflowId,
     runId: row.runId,
     taskQueue: row.taskQueue,
+    sveltos: sveltosOf(sveltos, row),
   };
 }
 
@@ -169,7 +178,7 @@ export interface ListSummary {
 }
 
 /** Streams the list in the requested format; returns what it printed. */
-export async function printList(rows: AsyncIterable<ProfileRow>, args: Pick<StatusArgs, 'output' | 'pageSize'>, io: CliIo): Promise<ListSummary> {
+export async function printList(rows: AsyncIterable<ProfileRow>, args: Pick<StatusArgs, 'output' | 'pageSize'>, io: CliIo, sveltos?: SveltosViews): Promise<ListSummary> {
   const now = io.now();
   const summary: ListSummary = { rows: 0, degraded: 0 };
   const count = (row: ProfileRow): void => {
@@ -180,7 +189,7 @@ export async function printList(rows: AsyncIterable<ProfileRow>, args: Pick<Stat
     const list = args.output === 'json' ? new StreamingJsonList(io.stdout) : new StreamingYamlList(io.stdout);
     for await (const row of rows) {
       count(row);
-      await list.add(defined(rowObject(row)));
+      await list.add(defined(rowObject(row, sveltos)));
     }
     await list.end();
     return summary;
@@ -189,7 +198,7 @@ export async function printList(rows: AsyncIterable<ProfileRow>, args: Pick<Stat
   const table = new StreamingTable(io.stdout, wide ? WIDE_HEADER : HEADER, args.pageSize, (c) => `${c[0]}\u0000${c[1]}`, wide ? 80 : 60);
   for await (const row of rows) {
     count(row);
-    await table.add(tableCells(row, now, wide));
+    await table.add(tableCells(row, now, wide, sveltos));
   }
   await table.flush();
   if (summary.rows === 0) await emit(io.stderr, 'No managed ClusterProfiles found.\n');
@@ -282,7 +291,7 @@ function when(ms: number | undefined, nowMs: number, none = DASH): string {
 }
 
 /** The human form of one profile's status. */
-export function describeStatus(s: WorkflowStatus, found: WorkflowLocation, uiLink: string | undefined, nowMs: number): string {
+export function describeStatus(s: WorkflowStatus, found: WorkflowLocation, uiLink: string | undefined, nowMs: number, sveltos?: { view?: SveltosView; unavailable?: string }): string {
   const rows: Array<[string, string]> = [
     ['ClusterProfile', `${s.ref.namespace}/${s.ref.name} (uid ${s.ref.uid})`],
     ['Phase', s.phase],
@@ -292,6 +301,7 @@ export function describeStatus(s: WorkflowStatus, found: WorkflowLocation, uiLin
     ['Last sync', when(s.lastSyncAtMs, nowMs, 'never')],
     ['Next refresh', when(s.nextRefreshAtMs, nowMs)],
     ['Last error', s.lastError ? `${s.lastError.reason} at ${iso(s.lastError.atMs)}: ${s.lastError.message}` : DASH],
+    ...sveltosLines(sveltos?.view, sveltos?.unavailable),
     [
       'Observed',
       s.observedGeneration === undefined ? DASH : `generation ${s.observedGeneration}, resourceVersion ${s.observedResourceVersion ?? DASH}, hash ${s.observedHash ?? DASH}`,
@@ -304,7 +314,17 @@ export function describeStatus(s: WorkflowStatus, found: WorkflowLocation, uiLin
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}\n`).join('');
 }
 
-async function statusOfOne(cli: CliClient, args: StatusArgs, io: CliIo): Promise<number> {
+/** Sveltos's view, or why it is unknown: the status of our side never fails because Kubernetes does. */
+async function readSveltos<T>(reader: SveltosReader | string, read: (r: SveltosReader) => Promise<T>): Promise<{ value?: T; unavailable?: string }> {
+  if (typeof reader === 'string') return { unavailable: reader };
+  try {
+    return { value: await read(reader) };
+  } catch (e) {
+    return { unavailable: `reading SveltosClusters failed: ${oneLine((e as Error).message, 200)}` };
+  }
+}
+
+async function statusOfOne(cli: CliClient, args: StatusArgs, io: CliIo, reader: SveltosReader | string): Promise<number> {
   const profile = args.profile!;
   const found = await findWorkflow(cli.client, profile, args.filter.taskQueue);
   if (!found) {
@@ -331,16 +351,22 @@ async function statusOfOne(cli: CliClient, args: StatusArgs, io: CliIo): Promise
     return EXIT.error;
   }
   const where: WorkflowLocation = { workflowId: found.workflowId, ...(runId ? { runId } : {}), taskQueue: found.taskQueue };
+  const sv = await readSveltos(reader, (r) => r.one(profile.namespace, profile.name));
   if (args.output === 'json' || args.output === 'yaml') {
-    const doc = defined({ ...where, uiUrl: link, status: statusObject(status) });
+    const doc = defined({ ...where, uiUrl: link, status: statusObject(status), sveltos: sv.value ?? { unavailable: sv.unavailable } });
     await emit(io.stdout, args.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yaml(doc));
   } else {
-    await emit(io.stdout, describeStatus(status, where, link, io.now()));
+    await emit(io.stdout, describeStatus(status, where, link, io.now(), { ...(sv.value ? { view: sv.value } : {}), ...(sv.unavailable ? { unavailable: sv.unavailable } : {}) }));
   }
   return UNHEALTHY_PHASES.includes(status.phase) ? EXIT.degraded : EXIT.ok;
 }
 
-export async function runStatus(argv: string[], io: CliIo, connect: (env: NodeJS.ProcessEnv) => Promise<CliClient> = connectClient): Promise<number> {
+export async function runStatus(
+  argv: string[],
+  io: CliIo,
+  connect: (env: NodeJS.ProcessEnv) => Promise<CliClient> = connectClient,
+  sveltosReader: () => SveltosReader | string = defaultSveltosReader,
+): Promise<number> {
   return runOperatorCommand(
     io,
     {
@@ -348,8 +374,11 @@ export async function runStatus(argv: string[], io: CliIo, connect: (env: NodeJS
       usage: STATUS_USAGE,
       parse: () => parseStatusArgs(argv, io.env),
       run: async (cli, args) => {
-        if (args.profile) return statusOfOne(cli, args, io);
-        const summary = await printList(listProfiles(cli.client, args.filter, args.pageSize), args, io);
+        const reader = sveltosReader();
+        if (args.profile) return statusOfOne(cli, args, io, reader);
+        const sv = await readSveltos(reader, (r) => r.all(args.filter.namespace));
+        if (sv.unavailable) await emit(io.stderr, `note: Sveltos's view (SVELTOS column) unknown: ${sv.unavailable}\n`);
+        const summary = await printList(listProfiles(cli.client, args.filter, args.pageSize), args, io, sv.value);
         return summary.degraded > 0 ? EXIT.degraded : EXIT.ok;
       },
     },

@@ -77,11 +77,12 @@ describe('clusterinventory status / refresh', { timeout: 10 * 60_000 }, () => {
     const table = await cli(runStatus, ['--task-queue', e2e.taskQueue]);
     assert.equal(table.code, 1);
     const lines = table.out.trimEnd().split('\n');
-    assert.match(lines[0]!, /^NAMESPACE\s+NAME\s+PROVIDER\s+PHASE\s+CREDENTIAL EXPIRY\s+NEXT REFRESH\s+LAST ERROR\s+AGE$/);
+    assert.match(lines[0]!, /^NAMESPACE\s+NAME\s+PROVIDER\s+PHASE\s+SVELTOS\s+CREDENTIAL EXPIRY\s+NEXT REFRESH\s+LAST ERROR\s+AGE$/);
     const badLine = lines.find((l) => l.includes(bad))!;
-    assert.match(badLine, /Degraded\s+-\s+in \d+m\s+InvalidInput: /);
+    assert.match(badLine, /Degraded\s+no SveltosCluster\s+-\s+in \d+m\s+InvalidInput: /);
     const goodLine = lines.find((l) => l.includes(good))!;
-    assert.match(goodLine, /kubeconfig-secretreader\s+Ready\s+-\s+-\s+-\s+\d+s$/);
+    // Sveltos's cell depends on whether a Sveltos (or its stand-in) probes this cluster: not asserted here.
+    assert.match(goodLine, /kubeconfig-secretreader\s+Ready\s+(?:ready|not ready)[^-]*\s+-\s+-\s+-\s+\d+s$/);
 
     const yaml = await cli(runStatus, ['--task-queue', e2e.taskQueue, '-o', 'yaml']);
     assert.equal((parseYaml(yaml.out) as Listed[]).length, 2);

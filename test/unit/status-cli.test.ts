@@ -192,15 +192,18 @@ describe('output', () => {
       lastError: { reason: 'Conflict', message: 'SveltosCluster fleet/spoke-1 exists and is not managed by this controller'.repeat(3), atMs: NOW },
     });
     const cells = tableCells(r, NOW);
-    assert.deepEqual(cells.slice(0, 6), ['fleet', 'spoke-1', 'kubeconfig-secretreader', 'Ready', 'in 47m', 'in 35m']);
-    assert.ok(cells[6]!.startsWith('Conflict: SveltosCluster') && cells[6]!.length === 60 && cells[6]!.endsWith('…'));
-    assert.equal(cells[7], '3d');
+    assert.deepEqual(cells.slice(0, 7), ['fleet', 'spoke-1', 'kubeconfig-secretreader', 'Ready', '?', 'in 47m', 'in 35m']);
+    assert.ok(cells[7]!.startsWith('Conflict: SveltosCluster') && cells[7]!.length === 60 && cells[7]!.endsWith('…'));
+    assert.equal(cells[8], '3d');
     const expired = tableCells(row('x', { credentialExpiresAtMs: NOW - 2 * MIN, nextRefreshAtMs: NOW - 1000 }), NOW);
-    assert.equal(expired[4], 'expired 2m ago');
-    assert.equal(expired[5], 'due');
-    assert.deepEqual(tableCells(row('y', { provider: undefined, phase: undefined }), NOW).slice(2, 7), ['-', '-', '-', '-', '-']);
+    assert.equal(expired[5], 'expired 2m ago');
+    assert.equal(expired[6], 'due');
+    assert.deepEqual(tableCells(row('y', { provider: undefined, phase: undefined }), NOW).slice(2, 8), ['-', '-', '?', '-', '-', '-']);
     const wide = tableCells(row('z', { lastSyncAtMs: NOW - 3 * MIN }), NOW, true);
-    assert.deepEqual(wide.slice(8), ['3m ago', 'clusterinventory', 'clusterprofile/fleet/z/uid-z']);
+    assert.deepEqual(wide.slice(9), ['3m ago', 'clusterinventory', 'clusterprofile/fleet/z/uid-z']);
+    const views = new Map([['fleet/spoke-1', { found: true, ready: false, connectionStatus: 'Down', connectionFailures: 3 }]]);
+    assert.equal(tableCells(r, NOW, false, views)[4], 'not ready, Down (3 failures)');
+    assert.equal(tableCells(row('other'), NOW, false, views)[4], 'no SveltosCluster');
   });
 
   test('the table: header, aligned columns, sorted by namespace/name; Degraded counted', async () => {
@@ -208,7 +211,7 @@ describe('output', () => {
     const summary = await printList(rows([row('b'), row('a', { phase: 'Degraded' }), row('c')]), { output: 'table', pageSize: 1000 }, c.io);
     assert.deepEqual(summary, { rows: 3, degraded: 1 });
     const lines = c.out().trimEnd().split('\n');
-    assert.match(lines[0]!, /^NAMESPACE\s+NAME\s+PROVIDER\s+PHASE\s+CREDENTIAL EXPIRY\s+NEXT REFRESH\s+LAST ERROR\s+AGE$/);
+    assert.match(lines[0]!, /^NAMESPACE\s+NAME\s+PROVIDER\s+PHASE\s+SVELTOS\s+CREDENTIAL EXPIRY\s+NEXT REFRESH\s+LAST ERROR\s+AGE$/);
     assert.deepEqual(
       lines.slice(1).map((l) => l.split(/\s+/)[1]),
       ['a', 'b', 'c'],
