@@ -29,6 +29,7 @@ import { validateSecretName } from './credentials/names.js';
 import { resolveKubeconfig, type ResolveDeps } from './credentials/resolve.js';
 import { BoundedRetryError, ConflictError, DeletionNotConfirmedError, ProfileGoneError, toApplicationFailure } from './errors.js';
 import { isTransient, KubeApiError } from './kube/classify.js';
+import { sveltosClusterForLive, sveltosRenewalWarning, sveltosRenewsToken } from './kube/sveltos-renewal.js';
 import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient, type ManagedKind } from './kube/client.js';
 import {
   desiredEvent,
@@ -329,9 +330,11 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     existing ??= await read();
     if (!existing) throw new KubeApiError(`${object} was deleted while being written; will retry`);
     const before = existing.metadata?.resourceVersion;
+    const renewal = sveltosRenewsToken(existing);
+    if (renewal) await recordEvent(ref, sveltosRenewalWarning(object, renewal));
     // Always applied: a no-op apply changes nothing (same resourceVersion), and an apply is what removes
     // labels the profile dropped while keeping everyone else's.
-    const after = await kube.applySveltosCluster(desired, before ? { resourceVersion: before } : {});
+    const after = await kube.applySveltosCluster(sveltosClusterForLive(desired, renewal), before ? { resourceVersion: before } : {});
     const changed = after.metadata?.resourceVersion !== before;
     log(changed ? 'info' : 'debug', changed ? 'SveltosCluster applied' : 'SveltosCluster up to date', {
       profile: `${ref.namespace}/${ref.name}`,

@@ -3,6 +3,7 @@
 // beside our phase. Our phase says we wrote a credential; this says whether Sveltos could use it.
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, SVELTOS_CLUSTER } from '../activities/kube/types.js';
+import { sveltosRenewsToken } from '../activities/kube/sveltos-renewal.js';
 import { oneLine } from './format.js';
 
 export interface SveltosView {
@@ -13,10 +14,13 @@ export interface SveltosView {
   connectionStatus?: string;
   connectionFailures?: number;
   failureMessage?: string;
+  /** Set when Sveltos renews the token itself (spec.tokenRequestRenewalOption): the Secret key it reads. */
+  renewsTokenReadingKey?: string;
 }
 
 interface SveltosClusterObject {
   metadata?: { namespace?: string; name?: string };
+  spec?: unknown;
   status?: { ready?: unknown; version?: unknown; connectionStatus?: unknown; connectionFailures?: unknown; failureMessage?: unknown };
 }
 
@@ -24,6 +28,7 @@ interface SveltosClusterObject {
 export function viewOf(obj: SveltosClusterObject | undefined): SveltosView {
   if (!obj) return { found: false };
   const s = obj.status ?? {};
+  const renewal = sveltosRenewsToken(obj);
   return {
     found: true,
     ...(typeof s.ready === 'boolean' ? { ready: s.ready } : {}),
@@ -31,6 +36,7 @@ export function viewOf(obj: SveltosClusterObject | undefined): SveltosView {
     ...(typeof s.connectionStatus === 'string' && s.connectionStatus ? { connectionStatus: s.connectionStatus } : {}),
     ...(typeof s.connectionFailures === 'number' && s.connectionFailures > 0 ? { connectionFailures: s.connectionFailures } : {}),
     ...(typeof s.failureMessage === 'string' && s.failureMessage ? { failureMessage: s.failureMessage } : {}),
+    ...(renewal ? { renewsTokenReadingKey: renewal.readingKey ?? renewal.renewalKey } : {}),
   };
 }
 
@@ -52,6 +58,15 @@ export function sveltosLines(v: SveltosView | undefined, unavailable?: string): 
     ['Sveltos', `${v.ready ? 'ready' : 'not ready'}${v.version ? `, Kubernetes ${v.version}` : ''}`],
     ['Sveltos connection', v.connectionStatus ? `${v.connectionStatus}${v.connectionFailures ? ` (${v.connectionFailures} consecutive failures)` : ''}` : 'not probed yet'],
     ['Sveltos failure', v.failureMessage ? oneLine(v.failureMessage, 300) : '-'],
+    ...(v.renewsTokenReadingKey
+      ? ([
+          [
+            'Sveltos token renewal',
+            `on (spec.tokenRequestRenewalOption): Sveltos renews the token itself and reads key "${v.renewsTokenReadingKey}"; ` +
+              'the credential clusterinventory refreshes is not used. Remove spec.tokenRequestRenewalOption and spec.kubeconfigKeyName to use it again.',
+          ],
+        ] as Array<[string, string]>)
+      : []),
   ];
 }
 

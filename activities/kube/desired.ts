@@ -49,7 +49,8 @@ export interface SveltosClusterApply {
     annotations?: Record<string, string>;
     ownerReferences: V1OwnerReference[];
   };
-  spec: { kubeconfigName: string; kubeconfigKeyName: string };
+  /** kubeconfigKeyName is left out while Sveltos renews the token itself (see sveltosRenewsToken). */
+  spec: { kubeconfigName: string; kubeconfigKeyName?: string };
 }
 
 /** ownerReference to the ClusterProfile incarnation (uid-checked); the garbage collector follows it. */

@@ -765,18 +765,45 @@ describe('Kubernetes activities against the local API server', () => {
     assert.deepEqual(await run(acts, 'applySveltosCluster', goRef), { changed: true });
     assert.deepEqual(ownerOf((await getSveltosCluster(goName))?.metadata.ownerReferences).map((r) => r.uid), [goRef.uid]);
 
-    // With tokenRequestRenewalOption (Sveltos would then rewrite our Secret): Conflict naming the field, untouched.
-    const renewName = uniqueName('kact-renew');
-    await make(renewName, { ...names, kubeconfigName: secretNameFor(renewName), tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } });
-    const before = await getSveltosCluster(renewName);
-    const renewRef = await createProfile(renewName, { providers: [secretReader('unused')] });
+    // With a field we do not write: Conflict naming the field, untouched.
+    const dataName = uniqueName('kact-data');
+    await make(dataName, { ...names, kubeconfigName: secretNameFor(dataName), data: { region: 'eu' } });
+    const before = await getSveltosCluster(dataName);
+    const dataRef = await createProfile(dataName, { providers: [secretReader('unused')] });
     await assert.rejects(
-      run(acts, 'applySveltosCluster', renewRef),
-      isFailure(ErrorType.Conflict, new RegExp(`^SveltosCluster ${NS}/${renewName}: .*spec\\.tokenRequestRenewalOption, which this controller does not write`)),
+      run(acts, 'applySveltosCluster', dataRef),
+      isFailure(ErrorType.Conflict, new RegExp(`^SveltosCluster ${NS}/${dataName}: .*spec\\.data, which this controller does not write`)),
     );
-    const afterwards = await getSveltosCluster(renewName);
+    const afterwards = await getSveltosCluster(dataName);
     assert.equal(afterwards?.metadata.resourceVersion, before?.metadata.resourceVersion, 'not written');
     assert.deepEqual(afterwards?.metadata.ownerReferences ?? [], []);
+  });
+
+  test('tokenRequestRenewalOption: once Sveltos switches spec.kubeconfigKeyName, our applies leave it alone (no tug of war)', async () => {
+    const acts = activities();
+    const { ref } = await syncedProfile(acts);
+    // Someone sets the option; sveltoscluster-manager switches the key with a merge patch (its patch helper).
+    await custom.patchNamespacedCustomObject(
+      { ...SC, namespace: NS, name: ref.name, body: { spec: { tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' }, kubeconfigKeyName: 're-kubeconfig' } }, fieldManager: 'sveltoscluster-manager' },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    for (let i = 0; i < 2; i++) {
+      await run(acts, 'applySveltosCluster', ref);
+      const sc = await getSveltosCluster(ref.name);
+      assert.equal(sc?.spec?.kubeconfigKeyName, 're-kubeconfig', `apply ${i + 1} did not switch the key back`);
+      assert.deepEqual(sc?.spec?.tokenRequestRenewalOption, { renewTokenRequestInterval: '1h' });
+      assert.equal(sc?.spec?.kubeconfigName, secretNameFor(ref.name));
+    }
+    const events = await core.listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.name=${ref.name},reason=SveltosRenewsToken` });
+    assert.equal(events.items[0]?.type, 'Warning');
+    assert.match(events.items[0]?.message ?? '', /reads key "re-kubeconfig".*remove spec\.tokenRequestRenewalOption/);
+    // The option removed and the key cleared, as the Warning says: ours is applied again.
+    await custom.patchNamespacedCustomObject(
+      { ...SC, namespace: NS, name: ref.name, body: { spec: { tokenRequestRenewalOption: null, kubeconfigKeyName: null } }, fieldManager: 'someone' },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await run(acts, 'applySveltosCluster', ref);
+    assert.equal((await getSveltosCluster(ref.name))?.spec?.kubeconfigKeyName, 'kubeconfig');
   });
 
   test("profile labels under projectsveltos.io/ (and its subdomains) are not copied to the SveltosCluster", async () => {

@@ -85,17 +85,23 @@ describe('ownership of managed objects', () => {
   test('foreignContent: an allowlist of what we write and the API defaults', () => {
     const sc = (spec: Record<string, unknown>) => ({ metadata: { labels: label }, spec });
     assert.equal(foreignContent('SveltosCluster', sc({ kubeconfigName: 'spoke-1-sveltos-kubeconfig', kubeconfigKeyName: 'kubeconfig', consecutiveFailureThreshold: 3, pullMode: false }), REF), undefined);
-    assert.equal(foreignContent('SveltosCluster', sc({ tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } }), REF), 'spec.tokenRequestRenewalOption');
+    // Token renewal is left to Sveltos (ADR 8): the option and the key it switches to do not block adoption.
+    assert.equal(foreignContent('SveltosCluster', sc({ tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } }), REF), undefined);
+    assert.equal(foreignContent('SveltosCluster', sc({ kubeconfigKeyName: 're-kubeconfig', tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } }), REF), undefined);
+    assert.equal(foreignContent('SveltosCluster', sc({ kubeconfigKeyName: 'mine', tokenRequestRenewalOption: { renewTokenRequestInterval: '1h', kubeconfigKeyName: 'mine' } }), REF), undefined);
+    assert.equal(foreignContent('SveltosCluster', sc({ kubeconfigKeyName: 're-kubeconfig' }), REF), 'spec.kubeconfigKeyName ("re-kubeconfig")');
+    assert.equal(foreignContent('SveltosCluster', sc({ data: { a: 'b' } }), REF), 'spec.data');
     assert.equal(foreignContent('SveltosCluster', sc({ paused: true }), REF), 'spec.paused');
     assert.equal(foreignContent('SveltosCluster', sc({ consecutiveFailureThreshold: 5 }), REF), 'spec.consecutiveFailureThreshold');
     assert.equal(foreignContent('SveltosCluster', sc({ kubeconfigName: 'kamaji-admin' }), REF), 'spec.kubeconfigName ("kamaji-admin")');
     assert.equal(foreignContent('Secret', { type: 'Opaque', data: { kubeconfig: 'eA==' } }, REF), undefined);
-    assert.equal(foreignContent('Secret', { type: 'Opaque', data: { kubeconfig: 'eA==', 're-kubeconfig': 'eQ==' } }, REF), 'data["re-kubeconfig"]');
+    assert.equal(foreignContent('Secret', { type: 'Opaque', data: { kubeconfig: 'eA==', 're-kubeconfig': 'eQ==' } }, REF), undefined);
+    assert.equal(foreignContent('Secret', { type: 'Opaque', data: { kubeconfig: 'eA==', other: 'eQ==' } }, REF), 'data["other"]');
     assert.equal(foreignContent('Secret', { type: 'kubernetes.io/service-account-token' }, REF), 'type ("kubernetes.io/service-account-token")');
   });
 
   test('ownershipOf: foreign content blocks adoption only; an object already ours stays ours', () => {
-    const extra = { spec: { tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } } };
+    const extra = { spec: { paused: true } };
     assert.equal(ownershipOf('SveltosCluster', { metadata: { labels: label }, ...extra }, REF).kind, 'foreign');
     assert.equal(ownershipOf('SveltosCluster', { metadata: { labels: label }, spec: {} }, REF).kind, 'adoptable');
     assert.equal(ownershipOf('SveltosCluster', { metadata: { labels: label, ownerReferences: [CP_OWNER] }, ...extra }, REF).kind, 'ours');

@@ -287,18 +287,50 @@ describe('reconcile activities (in-memory client)', () => {
       apiVersion: 'lib.projectsveltos.io/v1beta1',
       kind: 'SveltosCluster',
       metadata: { name: 'spoke-1', namespace: 'fleet', uid: 'x', resourceVersion: '7', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
-      spec: { kubeconfigName: 'spoke-1-sveltos-kubeconfig', kubeconfigKeyName: 'kubeconfig', tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } },
+      spec: { kubeconfigName: 'spoke-1-sveltos-kubeconfig', kubeconfigKeyName: 'kubeconfig', data: { region: 'eu' } },
     });
     await assert.rejects(
       activities(kube).applySveltosCluster(REF),
-      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict && /SveltosCluster fleet\/spoke-1: .*spec\.tokenRequestRenewalOption/.test(e.message),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict && /SveltosCluster fleet\/spoke-1: .*spec\.data/.test(e.message),
     );
     assert.deepEqual(kube.calls, []);
     // Nor is it deleted by a confirmed cleanup: it is not ours.
     kube.profile = undefined;
     const result = await activities(kube).cleanup(REF);
     assert.equal(result.sveltosClusterDeleted, false);
-    assert.match(result.skipped.join('\n'), /spec\.tokenRequestRenewalOption/);
+    assert.match(result.skipped.join('\n'), /spec\.data/);
+  });
+
+  test('tokenRequestRenewalOption: the key Sveltos switched to is left to it (no switching back), and a Warning says what to do', async () => {
+    const kube = new FakeKube();
+    const renewing = { kubeconfigName: 'spoke-1-sveltos-kubeconfig', kubeconfigKeyName: 're-kubeconfig', tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } };
+    kube.sveltosClusters.set('spoke-1', {
+      apiVersion: 'lib.projectsveltos.io/v1beta1',
+      kind: 'SveltosCluster',
+      // Unowned (as the Go controller left it) and already switched by Sveltos: adopted, not a Conflict.
+      metadata: { name: 'spoke-1', namespace: 'fleet', uid: 'x', resourceVersion: '7', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
+      spec: renewing,
+    });
+    assert.deepEqual(await activities(kube).applySveltosCluster(REF), { changed: true });
+    assert.deepEqual(kube.sveltosClusters.get('spoke-1')!.spec, { kubeconfigName: 'spoke-1-sveltos-kubeconfig' }, 'kubeconfigKeyName is not applied');
+    const warning = kube.events.find((e) => e.reason === 'SveltosRenewsToken');
+    assert.equal(warning?.type, 'Warning');
+    assert.match(warning.message!, /SveltosCluster fleet\/spoke-1 has spec\.tokenRequestRenewalOption: Sveltos renews this cluster's token itself and reads key "re-kubeconfig"/);
+    assert.match(warning.message!, /remove spec\.tokenRequestRenewalOption and spec\.kubeconfigKeyName/);
+
+    // Before Sveltos switched the key, ours is still applied (unchanged: nothing to fight over yet).
+    const early = new FakeKube();
+    early.sveltosClusters.set('spoke-1', { ...kube.sveltosClusters.get('spoke-1')!, spec: { ...renewing, kubeconfigKeyName: 'kubeconfig' } });
+    early.sveltosClusters.get('spoke-1')!.metadata.ownerReferences = undefined;
+    await activities(early).applySveltosCluster(REF);
+    assert.equal(early.sveltosClusters.get('spoke-1')!.spec?.kubeconfigKeyName, 'kubeconfig');
+    assert.ok(early.events.some((e) => e.reason === 'SveltosRenewsToken'));
+
+    // Without the option nothing is left out and no Warning is recorded.
+    const plain = new FakeKube();
+    await activities(plain).applySveltosCluster(REF);
+    assert.equal(plain.sveltosClusters.get('spoke-1')!.spec?.kubeconfigKeyName, 'kubeconfig');
+    assert.equal(plain.events.length, 0);
   });
 
   test('an unowned labelled SveltosCluster as the Go controller made it (API defaults included) is adopted', async () => {
@@ -313,16 +345,16 @@ describe('reconcile activities (in-memory client)', () => {
     assert.deepEqual(kube.calls, ['applySveltosCluster']);
   });
 
-  test('an unowned labelled Secret with a data key we do not write (re-kubeconfig) is a Conflict, not adopted', async () => {
+  test('an unowned labelled Secret with a data key we do not write is a Conflict, not adopted (Sveltos re-kubeconfig excepted)', async () => {
     const kube = new FakeKube();
     kube.secrets.set('spoke-1-sveltos-kubeconfig', {
       metadata: { name: 'spoke-1-sveltos-kubeconfig', namespace: 'fleet', uid: 's', resourceVersion: '3', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
       type: 'Opaque',
-      data: { kubeconfig: 'eA==', 're-kubeconfig': 'eQ==' },
+      data: { kubeconfig: 'eA==', 're-kubeconfig': 'eQ==', other: 'eg==' },
     });
     await assert.rejects(
       activities(kube).syncCredentials(REF),
-      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict && /data\["re-kubeconfig"\]/.test(e.message),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.Conflict && /data\["other"\]/.test(e.message),
     );
     assert.deepEqual(kube.calls, []);
   });

@@ -34,5 +34,8 @@ describe("Sveltos's view", () => {
     assert.match(describeStatus(s, where, undefined, 0, { view: { found: true, ready: true, version: 'v1.36.2', connectionStatus: 'Healthy' } }), /^Sveltos:\s+ready, Kubernetes v1\.36\.2$/m);
     assert.match(describeStatus(s, where, undefined, 0, { unavailable: 'no Kubernetes cluster in the kubeconfig' }), /^Sveltos:\s+unknown \(no Kubernetes cluster in the kubeconfig\)$/m);
     assert.deepEqual(sveltosLines({ found: false }), [['Sveltos', 'no SveltosCluster']]);
+    const renewing = viewOf({ spec: { kubeconfigKeyName: 're-kubeconfig', tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } }, status: { ready: true } });
+    assert.match(describeStatus(s, where, undefined, 0, { view: renewing }), /^Sveltos token renewal:\s+on \(spec\.tokenRequestRenewalOption\): Sveltos renews the token itself and reads key "re-kubeconfig"; .*Remove spec\.tokenRequestRenewalOption/m);
+    assert.doesNotMatch(text, /token renewal/);
   });
 });
