@@ -13,6 +13,7 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, VersionApi } fr
 import { runRefresh } from '../../cli/refresh.js';
 import { runStatus } from '../../cli/status.js';
 import { DISPLAY_NAME_ANNOTATION, SVELTOS_K8S_VERSION_LABEL, type AccessProvider, type SveltosCluster } from '../../activities/kube/types.js';
+import { SVELTOS_PROBE_LABEL } from '../../tools/stack/sveltos.js';
 import { runCli } from '../support/cli-io.js';
 import { E2E, isNotFound, secretReaderProvider } from '../support/e2e.js';
 import { eventually, stackEnv, uniqueName } from '../support/stack.js';
@@ -108,6 +109,8 @@ describe('Sveltos uses what we write (real addon-controller, spoke cluster)', { 
       },
     });
     hubCustom = e2e.custom;
+    // The readiness stand-in probes only namespaces that ask for it.
+    await e2e.core.patchNamespace({ name: e2e.namespace, body: { metadata: { labels: { [SVELTOS_PROBE_LABEL]: 'true' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     spokeVersion = (await spoke.kc.makeApiClient(VersionApi).getCode()).gitVersion;
   });
 

@@ -17,6 +17,11 @@ export const SVELTOS_VERSION = 'v1.13.0';
 /** Where Sveltos keeps its own objects on the hub (its env NAMESPACE), as in a Helm install. */
 export const SVELTOS_NAMESPACE = 'projectsveltos';
 export const sveltosModule = join(repoRoot, 'test', 'sveltos');
+/**
+ * The stand-in probes only SveltosClusters in namespaces with this label: the other tests write
+ * SveltosClusters for fictitious clusters and check that nobody else writes them.
+ */
+export const SVELTOS_PROBE_LABEL = 'clusterinventory-temporal.test/sveltos-readiness';
 const CRD_MODULES = ['github.com/projectsveltos/libsveltos', 'github.com/projectsveltos/addon-controller'];
 
 export interface SveltosBuild {
@@ -110,7 +115,7 @@ export async function startSveltos(build: SveltosBuild, hubKubeconfig: string, p
   }
   let readiness = await current(prev?.readiness, build.readiness);
   if (!readiness) {
-    readiness = startDetached(build.readiness, ['--interval=1s'], join(stackDir, 'sveltos-readiness.log'), env);
+    readiness = startDetached(build.readiness, ['--interval=1s', `--namespace-selector=${SVELTOS_PROBE_LABEL}=true`], join(stackDir, 'sveltos-readiness.log'), env);
     started.push('sveltos readiness');
   }
   return { processes: { addonController, readiness }, started };

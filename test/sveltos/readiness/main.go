@@ -11,6 +11,8 @@
 //
 // It runs outside the cluster against $KUBECONFIG (the hub) and polls every --interval instead of
 // reconciling on watch events plus a 1-minute requeue: the tests then see a result within seconds.
+// With --namespace-selector it probes only SveltosClusters in matching namespaces: the test stack's
+// other tests write SveltosClusters for fictitious clusters and assert that nobody else writes them.
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	libsveltosv1beta1 "github.com/projectsveltos/libsveltos/api/v1beta1"
 	"github.com/projectsveltos/libsveltos/lib/clusterproxy"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/client-go/discovery"
@@ -42,7 +45,12 @@ const (
 func main() {
 	interval := flag.Duration("interval", 2*time.Second, "how often every SveltosCluster is probed")
 	probeTimeout := flag.Duration("probe-timeout", 5*time.Second, "timeout of one GET /version")
+	nsSelector := flag.String("namespace-selector", "", "label selector of the namespaces whose SveltosClusters are probed (empty: all)")
 	flag.Parse()
+	selector, err := labels.Parse(*nsSelector)
+	if err != nil {
+		fail(err)
+	}
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
 	if err != nil {
@@ -65,7 +73,9 @@ func main() {
 	defer stop()
 	fmt.Fprintln(os.Stderr, "readiness: probing SveltosClusters every", interval.String())
 	for {
-		probeAll(ctx, c, logger, *probeTimeout)
+		for _, ns := range namespaces(ctx, c, *nsSelector, selector) {
+			probeAll(ctx, c, logger, ns, *probeTimeout)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -74,9 +84,26 @@ func main() {
 	}
 }
 
-func probeAll(ctx context.Context, c client.Client, logger logr.Logger, timeout time.Duration) {
+// namespaces returns the namespaces to probe; "" stands for all of them.
+func namespaces(ctx context.Context, c client.Client, raw string, selector labels.Selector) []string {
+	if raw == "" {
+		return []string{""}
+	}
+	list := &corev1.NamespaceList{}
+	if err := c.List(ctx, list, client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		fmt.Fprintln(os.Stderr, "readiness: list namespaces:", err)
+		return nil
+	}
+	out := make([]string, 0, len(list.Items))
+	for _, ns := range list.Items {
+		out = append(out, ns.Name)
+	}
+	return out
+}
+
+func probeAll(ctx context.Context, c client.Client, logger logr.Logger, namespace string, timeout time.Duration) {
 	list := &libsveltosv1beta1.SveltosClusterList{}
-	if err := c.List(ctx, list); err != nil {
+	if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
 		fmt.Fprintln(os.Stderr, "readiness: list SveltosClusters:", err)
 		return
 	}
