@@ -53,7 +53,7 @@ export async function ensureSveltos(): Promise<SveltosBuild> {
       {
         target: 'sveltos-addon-controller',
         what: `the Sveltos addon-controller ${SVELTOS_VERSION}`,
-        coldHint: 'With an empty Go cache this takes about 10-20 min on 2 cores (it is built only for the tests).',
+        coldHint: 'With an empty Go cache this takes about 45 min on 2 cores while the other servers build beside it (measured 44 min); it is built only for the tests.',
       },
       () => goBuild(out, 'github.com/projectsveltos/addon-controller/cmd'),
     ),
