@@ -161,6 +161,9 @@ describe('Sveltos uses what we write (real addon-controller, spoke cluster)', { 
     managed.loadFromString(kubeconfig);
     const review = (await managed.makeApiClient(CoreV1Api).listNamespacedServiceAccount({ namespace: spoke.serviceAccount.split('/')[0]! })).items.map((s) => s.metadata?.name);
     assert.ok(review.includes(spoke.serviceAccount.split('/')[1]), 'the written credential works on the spoke');
+    const token = managed.getCurrentUser()?.token;
+    assert.ok(token && token.length > 100, 'a ServiceAccount JWT');
+    assert.equal(e2e.logs.filter((l) => l.includes(token)).length, 0, 'the minted token is in no log line');
 
     // A label change on the ClusterProfile reaches the SveltosCluster; Sveltos's own label stays.
     await e2e.patchProfile(execName, { metadata: { labels: { team: 'b' } } });
