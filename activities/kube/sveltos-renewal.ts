@@ -1,6 +1,6 @@
 // Someone set spec.tokenRequestRenewalOption on our SveltosCluster: sveltoscluster-manager then mints
 // tokens itself, writes them into our Secret under its own key and points spec.kubeconfigKeyName at it.
-// We leave that to Sveltos instead of switching the key back (docs/adr/0008-sveltos-token-renewal.md).
+// We leave that to Sveltos instead of switching the key back (docs/adr/0010-sveltos-token-renewal.md).
 // Pure.
 import type { SveltosClusterApply } from './desired.js';
 import { KUBECONFIG_SECRET_KEY } from './types.js';

@@ -86,7 +86,7 @@ const SVELTOS_CLUSTER_SPEC_DEFAULTS: Readonly<Record<string, unknown>> = { conse
 export function foreignContent(kind: ManagedKind, obj: ExistingManagedObject, profile: Pick<ProfileRef, 'name'>): string | undefined {
   if (kind === 'Secret') {
     if ((obj.type ?? KUBECONFIG_SECRET_TYPE) !== KUBECONFIG_SECRET_TYPE) return `type (${JSON.stringify(obj.type)})`;
-    // Sveltos's own renewal key (tokenRequestRenewalOption, left to Sveltos: ADR 8) does not block adoption.
+    // Sveltos's own renewal key (tokenRequestRenewalOption, left to Sveltos: ADR 10) does not block adoption.
     const extra = Object.keys(obj.data ?? {}).find((k) => k !== KUBECONFIG_SECRET_KEY && k !== SVELTOS_RENEWED_KEY);
     return extra === undefined ? undefined : `data[${JSON.stringify(extra)}]`;
   }
@@ -95,7 +95,7 @@ export function foreignContent(kind: ManagedKind, obj: ExistingManagedObject, pr
   const renewal = sveltosRenewsToken(obj);
   for (const [field, value] of Object.entries(spec)) {
     if (value === undefined || value === null) continue;
-    // Token renewal is left to Sveltos (ADR 8): the option, and the key Sveltos switched to, are its.
+    // Token renewal is left to Sveltos (ADR 10): the option, and the key Sveltos switched to, are its.
     if (renewal && (field === 'tokenRequestRenewalOption' || (field === 'kubeconfigKeyName' && value === renewal.renewalKey))) continue;
     if (field in ours) {
       if (value !== ours[field]) return `spec.${field} (${JSON.stringify(value)})`;

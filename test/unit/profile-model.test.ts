@@ -85,7 +85,7 @@ describe('ownership of managed objects', () => {
   test('foreignContent: an allowlist of what we write and the API defaults', () => {
     const sc = (spec: Record<string, unknown>) => ({ metadata: { labels: label }, spec });
     assert.equal(foreignContent('SveltosCluster', sc({ kubeconfigName: 'spoke-1-sveltos-kubeconfig', kubeconfigKeyName: 'kubeconfig', consecutiveFailureThreshold: 3, pullMode: false }), REF), undefined);
-    // Token renewal is left to Sveltos (ADR 8): the option and the key it switches to do not block adoption.
+    // Token renewal is left to Sveltos (ADR 10): the option and the key it switches to do not block adoption.
     assert.equal(foreignContent('SveltosCluster', sc({ tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } }), REF), undefined);
     assert.equal(foreignContent('SveltosCluster', sc({ kubeconfigKeyName: 're-kubeconfig', tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' } }), REF), undefined);
     assert.equal(foreignContent('SveltosCluster', sc({ kubeconfigKeyName: 'mine', tokenRequestRenewalOption: { renewTokenRequestInterval: '1h', kubeconfigKeyName: 'mine' } }), REF), undefined);
