@@ -24,12 +24,18 @@ import { connectTemporal, type TemporalHandles } from '../worker/temporal-connec
 import { listProfiles } from './visibility.js';
 import { createWorker } from '../worker/worker.js';
 import { startWatcher, type RunningWatcher } from '../watcher/watcher.js';
+import { startLeaderElection, type LeaderElection } from '../watcher/leader-election.js';
+import { kubeLeaseApi } from '../watcher/lease-api.js';
+import { defaultLeaseName, defaultLeaseNamespace, leaderIdentity } from '../watcher/lease-defaults.js';
+import { createLeaderMetrics } from '../worker/leader-metrics.js';
 
 export interface RunningApp {
   logger: Logger;
   temporal: TemporalHandles;
   worker?: Worker;
   watcher?: RunningWatcher;
+  /** The watcher's leader election (absent in worker mode or with --leader-elect=false). */
+  election?: LeaderElection;
   health?: HealthServer;
   /** "host:port" of /metrics (SDK worker metrics and ours); undefined when disabled. */
   metricsAddress?: string;
@@ -123,8 +129,22 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
   }
 
   let watcher: RunningWatcher | undefined;
+  let election: LeaderElection | undefined;
+  if (config.mode !== 'worker' && config.leaderElection.enabled) {
+    const le = config.leaderElection;
+    const namespace = le.namespace ?? defaultLeaseNamespace(kc, env, config.namespaces);
+    const name = le.id ?? defaultLeaseName(config.taskQueue);
+    election = startLeaderElection({
+      api: kubeLeaseApi(kc, namespace, name, Math.max(1000, Math.floor(le.timings.renewDeadlineMs / 2))),
+      identity: leaderIdentity(env),
+      lease: `${namespace}/${name}`,
+      timings: le.timings,
+      logger,
+    });
+  }
   if (config.mode !== 'worker') {
     watcher = startWatcher({
+      ...(election ? { leadership: election } : {}),
       kubeConfig: kc,
       client: temporal.client,
       taskQueue: config.taskQueue,
@@ -142,6 +162,13 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
     const counters = exportWatcherCounters(meter, watcher.counters);
     counters.flush();
     timers.push(setInterval(() => counters.flush(), overrides.counterFlushPeriodMs ?? COUNTER_FLUSH_PERIOD_MS).unref());
+  }
+  if (meter && election) {
+    const leaderMetrics = createLeaderMetrics(meter);
+    const e = election;
+    leaderMetrics.update(e.status());
+    e.onChange(() => leaderMetrics.update(e.status()));
+    timers.push(setInterval(() => leaderMetrics.update(e.status()), overrides.counterFlushPeriodMs ?? COUNTER_FLUSH_PERIOD_MS).unref());
   }
   fleet?.start(overrides.fleetScanPeriodMs ?? FLEET_SCAN_PERIOD_MS, overrides.fleetRefreshPeriodMs ?? FLEET_REFRESH_PERIOD_MS);
   if (telemetry.metricsAddress) logger.info({ address: telemetry.metricsAddress }, 'Prometheus metrics on /metrics');
@@ -172,6 +199,11 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
         },
         ...(worker ? { worker: () => worker.getState() === 'RUNNING' } : {}),
         ...(watcher ? { informers: () => watcherSynced } : {}),
+      }, {
+        // A standby is as healthy and ready as the leader: it only does not signal.
+        documents: {
+          '/leader': () => (election ? election.status() : { leader: watcher !== undefined, leaderElection: false }),
+        },
       })
     : undefined;
   if (health) logger.info({ port: health.port }, 'health endpoints on /healthz and /readyz');
@@ -189,6 +221,9 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       // Syncs are local activities, which the worker's shutdown does not cancel: abandon them (their plugins
       // are killed) so that their workflow tasks end now and another worker syncs again.
       shuttingDown.abort();
+      // Signals stop and the Lease is given up before anything else waits, so that a standby takes over
+      // at its next try (within the retry period) instead of after the lease duration.
+      await election?.stop().catch((e: unknown) => logger.error({ err: String(e) }, 'leader election stopped with an error'));
       await watcher?.stop().catch((e: unknown) => logger.error({ err: String(e) }, 'watcher stopped with an error'));
       for (const t of timers.splice(0)) clearInterval(t);
       await fleet?.stop();
@@ -204,6 +239,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
     temporal,
     ...(worker ? { worker } : {}),
     ...(watcher ? { watcher } : {}),
+    ...(election ? { election } : {}),
     ...(health ? { health } : {}),
     ...(telemetry.metricsAddress ? { metricsAddress: telemetry.metricsAddress } : {}),
     done: worker ? workerRun : idle,

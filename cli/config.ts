@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SCHEDULE, DEFAULT_TASK_QUEUE, type ScheduleConfig } from '../workflows/api.js';
 import { parseDuration } from './duration.js';
 import { LOG_FORMATS, type LogFormat } from '../worker/console-format.js';
+import { DEFAULT_LEASE_TIMINGS, validateTimings, type LeaseTimings } from '../watcher/lease.js';
 
 export type Mode = 'run' | 'worker' | 'watcher';
 
@@ -31,6 +32,17 @@ export interface AppConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** 'auto' (no flag): text when stdout is a terminal, JSON otherwise. */
   logFormat: LogFormat | 'auto';
+  /** One signalling watcher among replicas (run and watcher modes; the worker ignores it). */
+  leaderElection: LeaderElectionConfig;
+}
+
+export interface LeaderElectionConfig {
+  enabled: boolean;
+  /** Unset: the pod's namespace; out of a cluster the one watched namespace, else the kubeconfig context's, else "default". */
+  namespace?: string;
+  /** Lease name; unset: derived from the task queue (watcher/lease-defaults.ts). */
+  id?: string;
+  timings: LeaseTimings;
 }
 
 export class ConfigError extends Error {
@@ -55,6 +67,12 @@ const options = {
   'max-cached-workflows': { type: 'string', default: String(DEFAULT_MAX_CACHED_WORKFLOWS) },
   'log-level': { type: 'string', default: 'info' },
   'log-format': { type: 'string' },
+  'leader-elect': { type: 'string', default: 'true' },
+  'leader-elect-lease-duration': { type: 'string', default: `${DEFAULT_LEASE_TIMINGS.leaseDurationMs / 1000}s` },
+  'leader-elect-renew-deadline': { type: 'string', default: `${DEFAULT_LEASE_TIMINGS.renewDeadlineMs / 1000}s` },
+  'leader-elect-retry-period': { type: 'string', default: `${DEFAULT_LEASE_TIMINGS.retryPeriodMs / 1000}s` },
+  'leader-elect-namespace': { type: 'string' },
+  'leader-elect-id': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -86,6 +104,12 @@ flags of run, worker and watcher:
   --max-cached-workflows N             workflows the worker keeps in memory (default ${DEFAULT_MAX_CACHED_WORKFLOWS})
   --log-level LEVEL                    trace|debug|info|warn|error (default info)
   --log-format json|text               log lines as JSON or plain text (default: text on a terminal, else JSON)
+  --leader-elect[=true|false]          only the Lease holder among watcher replicas signals (default true)
+  --leader-elect-lease-duration DURATION  standbys take over after the holder is silent this long (default 15s)
+  --leader-elect-renew-deadline DURATION  the leader stops signalling when it could not renew this long (default 10s)
+  --leader-elect-retry-period DURATION    interval between tries to acquire or renew (default 2s)
+  --leader-elect-namespace NAME        namespace of the Lease (default: the pod's; out of a cluster the one --namespaces, else the context's, else default)
+  --leader-elect-id NAME               name of the Lease (default: <task-queue>-watcher)
 
 Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*,
 TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (envconfig). Kubernetes: KUBECONFIG or in-cluster.`;
@@ -132,8 +156,10 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
   if (mode === undefined || mode === '--help' || mode === '-h' || mode === 'help') return 'help';
   if (mode !== 'run' && mode !== 'worker' && mode !== 'watcher') throw new ConfigError(`unknown command "${mode}"\n\n${USAGE}`);
   let values;
+  // Go-style boolean: a bare --leader-elect means true.
+  const args = rest.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
   try {
-    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
   } catch (e) {
     throw new ConfigError(`${(e as Error).message}\n\n${USAGE}`);
   }
@@ -156,6 +182,7 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
     syncPeriodMs: duration('sync-period', values['sync-period'], 1000),
     minRefreshMs: duration('min-refresh-interval', values['min-refresh-interval'], 1000),
   };
+  const leaderElection = parseLeaderElection(values);
   return {
     mode,
     ...(values['clusterprofile-provider-file'] ? { providerFile: values['clusterprofile-provider-file'] } : {}),
@@ -176,5 +203,33 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
     maxCachedWorkflows: Math.floor(positiveNumber('max-cached-workflows', values['max-cached-workflows'])),
     logLevel: logLevel as AppConfig['logLevel'],
     logFormat: logFormat as AppConfig['logFormat'],
+    leaderElection,
   };
+}
+
+const LEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function parseLeaderElection(values: Record<string, string | boolean | undefined>): LeaderElectionConfig {
+  const enabled = String(values['leader-elect']);
+  if (enabled !== 'true' && enabled !== 'false') throw new ConfigError(`--leader-elect=${enabled}: expected true or false`);
+  const timings: LeaseTimings = {
+    leaseDurationMs: duration('leader-elect-lease-duration', String(values['leader-elect-lease-duration']), 1000),
+    renewDeadlineMs: duration('leader-elect-renew-deadline', String(values['leader-elect-renew-deadline']), 100),
+    retryPeriodMs: duration('leader-elect-retry-period', String(values['leader-elect-retry-period']), 10),
+  };
+  const invalid = validateTimings(timings);
+  if (invalid) throw new ConfigError(invalid);
+  const out: LeaderElectionConfig = { enabled: enabled === 'true', timings };
+  const namespace = values['leader-elect-namespace'];
+  if (typeof namespace === 'string' && namespace !== '') {
+    if (namespace.length > 63 || !NAMESPACE_NAME.test(namespace)) throw new ConfigError(`--leader-elect-namespace=${namespace}: not a namespace name`);
+    out.namespace = namespace;
+  }
+  const id = values['leader-elect-id'];
+  if (typeof id === 'string' && id !== '') {
+    if (id.length > 253 || !LEASE_NAME.test(id)) throw new ConfigError(`--leader-elect-id=${id}: not a valid Lease name (lower-case DNS subdomain)`);
+    out.id = id;
+  }
+  return out;
 }

@@ -1,8 +1,11 @@
 // The watcher (SPEC §5): informers on ClusterProfiles (all namespaces or a list), metadata-only informers
 // on source Secrets and on our managed Secrets and SveltosClusters; per ClusterProfile uid, events are
 // coalesced into one decision (decide.ts) and the decided signal is sent to the profile's workflow
-// (signaler.ts). Several replicas are safe: the workflow ID (with the uid) dedupes starts, and signals
-// are idempotent for the workflow (a profileChanged with an already-seen hash changes nothing).
+// (signaler.ts). Among several replicas only the leader of a Lease election (leader-election.ts) sends
+// anything: signals are billable and the workflow ID does not dedupe them. Standbys run the same
+// informers, so their caches are warm, and decide nothing; when one becomes the leader it runs the
+// restart pass below against its warm caches, and replays the resync requests (source Secret changes,
+// drift) it saw that the previous leader may not have acted on.
 //
 // After a (re)start nothing is re-signalled for converged profiles: before the first decision, one
 // visibility list query reads the ClusterInventoryObservedHash that each running workflow reports;
@@ -48,6 +51,7 @@ import {
   type RelistReason,
 } from './informers.js';
 import { kubeTransport, type ListWatchTransport } from './kube-transport.js';
+import { ALWAYS_LEADER, type Leadership } from './leader-election.js';
 import { errorText, jsonLogger, type WatcherLogger } from './log.js';
 import { parseWorkflowId, temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
 import { profileRef, safeSnapshotOf, sourceSecretOf } from './snapshot.js';
@@ -94,6 +98,8 @@ export interface WatcherOptions {
   /** Server-side watch timeout (default 5–10 min, random). */
   watchTimeoutSeconds?: number;
   logger?: WatcherLogger;
+  /** Only the leader signals (default: always the leader, for a single replica). */
+  leadership?: Leadership;
   /** Test seams. */
   clock?: Clock;
   transport?: ListWatchTransport;
@@ -142,6 +148,17 @@ interface Tracked {
   held?: { pending: Pending; untilMs: number };
 }
 
+/** A signal refused because this process stopped leading between the decision and the call. */
+class NotLeaderError extends Error {
+  override name = 'NotLeaderError';
+}
+
+/**
+ * What a standby saw that the leader of the time acted on, unless it died first: a resync request, or
+ * a deletion. Kept until another leader is seen renewing this long after it.
+ */
+const HANDOFF_MARGIN_MS = 10_000;
+
 /** Limits concurrent async work. */
 class Semaphore {
   private active = 0;
@@ -173,6 +190,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   const signalRateLimit = opts.signalRateLimit ?? DEFAULT_SIGNAL_RATE_LIMIT;
   const retry = opts.retryBackoff ?? { initialMs: 1000, maxMs: 60_000 };
   const semaphore = new Semaphore(Math.max(1, opts.maxConcurrentSignals ?? 8));
+  const leadership = opts.leadership ?? ALWAYS_LEADER;
 
   let signaler: WorkflowSignaler;
   if (opts.signaler) signaler = opts.signaler;
@@ -224,10 +242,12 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   }
 
   async function flush(uid: string, pending: Pending): Promise<void> {
+    if (!leadership.isLeader()) return defer(uid, pending);
     await visibilityReady;
     if (stopped) return;
     const t = tracked.get(uid);
     if (!t) return;
+    if (!leadership.isLeader()) return defer(uid, pending);
     counters.decisions.evaluations++;
     const decision = decide({
       snapshot: t.snapshot,
@@ -245,6 +265,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       await act(t, decision);
       t.failures = 0;
     } catch (err) {
+      if (err instanceof NotLeaderError) return defer(uid, pending);
       t.failures++;
       counters.signals.errors++;
       const wait = backoffMs(t.failures, retry.initialMs, retry.maxMs);
@@ -288,6 +309,63 @@ export function createWatcher(opts: WatcherOptions): Watcher {
     return true;
   }
 
+  /** A Temporal call, made only while this process leads (checked right before it, after any wait). */
+  function asLeader<T>(call: () => Promise<T>): Promise<T> {
+    return semaphore.run(() => (leadership.isLeader() ? call() : Promise.reject(new NotLeaderError())));
+  }
+
+  // ---- standby --------------------------------------------------------------------------------------
+
+  /** uid → what a standby must not forget (see HANDOFF_MARGIN_MS); profile changes need no memory. */
+  const deferred = new Map<string, { resync?: ResyncRequest; atMs: number }>();
+  let prunedAtMs = 0;
+  let takeoverPending = false;
+
+  function defer(uid: string, pending: Pending): void {
+    const t = tracked.get(uid);
+    if (pending.resync || t?.gone) {
+      const resync = pending.resync ?? deferred.get(uid)?.resync;
+      deferred.set(uid, { ...(resync ? { resync } : {}), atMs: clock.now() });
+    }
+    if (clock.now() - prunedAtMs >= HANDOFF_MARGIN_MS) pruneDeferred();
+  }
+
+  /** Forgets what the leader has had time to act on (it was seen renewing well after). */
+  function pruneDeferred(): void {
+    prunedAtMs = clock.now();
+    const others = leadership.othersLastSeenAtMs();
+    if (others === undefined) return;
+    for (const [uid, d] of deferred) {
+      if (others - HANDOFF_MARGIN_MS < d.atMs) continue;
+      deferred.delete(uid);
+      if (tracked.get(uid)?.gone) tracked.delete(uid);
+    }
+  }
+
+  /**
+   * Became the leader: what this instance sent in an earlier term says nothing about what another leader
+   * did since, so every profile is decided again against a fresh visibility list (the restart pass).
+   */
+  function takeOver(): void {
+    if (stopped) return;
+    for (const t of tracked.values()) delete t.lastSent;
+    takeoverPending = true;
+    logger.info({ profiles: tracked.size, deferred: deferred.size }, 'leader: deciding every ClusterProfile against the running workflows');
+    if (visibilityLoaded) scheduleVisibility(0);
+  }
+
+  /** The restart pass after a takeover: every known profile, plus the resyncs seen as a standby. */
+  function replayAfterTakeover(orphans: string[]): void {
+    takeoverPending = false;
+    pruneDeferred();
+    for (const uid of tracked.keys()) {
+      if (orphans.includes(uid)) continue;
+      const resync = deferred.get(uid)?.resync;
+      touch(uid, resync ? { profile: true, resync } : { profile: true });
+    }
+    deferred.clear();
+  }
+
   async function act(t: Tracked, decision: Decision): Promise<void> {
     const profile = `${t.ref.namespace}/${t.ref.name}`;
     switch (decision.action) {
@@ -297,7 +375,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
         return;
       case 'profileChanged': {
         const snapshot = decision.snapshot;
-        const outcome = await semaphore.run(() => signaler.profileChanged(t.ref, snapshot));
+        const outcome = await asLeader(() => signaler.profileChanged(t.ref, snapshot));
         if (outcome === 'already-done') {
           t.closedHash = snapshot.observedHash;
           delete t.lastSent;
@@ -309,13 +387,13 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       }
       case 'deletionRequested': {
         const snapshot = decision.snapshot;
-        await semaphore.run(() => signaler.deletionRequested(t.ref, snapshot));
+        await asLeader(() => signaler.deletionRequested(t.ref, snapshot));
         t.deletionSignalled = true;
         return;
       }
       case 'resyncRequested': {
         const request = decision.request;
-        await semaphore.run(() => signaler.resyncRequested(t.ref, request));
+        await asLeader(() => signaler.resyncRequested(t.ref, request));
         return;
       }
     }
@@ -340,7 +418,8 @@ export function createWatcher(opts: WatcherOptions): Watcher {
 
   /** One visibility list query, then every known profile is decided again against it. */
   function scheduleVisibility(delayMs: number): void {
-    if (stopped) return;
+    // A standby decides nothing: its first list (readiness) is enough until it leads.
+    if (stopped || (visibilityLoaded && !leadership.isLeader())) return;
     if (visibilityBusy) {
       visibilityAgain = true;
       return;
@@ -396,7 +475,8 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       logger.info({ running: next.size, profiles: tracked.size }, first ? 'loaded running workflows' : 'reloaded running workflows');
       const orphans = findOrphans(next);
       if (first) markVisibilityReady();
-      else for (const uid of tracked.keys()) if (!orphans.includes(uid)) touch(uid, { profile: true });
+      if (takeoverPending && leadership.isLeader()) replayAfterTakeover(orphans);
+      else if (!first) for (const uid of tracked.keys()) if (!orphans.includes(uid)) touch(uid, { profile: true });
       for (const uid of orphans) touch(uid, { profile: true });
     } catch (err) {
       visibilityFailures++;
@@ -622,6 +702,7 @@ export function createWatcher(opts: WatcherOptions): Watcher {
   // ---- lifecycle ------------------------------------------------------------------------------------
 
   let markReady: () => void = () => {};
+  let unsubscribeLeadership: () => void = () => {};
   const ready = new Promise<void>((r) => (markReady = r));
 
   async function becomeReady(): Promise<void> {
@@ -650,12 +731,16 @@ export function createWatcher(opts: WatcherOptions): Watcher {
       started = true;
       logger.info({ namespaces: namespaces.length ? namespaces : '*', taskQueue, relistPeriodMs, debounceMs }, 'watcher starting');
       for (const r of [...profileInformers, ...managedInformers, ...sourceInformers.values()]) r.start();
+      unsubscribeLeadership = leadership.onChange((leading) => {
+        if (leading) takeOver();
+      });
       void becomeReady();
       return watcher;
     },
     async stop() {
       if (stopped) return;
       stopped = true;
+      unsubscribeLeadership();
       cancelProfileRelistTimer();
       cancelVisibilityTimer?.();
       cancelVisibilityTimer = undefined;

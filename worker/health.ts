@@ -1,4 +1,5 @@
-// /healthz (the process is alive) and /readyz (every readiness check passes). Checks run in parallel,
+// /healthz (the process is alive), /readyz (every readiness check passes) and informational JSON
+// documents such as /leader (who leads; a standby is alive and ready too). Checks run in parallel,
 // each bounded by a timeout: a server that stopped answering makes its check fail within that time
 // (a hung gRPC call must not hang the probe beyond the kubelet's timeout).
 import { createServer, type Server } from 'node:http';
@@ -14,6 +15,8 @@ export interface HealthServer {
 export interface HealthOptions {
   /** Per check (default 3 s). */
   checkTimeoutMs?: number;
+  /** Path → JSON document, always 200 (e.g. /leader). */
+  documents?: Record<string, () => unknown>;
 }
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 3_000;
@@ -55,6 +58,11 @@ export async function startHealthServer(
       if (path === '/readyz') {
         const failing = await failingChecks(checks, timeoutMs);
         res.writeHead(failing.length ? 503 : 200, { 'content-type': 'text/plain' }).end(failing.length ? `not ready: ${failing.join(', ')}\n` : 'ok\n');
+        return;
+      }
+      const document = path === undefined ? undefined : opts.documents?.[path];
+      if (document) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(document())}\n`);
         return;
       }
       res.writeHead(404).end();

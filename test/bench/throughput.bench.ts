@@ -6,7 +6,10 @@
 //   3. `clusterinventory run`, compiled, at default flags and with --kube-api-qps 1000 --kube-api-burst
 //      2000: a backlog of profiles present before it starts (time to converged), then a burst created
 //      while it runs (create → SveltosCluster latency, none lost);
-//   4. an unchanged refresh under a short --sync-period: requests, events and billable actions per cycle.
+//   4. an unchanged refresh under a short --sync-period: requests, events and billable actions per cycle,
+//      then one signal of each kind (profileChanged, resyncRequested) to every profile and its cost.
+// Billable actions are counted twice: by the Temporal server itself (its `action` counter, read before
+// and after each phase from TEMPORAL_METRICS_URL) and from the histories (history-costs.ts).
 // CPU from /proc (controller, Temporal server, kube-apiserver), peak RSS, Kubernetes requests by verb
 // from apiserver_request_total, history events and billable actions from real histories. Figures and
 // ratios are reported (table + test-results/throughput-<time>.json), never asserted; the exit code is
@@ -104,7 +107,9 @@ async function main(params: ThroughputParams): Promise<number> {
     historySample: params.historySample,
     settleMs: params.settleMs,
     ...(cpuProfDir ? { cpuProfDir } : {}),
+    ...(env.TEMPORAL_METRICS_URL ? { metricsUrl: env.TEMPORAL_METRICS_URL } : {}),
   };
+  if (!env.TEMPORAL_METRICS_URL) log('TEMPORAL_METRICS_URL is not in .stack/env (run `npm run stack -- up`): the server\'s own action counts are left out');
   log(`throughput benchmark on ${env.TEMPORAL_ADDRESS} and ${kube.server.host}: phases ${params.phases.join(', ')}`);
   const phase = async (name: string, fn: () => Promise<void>): Promise<void> => {
     log(`\n--- ${name} ---`);

@@ -135,6 +135,15 @@ export class ControllerProcess {
     return { exit, ms: Date.now() - t0, killed };
   }
 
+  /** The /leader document: whether this replica holds the leader-election Lease. */
+  async leaderStatus(): Promise<{ leader: boolean; identity?: string; holder?: string }> {
+    const port = this.announcedHealthPort();
+    if (port === undefined) throw new Error('no health port announced yet');
+    const res = await fetch(`http://127.0.0.1:${port}/leader`);
+    if (!res.ok) throw new Error(`/leader: HTTP ${res.status}`);
+    return (await res.json()) as { leader: boolean; identity?: string; holder?: string };
+  }
+
   async metrics(): Promise<Sample[]> {
     const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
     if (!res.ok) throw new Error(`/metrics: HTTP ${res.status}`);
@@ -343,6 +352,9 @@ export class Roster {
  */
 export class FaultFixture extends E2E {
   controller!: ControllerProcess;
+  /** Further replicas of `clusterinventory run` (same flags), started by addReplica(). */
+  readonly replicas: ControllerProcess[] = [];
+  private flags: string[] = [];
   plugins!: Plugins;
   private connection: Connection | undefined;
   private temporal: Client | undefined;
@@ -362,9 +374,18 @@ export class FaultFixture extends E2E {
       '--log-level', 'info',
       ...(opts.flags ?? []),
     ];
+    this.flags = flags;
     this.controller = new ControllerProcess(flags, await freePort());
     await this.controller.start();
     return this;
+  }
+
+  /** Starts one more replica with the same flags (the same task queue, namespace and Lease). */
+  async addReplica(): Promise<ControllerProcess> {
+    const replica = new ControllerProcess(this.flags, await freePort());
+    this.replicas.push(replica);
+    await replica.start();
+    return replica;
   }
 
   /** A Temporal client of this process (reconnects by itself after a Temporal restart). */
@@ -393,6 +414,7 @@ export class FaultFixture extends E2E {
    * server.
    */
   override async stop(): Promise<void> {
+    for (const r of this.replicas) if (r.running) await r.terminate();
     if (this.controller?.running) await this.controller.terminate();
     const client = await this.client().catch(() => undefined);
     if (client) {

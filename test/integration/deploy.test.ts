@@ -31,6 +31,7 @@ import { CHART_DIR, MANIFEST_FILE, NAMESPACE, RELEASE, helmTemplate, renderDefau
 import { repoRoot } from '../../tools/stack/paths.js';
 import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../workflows/api.js';
 import { parseConfig, USAGE, type AppConfig } from '../../cli/config.js';
+import { defaultLeaseName } from '../../watcher/lease-defaults.js';
 import { kubeConfig, uniqueName } from '../support/stack.js';
 
 // ---- What the process does in Kubernetes (the source of truth for the RBAC checks) ---------------
@@ -64,7 +65,12 @@ const SECRET_READ: Record<Component, Permission[]> = {
   worker: [p('get', ...SECRETS)],
   watcher: [p('list', ...SECRETS), p('watch', ...SECRETS)],
 };
+/** Leader election of the watcher replicas: one Lease, in the release namespace unless set. */
+const LEASES = ['coordination.k8s.io', 'leases'] as const;
+const LEADER_ELECTION: Permission[] = ['get', 'create', 'update'].map((v) => p(v, ...LEASES));
 const NEVER_VERBS = ['*', 'update', 'deletecollection', 'escalate', 'bind', 'impersonate'];
+/** `update` is allowed on the Lease alone (optimistic concurrency on its resourceVersion), limited to its name. */
+const isLeaseRule = (rule: V1PolicyRule): boolean => rule.apiGroups?.join() === LEASES[0] && rule.resources?.join() === LEASES[1];
 
 const key = (x: Permission): string => `${x.verb} ${x.group || 'core'}/${x.resource}`;
 const keys = (xs: Permission[]): string[] => [...new Set(xs.map(key))].sort();
@@ -100,11 +106,19 @@ interface Scenario {
   metrics: boolean;
   serviceMonitor: boolean;
   pdb: boolean;
+  /** Namespace of the leader-election Lease (and its Role); undefined: leader election off. */
+  leaseNamespace?: string;
 }
-const base: Omit<Scenario, 'name' | 'values'> = { mode: 'run', watch: [], secretReader: [], metrics: true, serviceMonitor: false, pdb: true };
+const base: Omit<Scenario, 'name' | 'values'> = { mode: 'run', watch: [], secretReader: [], metrics: true, serviceMonitor: false, pdb: true, leaseNamespace: NAMESPACE };
 const SCENARIOS: Scenario[] = [
   { ...base, name: 'defaults', values: {} },
-  { ...base, name: 'split mode', values: { mode: 'split', worker: { replicas: 3 }, watcher: { replicas: 2 } }, mode: 'split' },
+  {
+    ...base,
+    name: 'split mode',
+    values: { mode: 'split', worker: { replicas: 3 }, watcher: { replicas: 3 }, leaderElection: { enabled: true, leaseDuration: '30s', renewDeadline: '20s', retryPeriod: '4s', namespace: WATCH_B, id: 'fleet-watcher' } },
+    mode: 'split',
+    leaseNamespace: WATCH_B,
+  },
   {
     ...base,
     name: 'watchNamespaces → Roles',
@@ -306,7 +320,8 @@ describe('deploy: Helm chart and kubectl manifests', () => {
           assert.equal(d.metadata?.namespace, NAMESPACE);
           assert.ok(selects(d.spec!.selector.matchLabels, d.spec!.template.metadata?.labels), 'the selector selects the pod template');
           const replicas = (sc.values[component] as { replicas?: number } | undefined)?.replicas;
-          assert.equal(d.spec!.replicas, replicas ?? { run: 1, worker: 2, watcher: 1 }[component]);
+          // Availability by default: two of each, one watcher signalling (leader election).
+          assert.equal(d.spec!.replicas, replicas ?? { run: 2, worker: 2, watcher: 2 }[component]);
 
           // The subcommand, then flags the CLI accepts.
           const args = c.args ?? [];
@@ -319,6 +334,7 @@ describe('deploy: Helm chart and kubectl manifests', () => {
           assert.ok(args.includes(sc.metrics ? '--metrics-addr=:9464' : '--metrics-addr=0'));
           assert.deepEqual(cfg.namespaces, sc.watch);
           assert.deepEqual(cfg.secretReaderNamespaces, sc.secretReader);
+          assert.equal(cfg.leaderElection.enabled, sc.leaseNamespace !== undefined);
           assert.equal(pod.serviceAccountName, component === 'run' ? RELEASE : `${RELEASE}-${component}`, 'one ServiceAccount per component');
           assert.ok(serviceAccounts.includes(pod.serviceAccountName), `ServiceAccount ${pod.serviceAccountName} is rendered`);
           assert.notEqual(pod.automountServiceAccountToken, false);
@@ -377,7 +393,8 @@ describe('deploy: Helm chart and kubectl manifests', () => {
           for (const rule of (r as unknown as { rules: V1PolicyRule[] }).rules) {
             const where = `${r.kind} ${r.metadata.namespace ?? ''}/${r.metadata.name} ${JSON.stringify(rule)}`;
             for (const list of [rule.verbs, rule.resources ?? [], rule.apiGroups ?? []]) assert.ok(!list.includes('*'), `no "*": ${where}`);
-            for (const v of NEVER_VERBS) assert.ok(!rule.verbs.includes(v), `no ${v}: ${where}`);
+            for (const v of NEVER_VERBS) if (!(v === 'update' && isLeaseRule(rule) && rule.resourceNames?.length === 1)) assert.ok(!rule.verbs.includes(v), `no ${v}: ${where}`);
+            if (isLeaseRule(rule) && !rule.verbs.includes('create')) assert.equal(rule.resourceNames?.length, 1, `get/update on one Lease only: ${where}`);
             assert.equal(rule.nonResourceURLs, undefined, where);
             assert.ok((rule.resources ?? []).every((x) => !x.includes('/')), `no subresources: ${where}`);
             if (rule.resources?.includes('secrets')) {
@@ -417,6 +434,7 @@ describe('deploy: Helm chart and kubectl manifests', () => {
             const k = `${sa} ${scope}`;
             expected.set(k, [...new Set([...(expected.get(k) ?? []), ...keys(perms)])].sort());
           };
+          if (component !== 'worker' && sc.leaseNamespace !== undefined) add(sc.leaseNamespace, LEADER_ELECTION);
           if (sc.watch.length === 0) {
             add('*', NEEDS[component]);
           } else {
@@ -466,7 +484,10 @@ describe('deploy: Helm chart and kubectl manifests', () => {
           if (['ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(o.kind!)) {
             assert.equal(o.metadata.namespace, undefined);
           }
-          else if (['Role', 'RoleBinding'].includes(o.kind!)) assert.ok([...sc.watch, ...sc.secretReader].includes(o.metadata.namespace!), `${o.kind} ${o.metadata.name} in ${o.metadata.namespace}`);
+          else if (['Role', 'RoleBinding'].includes(o.kind!)) {
+            const where = o.metadata.name.endsWith('-leader-election') ? [sc.leaseNamespace] : [...sc.watch, ...sc.secretReader];
+            assert.ok(where.includes(o.metadata.namespace), `${o.kind} ${o.metadata.name} in ${o.metadata.namespace}`);
+          }
           else assert.equal(o.metadata.namespace, NAMESPACE, `${o.kind} ${o.metadata.name}`);
         }
       });
@@ -477,6 +498,15 @@ describe('deploy: Helm chart and kubectl manifests', () => {
     const [d] = ofKind<V1Deployment>(render(SCENARIOS[0]!).objs, 'Deployment');
     const args = manager(d!).args!;
     assert.deepEqual(cliConfig(args), cliConfig(['run']));
+  });
+
+  test("the chart's Lease RBAC names the Lease the CLI uses by default", async () => {
+    for (const taskQueue of ['clusterinventory', 'Tenant_A.queue']) {
+      const objs = parseObjects(await helmTemplate(helm, { values: [{ taskQueue }] }));
+      const role = ofKind(objs, 'Role').find((r) => r.metadata.name.endsWith('-leader-election')) as unknown as { rules: V1PolicyRule[] } | undefined;
+      assert.ok(role, taskQueue);
+      assert.deepEqual(role.rules.find((r) => r.verbs.includes('update'))?.resourceNames, [defaultLeaseName(taskQueue)], taskQueue);
+    }
   });
 
   test('every flag of run, worker and watcher is a chart value', () => {
@@ -589,13 +619,13 @@ describe('deploy: Helm chart and kubectl manifests', () => {
       const realApply = new KubernetesObjectApi(
         createConfiguration({ baseServer: new ServerConfiguration(kc.getCurrentCluster()!.server, {}), authMethods: { default: kc } }),
       );
-      const can = async (sa: string, x: Permission, namespace: string, subresource?: string): Promise<boolean> => {
+      const can = async (sa: string, x: Permission, namespace: string, subresource?: string, name?: string): Promise<boolean> => {
         const review = await authz.createSubjectAccessReview({
           body: {
             spec: {
               user: `system:serviceaccount:${NAMESPACE}:${sa}`,
               groups: ['system:serviceaccounts', `system:serviceaccounts:${NAMESPACE}`, 'system:authenticated'],
-              resourceAttributes: { verb: x.verb, group: x.group, resource: x.resource, namespace, ...(subresource ? { subresource } : {}) },
+              resourceAttributes: { verb: x.verb, group: x.group, resource: x.resource, namespace, ...(subresource ? { subresource } : {}), ...(name ? { name } : {}) },
             },
           },
         });
@@ -616,6 +646,10 @@ describe('deploy: Helm chart and kubectl manifests', () => {
               assert.equal(await can(sa, x, WATCH_A), false, `run may not ${key(x)}`);
             }
             assert.equal(await can(sa, p('patch', ...CP), WATCH_A, 'status'), false, 'no ClusterProfile status writes');
+            const lease = defaultLeaseName('clusterinventory');
+            for (const x of LEADER_ELECTION) assert.ok(await can(sa, x, NAMESPACE, undefined, x.verb === 'create' ? undefined : lease), `run may ${key(x)} ${lease}`);
+            assert.equal(await can(sa, p('update', ...LEASES), NAMESPACE, undefined, 'kube-scheduler'), false, 'no other Lease');
+            assert.equal(await can(sa, p('update', ...LEASES), WATCH_A, undefined, lease), false, 'no Lease outside the release namespace');
             assert.equal(await can(sa, p('patch', ...SC), WATCH_A, 'status'), false, 'no SveltosCluster status writes');
           },
         },
@@ -628,6 +662,8 @@ describe('deploy: Helm chart and kubectl manifests', () => {
             for (const x of WATCHER) assert.ok(await can(watcher, x, ''), `watcher may ${key(x)} cluster-wide`);
             for (const x of WATCHER) assert.equal(await can(worker, x, WATCH_A), false, `worker may not ${key(x)}`);
             for (const x of WORKER) assert.equal(await can(watcher, x, WATCH_A), false, `watcher may not ${key(x)}`);
+            assert.ok(await can(watcher, p('update', ...LEASES), NAMESPACE, undefined, defaultLeaseName('clusterinventory')), 'the watcher renews its Lease');
+            assert.equal(await can(worker, p('get', ...LEASES), NAMESPACE, undefined, defaultLeaseName('clusterinventory')), false, 'the worker takes no part in the election');
           },
         },
         {

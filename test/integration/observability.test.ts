@@ -169,6 +169,9 @@ describe('observability of the clusterinventory process', { timeout: 10 * 60_000
     for (const name of WATCHER_METRIC_NAMES) assert.ok(text.includes(`# TYPE ${name} counter`), `watcher metric ${name}`);
     assert.ok(find(samples, 'clusterinventory_watcher_signal_dedup_hits_total').length === 1, 'dedup hits exported');
     assert.ok(find(samples, 'clusterinventory_watcher_relists_total', { informer: 'clusterprofiles', reason: 'periodic' }).length === 1, 'relists exported');
+    // Leader election is on by default: the only replica holds the Lease.
+    assert.equal(total(samples, 'clusterinventory_leader'), 1, 'the single replica leads');
+    assert.equal(total(samples, 'clusterinventory_leader_transitions_total', { transition: 'acquired' }), 1, 'acquired once');
 
     // The SDK's own worker metrics, on the same endpoint.
     assert.ok(total(samples, 'temporal_request', { operation: 'PollWorkflowTaskQueue' }) + total(samples, 'temporal_long_request', { operation: 'PollWorkflowTaskQueue' }) > 0, 'SDK client request metrics');

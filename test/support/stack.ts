@@ -9,6 +9,8 @@ export interface StackEnv {
   TEMPORAL_ADDRESS: string;
   TEMPORAL_NAMESPACE: string;
   TEMPORAL_UI_URL: string;
+  /** The dev server's Prometheus endpoint (older .stack/env files lack it: `npm run stack -- up` rewrites it). */
+  TEMPORAL_METRICS_URL?: string;
 }
 
 let loaded: StackEnv | undefined;

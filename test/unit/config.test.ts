@@ -84,6 +84,28 @@ describe('command-line configuration', () => {
     ];
     for (const [argv, msg] of cases) assert.throws(() => parseConfig(argv), (e: unknown) => e instanceof ConfigError && msg.test(e.message), argv.join(' '));
   });
+  test("leader election: on by default with controller-runtime's timings; every flag read and checked", () => {
+    assert.deepEqual(parse('run').leaderElection, { enabled: true, timings: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } });
+    assert.equal(parse('watcher', '--leader-elect').leaderElection.enabled, true);
+    assert.equal(parse('watcher', '--leader-elect=false').leaderElection.enabled, false);
+    const c = parse(
+      'run',
+      '--leader-elect-lease-duration=30s',
+      '--leader-elect-renew-deadline=20s',
+      '--leader-elect-retry-period=4s',
+      '--leader-elect-namespace=ops',
+      '--leader-elect-id=fleet.watcher',
+    );
+    assert.deepEqual(c.leaderElection, { enabled: true, namespace: 'ops', id: 'fleet.watcher', timings: { leaseDurationMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 4_000 } });
+    const cases: Array<[string[], RegExp]> = [
+      [['run', '--leader-elect=yes'], /--leader-elect=yes/],
+      [['run', '--leader-elect-renew-deadline=15s'], /lease-duration must be greater than --leader-elect-renew-deadline/],
+      [['run', '--leader-elect-retry-period=9s'], /renew-deadline must be greater than --leader-elect-retry-period/],
+      [['run', '--leader-elect-namespace=Ops'], /--leader-elect-namespace=Ops/],
+      [['run', '--leader-elect-id=a_b'], /--leader-elect-id=a_b/],
+    ];
+    for (const [argv, msg] of cases) assert.throws(() => parseConfig(argv), (e: unknown) => e instanceof ConfigError && msg.test(e.message), argv.join(' '));
+  });
   test('help', () => {
     assert.equal(parseConfig([]), 'help');
     assert.equal(parseConfig(['run', '--help']), 'help');

@@ -1,6 +1,6 @@
 // The local Kubernetes API server and Temporal dev server behind `npm run stack -- up | down | status`.
 // Contract relied on by tests, the README and outside checks: `.stack/env` exports KUBECONFIG,
-// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL and TEMPORAL_CLI_PATH, and for the spoke
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_UI_URL, TEMPORAL_METRICS_URL and TEMPORAL_CLI_PATH, and for the spoke
 // cluster SPOKE_KUBECONFIG, SPOKE_TOKEN_MINTER_FILE and SPOKE_SERVICE_ACCOUNT; with `up --for-tests`
 // also SVELTOS_NAMESPACE (the real Sveltos addon-controller runs against the hub); once the test
 // prerequisites are installed (`test-prereqs`, or `up --for-tests`) also TEMPORAL_TEST_SERVER_PATH,
@@ -234,6 +234,8 @@ async function writeEnvFile(state: StackState): Promise<void> {
       `export TEMPORAL_ADDRESS=127.0.0.1:${ports.temporal}`,
       `export TEMPORAL_NAMESPACE=${NAMESPACE}`,
       `export TEMPORAL_UI_URL=http://127.0.0.1:${ports.temporalUi}`,
+      // The dev server's Prometheus metrics, among them its own count of billable actions (`action`).
+      `export TEMPORAL_METRICS_URL=http://127.0.0.1:${ports.temporalMetrics}/metrics`,
       ...(state.temporalCli ? [`export TEMPORAL_CLI_PATH=${state.temporalCli}`] : []),
       `export SPOKE_KUBECONFIG=${spokeKubeconfig}`,
       `export SPOKE_TOKEN_MINTER_FILE=${spokeAdminTokenFile}`,

@@ -124,7 +124,9 @@ export function formatResults(r: ThroughputResults): string {
           row('  by verb', (c) => breakdown(c.backlog.requestsPerProfile.byVerb)),
           row('history events / profile', (c) => `${f1(c.backlog.histories.events.mean)} (${f0(c.backlog.histories.events.min)}–${f0(c.backlog.histories.events.max)})`),
           ...floors.map((a) => row(`  ÷ Temporal floor (${a})`, (c) => x(c.ratios.eventsVsTemporalFloor[a]))),
-          row('billable actions / new profile', (c) => f1(c.backlog.histories.billableActions.mean)),
+          row('billable actions / new profile (histories)', (c) => f1(c.backlog.histories.billableActions.mean)),
+          row('  counted by the server', (c) => (c.backlog.serverActions ? f2(c.backlog.serverActions.total) : '–')),
+          row('  counted by the server, burst', (c) => (c.burst?.serverActions ? f2(c.burst.serverActions.total) : '–')),
           row(`burst ${r.params.burst} at ${r.params.burstRate}/s: create → SveltosCluster p50 / p90 / p99 / max`, (c) => {
             const p = c.burst?.sveltosClusterLatencyMs;
             return p ? `${f2(p.p50 / 1000)} / ${f2(p.p90 / 1000)} / ${f2(p.p99 / 1000)} / ${f2(p.max / 1000)} s` : '–';
@@ -140,6 +142,7 @@ export function formatResults(r: ThroughputResults): string {
       out.push(`${c.label}: requests per backlog profile: ${breakdown(c.backlog.requestsPerProfile.byKey, 2)} (API server background, not counted: ${breakdown(c.backlog.requestsPerProfile.background, 2) || 'none'})`);
       out.push(`${c.label}: events per profile: ${breakdown(c.backlog.histories.events.byType)}`);
       out.push(`${c.label}: billable actions per profile: ${breakdown(c.backlog.histories.billableActions.byKind)}`);
+      if (c.backlog.serverActions) out.push(`${c.label}: server-counted actions per profile: ${breakdown(c.backlog.serverActions.byType, 2)}`);
     }
     out.push('');
   }
@@ -148,7 +151,14 @@ export function formatResults(r: ThroughputResults): string {
     out.push(`Unchanged refresh (${f.profiles} profiles, --sync-period ${f.syncPeriod}, ${f.cycles} refreshes in ${f1(f.windowSeconds)} s):`);
     out.push(`  Kubernetes requests / refresh: ${f2(f.requestsPerCycle.total)} (${f2(f.requestsPerCycle.writes)} writes): ${breakdown(f.requestsPerCycle.byKey, 2)} (API server background, not counted: ${breakdown(f.requestsPerCycle.background, 2) || 'none'})`);
     out.push(`  history events / refresh: ${f1(f.history.events.mean)}: ${breakdown(f.history.events.byType)}`);
-    out.push(`  billable actions / refresh: ${f1(f.history.billableActions.mean)}: ${breakdown(f.history.billableActions.byKind)}`);
+    out.push(`  billable actions / refresh (histories): ${f2(f.history.billableActions.mean)}: ${breakdown(f.history.billableActions.byKind)}`);
+    if (f.serverActionsPerCycle) out.push(`  billable actions / refresh (server): ${f2(f.serverActionsPerCycle.total)}: ${breakdown(f.serverActionsPerCycle.byType, 2)}`);
+    for (const s of f.signals ?? []) {
+      out.push(
+        `  ${s.kind}: ${s.signals} signals; actions / signal (histories): ${f2(s.historyActionsPerSignal.mean)}: ${breakdown(s.historyActionsPerSignal.byKind, 2)}` +
+          (s.serverActionsPerSignal ? `; (server): ${f2(s.serverActionsPerSignal.total)}: ${breakdown(s.serverActionsPerSignal.byType, 2)}` : ''),
+      );
+    }
     out.push(`  CPU / refresh: controller ${f1(f.cpuMsPerCycle.controller)} ms, Temporal server ${f1(f.cpuMsPerCycle.temporalServer)} ms`);
     out.push('');
   }

@@ -15,6 +15,10 @@ import { Fleet, profileName } from './fleet.js';
 import { fetchHistories, historyCosts, refreshCosts, timersFiredBetween, type HistoryCosts, type RefreshCosts } from './histories.js';
 import type { KubeHttp } from './kube-http.js';
 import { CpuMeter, cpuSeconds } from './proc.js';
+import { actionsBetween, scrapeActions, type ServerActions } from './server-actions.js';
+import { billableActions, eventTimeMs, meanRecord, sumValues } from './history-costs.js';
+import { SOURCE_SECRET } from './fleet.js';
+import { spokeKubeconfig } from '../../support/e2e.js';
 
 export interface BenchContext {
   client: Client;
@@ -25,6 +29,8 @@ export interface BenchContext {
   historySample: number;
   settleMs: number;
   cpuProfDir?: string;
+  /** The Temporal server's Prometheus endpoint (its `action` counter); absent: server counts are not reported. */
+  metricsUrl?: string;
 }
 
 export interface CpuFigures {
@@ -46,6 +52,8 @@ export interface BacklogResult {
   cpu: CpuFigures;
   requestsPerProfile: RequestSummary;
   histories: HistoryCosts;
+  /** Billable actions per new profile as the server counted them (controller start → converged + settle). */
+  serverActions?: ServerActions;
 }
 
 export interface BurstResult {
@@ -58,6 +66,7 @@ export interface BurstResult {
   lost: number;
   cpu: CpuFigures;
   requestsPerProfile: RequestSummary;
+  serverActions?: ServerActions;
 }
 
 export interface ControllerResult {
@@ -81,7 +90,20 @@ export interface RefreshResult {
   requestsPerCycle: RequestSummary;
   cpuMsPerCycle: { controller: number; temporalServer: number };
   history: RefreshCosts;
+  /** Billable actions per refresh cycle as the server counted them over the idle window. */
+  serverActionsPerCycle?: ServerActions;
+  /** One signal of each kind to every profile, and what it cost (the signal and the work it causes). */
+  signals: SignalCost[];
   logFile: string;
+}
+
+export interface SignalCost {
+  kind: 'profileChanged' | 'resyncRequested';
+  /** WorkflowExecutionSignaled events in the window, over all profiles. */
+  signals: number;
+  serverActionsPerSignal?: ServerActions;
+  /** From the histories: billable actions of the events in the window, per signal, by kind. */
+  historyActionsPerSignal: { mean: number; byKind: Record<string, number> };
 }
 
 function cpuFigures(seconds: CpuFigures['seconds'], profiles: number): CpuFigures {
@@ -149,6 +171,7 @@ export async function runControllerScenario(
 
     const logFile = join(ctx.resultsDir, `controller-${o.label}-${taskQueue}.log`);
     const requests0 = await scrapeRequests(ctx.kube);
+    const actions0 = await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace);
     const servers = new CpuMeter({ temporalServer: ctx.pids.temporal, apiServer: ctx.pids.apiServer });
     const t0 = performance.now();
     const controller = await Controller.start({
@@ -178,13 +201,14 @@ export async function runControllerScenario(
       await readiness;
       await sleep(ctx.settleMs);
       const backlogRequests = perUnit(summarize(diffCounts(requests0, await scrapeRequests(ctx.kube))), o.backlog);
+      const backlogActions = actionsBetween(actions0, await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace), o.backlog);
       const histories = historyCosts(await fetchHistories(ctx.client, await workflowIds(ctx.client, taskQueue, ctx.historySample)));
       const result: ControllerResult = {
         label: o.label,
         flags: o.flags,
         args: controller.args,
         logFile,
-        backlog: { profiles: o.backlog, startup, createSeconds, convergedSeconds, converged, cpu: backlogCpu, requestsPerProfile: backlogRequests, histories },
+        backlog: { profiles: o.backlog, startup, createSeconds, convergedSeconds, converged, cpu: backlogCpu, requestsPerProfile: backlogRequests, histories, ...(backlogActions ? { serverActions: backlogActions } : {}) },
         peakRssMiB: NaN,
         exitCode: null,
       };
@@ -192,6 +216,7 @@ export async function runControllerScenario(
       if (o.burst > 0) {
         const burstNames = Array.from({ length: o.burst }, (_, i) => profileName('burst', i));
         const requests1 = await scrapeRequests(ctx.kube);
+        const actions1 = await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace);
         const burstServers = new CpuMeter({ temporalServer: ctx.pids.temporal, apiServer: ctx.pids.apiServer });
         const controllerCpu1 = cpuSeconds(controller.pid);
         log(`  burst: ${o.burst} new ClusterProfiles at ${o.burstRate}/s`);
@@ -201,6 +226,7 @@ export async function runControllerScenario(
         await sleep(ctx.settleMs);
         const own = { 'POST clusterprofiles': o.burst, 'PATCH clusterprofiles/status': o.burst };
         const burstRequests = perUnit(summarize(minus(diffCounts(requests1, await scrapeRequests(ctx.kube)), own)), o.burst);
+        const burstActions = actionsBetween(actions1, await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace), o.burst);
         const latency = (seen: (n: string) => number | undefined): number[] =>
           burstNames.flatMap((n) => {
             const t = seen(n);
@@ -216,6 +242,7 @@ export async function runControllerScenario(
           lost: o.burst - both.length,
           cpu: burstCpu,
           requestsPerProfile: burstRequests,
+          ...(burstActions ? { serverActions: burstActions } : {}),
         };
         const p = result.burst.sveltosClusterLatencyMs;
         log(`  burst: create → SveltosCluster p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms, max ${p.max.toFixed(0)} ms; lost ${result.burst.lost}`);
@@ -246,14 +273,23 @@ export async function runRefreshScenario(
       log(`  ${names.length} profiles converged; measuring ${o.cycles} sync periods of ${o.syncPeriod}`);
       const from = Date.now();
       const requests0 = await scrapeRequests(ctx.kube);
+      const actions0 = await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace);
       const cpu = new CpuMeter({ controller: controller.pid, temporalServer: ctx.pids.temporal });
       await sleep(o.cycles * o.syncPeriodMs);
       const used = cpu.elapsed();
       const requests = summarize(diffCounts(requests0, await scrapeRequests(ctx.kube)));
+      const actions1 = await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace);
       const to = Date.now();
-      const histories = await fetchHistories(ctx.client, await workflowIds(ctx.client, taskQueue, names.length));
+      const ids = await workflowIds(ctx.client, taskQueue, names.length);
+      const histories = await fetchHistories(ctx.client, ids);
       const cycles = timersFiredBetween(histories, from, to);
       if (cycles === 0) throw new Error(`refresh scenario: no refresh timer fired in ${((to - from) / 1000).toFixed(0)} s (sync period ${o.syncPeriod})`);
+      const serverActionsPerCycle = actionsBetween(actions0, actions1, cycles);
+      // One signal of each kind to every profile: a label change (profileChanged), then a change of the
+      // source Secret they all read (resyncRequested).
+      const signals: SignalCost[] = [];
+      signals.push(await signalCost(ctx, ids, 'profileChanged', () => Promise.all(names.map((n) => fleet.kube.request('PATCH', `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${fleet.namespace}/clusterprofiles/${n}`, { metadata: { labels: { wave: 'two' } } }, { contentType: 'application/merge-patch+json' }))).then(() => undefined)));
+      signals.push(await signalCost(ctx, ids, 'resyncRequested', () => fleet.kube.request('PATCH', `/api/v1/namespaces/${fleet.namespace}/secrets/${SOURCE_SECRET}`, { stringData: { kubeconfig: spokeKubeconfig('bench-token-rotated') } }, { contentType: 'application/merge-patch+json' }).then(() => undefined)));
       return {
         profiles: names.length,
         syncPeriod: o.syncPeriod,
@@ -262,10 +298,43 @@ export async function runRefreshScenario(
         requestsPerCycle: perUnit(requests, cycles),
         cpuMsPerCycle: { controller: (used.controller * 1000) / cycles, temporalServer: (used.temporalServer * 1000) / cycles },
         history: refreshCosts(histories),
+        ...(serverActionsPerCycle ? { serverActionsPerCycle } : {}),
+        signals,
         logFile,
       };
     } finally {
       await controller.stop();
     }
   });
+}
+
+const SIGNALED = 'workflowExecutionSignaledEventAttributes';
+
+/**
+ * Sends one signal of `kind` to each workflow (through `change`), waits until every history shows it,
+ * lets the work it causes finish, and reports what the server and the histories count for the window.
+ */
+async function signalCost(ctx: BenchContext, ids: string[], kind: SignalCost['kind'], change: () => Promise<void>): Promise<SignalCost> {
+  const count = async (): Promise<number> => (await fetchHistories(ctx.client, ids)).reduce((n, h) => n + (h.events ?? []).filter((e) => e[SIGNALED]).length, 0);
+  const before = await count();
+  const a0 = await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace);
+  const from = Date.now();
+  await change();
+  const deadline = Date.now() + 120_000;
+  let signals = 0;
+  while (Date.now() < deadline) {
+    signals = (await count()) - before;
+    if (signals >= ids.length) break;
+    await sleep(500);
+  }
+  await sleep(ctx.settleMs);
+  const a1 = await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace);
+  const histories = await fetchHistories(ctx.client, ids);
+  const windowed = histories.map((h) => billableActions((h.events ?? []).filter((e) => eventTimeMs(e) >= from)));
+  const per = Math.max(1, signals);
+  const byKind = meanRecord(windowed);
+  for (const k of Object.keys(byKind)) byKind[k] = (byKind[k]! * windowed.length) / per;
+  log(`  ${kind}: ${signals} signals for ${ids.length} workflows`);
+  const server = actionsBetween(a0, a1, per);
+  return { kind, signals, ...(server ? { serverActionsPerSignal: server } : {}), historyActionsPerSignal: { mean: sumValues(byKind), byKind } };
 }

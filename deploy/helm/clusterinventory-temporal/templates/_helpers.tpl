@@ -78,6 +78,18 @@ mode run → one "run" component named like the release; mode split → "worker"
 {{- toJson $components }}
 {{- end }}
 
+{{/* The leader-election Lease's name: the CLI's default (watcher/lease-defaults.ts) unless set. */}}
+{{- define "cit.leaseName" -}}
+{{- $name := printf "%s-watcher" .Values.taskQueue }}
+{{- if .Values.leaderElection.id }}
+{{- .Values.leaderElection.id }}
+{{- else if and (le (len $name) 253) (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $name) }}
+{{- $name }}
+{{- else }}
+{{- printf "clusterinventory-watcher-%s" (sha256sum .Values.taskQueue | trunc 16) }}
+{{- end }}
+{{- end }}
+
 {{/* Whether a provider file is configured. */}}
 {{- define "cit.hasProviders" -}}
 {{- if .Values.providers }}true{{ end }}
@@ -113,6 +125,16 @@ mode run → one "run" component named like the release; mode split → "worker"
 - --relist-period={{ .Values.relistPeriod }}
 - --change-sync-interval={{ .Values.changeSyncInterval }}
 - --change-sync-burst={{ .Values.changeSyncBurst }}
+- --leader-elect={{ .Values.leaderElection.enabled }}
+- --leader-elect-lease-duration={{ .Values.leaderElection.leaseDuration }}
+- --leader-elect-renew-deadline={{ .Values.leaderElection.renewDeadline }}
+- --leader-elect-retry-period={{ .Values.leaderElection.retryPeriod }}
+{{- with .Values.leaderElection.namespace }}
+- --leader-elect-namespace={{ . }}
+{{- end }}
+{{- with .Values.leaderElection.id }}
+- --leader-elect-id={{ . }}
+{{- end }}
 - --log-level={{ .Values.logLevel }}
 {{- with .Values.logFormat }}
 - --log-format={{ . }}
