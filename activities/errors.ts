@@ -6,7 +6,7 @@
 // of it come from ClusterProfiles and source Secrets. Call sites quote single profile-sourced values
 // with quoted() so that one long value cannot crowd out the rest of the message.
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
-import { ErrorType } from '../workflows/api.js';
+import { ErrorType, PROVIDER_BUSY, PROVIDER_DEFERRED, TRANSIENT_CREDENTIAL_ERROR } from '../workflows/api.js';
 import { MESSAGE_MAX, PROFILE_STRING_MAX, safeText } from '../workflows/text.js';
 import { currentActivityContext } from './activity-context.js';
 
@@ -68,6 +68,65 @@ export class DeletionNotConfirmedError extends Error {
   }
 }
 
+/** The provider's circuit breaker refused the run (its plugin kept failing on this worker). */
+export class ProviderUnavailableError extends Error {
+  override readonly name = 'ProviderUnavailableError';
+
+  constructor(
+    object: string,
+    field: string,
+    provider: string,
+    readonly retryAfterMs: number,
+  ) {
+    // Stable wording (no counts, no times): the same outage records one Warning Event, not one per retry.
+    super(
+      safeText(
+        `${object}: ${field}: access provider "${provider}" is unavailable: its exec plugin failed repeatedly on this worker ` +
+          '(timed out, exited non-zero or was killed), so runs are refused for a cool-down and then probed again; ' +
+          'see the worker log and clusterinventory_provider_breaker_state',
+        MESSAGE_MAX,
+      ),
+    );
+  }
+}
+
+/** Why a sync inside a workflow task did not run the plugin (PROVIDER_DEFERRED). */
+export type DeferralReason = 'busy' | 'slow' | 'probe';
+
+/** The plugin was not run inside the workflow task; the workflow runs the sync as a regular activity. */
+export class ProviderDeferredError extends Error {
+  override readonly name = 'ProviderDeferredError';
+
+  constructor(
+    provider: string,
+    readonly reason: DeferralReason,
+  ) {
+    const why = { busy: 'all its slots on this worker are taken', slow: 'its plugin outlives the local budget', probe: 'a breaker probe is due' }[reason];
+    super(safeText(`access provider "${provider}": ${why}; the sync runs as a regular activity`, MESSAGE_MAX));
+  }
+}
+
+/** The regular activity found the provider's slots and its queue full (PROVIDER_BUSY). */
+export class ProviderBusyError extends Error {
+  override readonly name = 'ProviderBusyError';
+
+  constructor(provider: string) {
+    super(safeText(`access provider "${provider}": all its slots and its queue on this worker are taken; the workflow tries again shortly`, MESSAGE_MAX));
+  }
+}
+
+/**
+ * A plugin run failed (exit code, timeout, signal) in a sync the workflow retries itself: reported at once
+ * as CredentialSourceFailed, never retried inside the activity (in a workflow task that would hold it open).
+ */
+export class CredentialSourceFailedError extends Error {
+  override readonly name = 'CredentialSourceFailedError';
+
+  constructor(message: string) {
+    super(safeText(message, MESSAGE_MAX));
+  }
+}
+
 /**
  * A failure that may heal by itself, but that must not be retried forever out of sight: an exec plugin
  * that hangs until its timeout, is killed, or cannot be started for lack of resources. Temporal retries it
@@ -101,6 +160,10 @@ export function toApplicationFailure(err: unknown, attempt: number | undefined =
   if (err instanceof ConflictError) return ApplicationFailure.nonRetryable(err.message, ErrorType.Conflict);
   if (err instanceof ProfileGoneError) return ApplicationFailure.nonRetryable(err.message, ErrorType.ProfileGone);
   if (err instanceof DeletionNotConfirmedError) return ApplicationFailure.nonRetryable(err.message, ErrorType.DeletionNotConfirmed);
+  if (err instanceof ProviderUnavailableError) return ApplicationFailure.nonRetryable(err.message, ErrorType.ProviderUnavailable);
+  if (err instanceof ProviderDeferredError) return ApplicationFailure.nonRetryable(err.message, PROVIDER_DEFERRED);
+  if (err instanceof ProviderBusyError) return ApplicationFailure.nonRetryable(err.message, PROVIDER_BUSY);
+  if (err instanceof CredentialSourceFailedError) return ApplicationFailure.nonRetryable(err.message, TRANSIENT_CREDENTIAL_ERROR);
   if (err instanceof BoundedRetryError) {
     if (attempt !== undefined && attempt >= err.maxAttempts) {
       return ApplicationFailure.nonRetryable(`${err.message} (gave up after ${attempt} attempts)`, ErrorType.InvalidInput);

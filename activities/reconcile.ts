@@ -8,6 +8,8 @@ import { hostname } from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   DEFAULT_SCHEDULE,
+  PROVIDER_BUSY,
+  PROVIDER_DEFERRED,
   TRANSIENT_CREDENTIAL_ERROR,
   WORKER_SHUTDOWN_ERROR,
   type ApplyResult,
@@ -27,7 +29,9 @@ import { EventReason, eventForSyncFailure, eventForSyncReport } from '../workflo
 import { currentActivityContext, currentCancellationSignal, withHeartbeat } from './activity-context.js';
 import { validateSecretName } from './credentials/names.js';
 import { resolveKubeconfig, type ResolveDeps } from './credentials/resolve.js';
-import { BoundedRetryError, ConflictError, DeletionNotConfirmedError, ProfileGoneError, toApplicationFailure } from './errors.js';
+import { BoundedRetryError, ConflictError, DeletionNotConfirmedError, ProfileGoneError, ProviderUnavailableError, toApplicationFailure } from './errors.js';
+import { ProviderBulkheads } from './providers/bulkhead.js';
+import { maxConcurrentRunsOf } from './credentials/provider-file.js';
 import { isTransient, KubeApiError } from './kube/classify.js';
 import { sveltosClusterForLive, sveltosRenewalWarning, sveltosRenewsToken } from './kube/sveltos-renewal.js';
 import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient, type ManagedKind } from './kube/client.js';
@@ -57,7 +61,7 @@ export interface StructuredLogger {
   error(obj: Record<string, unknown>, msg: string): void;
 }
 
-export interface ReconcileDeps extends Omit<ResolveDeps, 'getSecret' | 'signal'> {
+export interface ReconcileDeps extends Omit<ResolveDeps, 'getSecret' | 'signal' | 'execMode'> {
   kube: KubeClient;
   /** Used outside an activity context; inside one, Context.current().log is used. */
   logger?: StructuredLogger;
@@ -107,6 +111,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     now: deps.now,
     baseEnv: deps.baseEnv,
     getSecret: (namespace, name) => kube.getSecret(namespace, name),
+    bulkheads: deps.bulkheads ?? new ProviderBulkheads((name) => maxConcurrentRunsOf(deps.providers, name)),
     ...(deps.spawn ? { spawn: deps.spawn } : {}),
     ...(deps.killProcessGroup ? { killProcessGroup: deps.killProcessGroup } : {}),
   };
@@ -174,6 +179,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       const cred = await writeCredentials(ref, profile, {
         compare: req.full,
         expectAbsent,
+        ...(req.execMode ? { execMode: req.execMode } : {}),
         ...(req.lastFingerprint !== undefined ? { lastFingerprint: req.lastFingerprint } : {}),
       });
       let sveltosClusterChanged = false;
@@ -191,6 +197,8 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   /** Records the Warning Event of a failed sync, when it is final (non-retryable or the last attempt) and new. */
   async function recordSyncFailure(ref: ProfileRef, req: SyncRequest, failure: Error, final: boolean): Promise<void> {
     if (!final || !(failure instanceof ApplicationFailure) || failure.type === 'ProfileGone') return;
+    // Not failures: the workflow runs the sync elsewhere or again in a moment.
+    if (failure.type === PROVIDER_DEFERRED || failure.type === PROVIDER_BUSY) return;
     const event = eventForSyncFailure(req.previousError, failure.type ?? 'Error', failure.message);
     if (event) await recordEvent(ref, event);
   }
@@ -242,7 +250,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
   async function writeCredentials(
     ref: ProfileRef,
     profile: ClusterProfile,
-    opts: { compare: boolean; lastFingerprint?: string; expectAbsent?: boolean },
+    opts: { compare: boolean; lastFingerprint?: string; expectAbsent?: boolean; execMode?: SyncRequest['execMode'] },
   ): Promise<CredentialSyncResult> {
     // Only the Secret name is checked here: a bad label fails the SveltosCluster step, while the credential
     // behind an existing SveltosCluster keeps being refreshed.
@@ -266,7 +274,11 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     const readBefore = opts.compare && !opts.expectAbsent ? { secret: await readSecret() } : undefined;
     const signals = [currentCancellationSignal(), deps.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-    const resolved = await resolveKubeconfig(profile, signal ? { ...resolveDeps, signal } : resolveDeps);
+    const resolved = await resolveKubeconfig(profile, {
+      ...resolveDeps,
+      ...(signal ? { signal } : {}),
+      ...(opts.execMode ? { execMode: opts.execMode } : {}),
+    });
 
     let secretChanged = false;
     let changedFields: string[] = [];
@@ -516,6 +528,7 @@ class FailedAfterWrite extends Error {
  */
 function withDetails(err: unknown, details: FailureDetails): Error {
   if (err instanceof FailedAfterWrite) return withDetails(err.failure, { ...details, written: err.written });
+  if (err instanceof ProviderUnavailableError) details = { ...details, retryAfterMs: err.retryAfterMs };
   if (err instanceof BoundedRetryError) {
     return ApplicationFailure.create({ message: err.message, type: TRANSIENT_CREDENTIAL_ERROR, nonRetryable: false, details: [details] });
   }

@@ -6,7 +6,9 @@ import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { createReconcileActivities } from '../activities/reconcile.js';
 import { createKubeClient } from '../activities/kube/client.js';
-import { NO_PROVIDER_FILE, parseProviderFile, type ProviderFile } from '../activities/credentials/provider-file.js';
+import { NO_PROVIDER_FILE, maxConcurrentRunsOf, parseProviderFile, type ProviderFile } from '../activities/credentials/provider-file.js';
+import { DEFAULT_BULKHEAD, ProviderBulkheads } from '../activities/providers/bulkhead.js';
+import { SYSTEM_CLOCK } from '../activities/providers/limiter.js';
 import type { AppConfig } from './config.js';
 import { startHealthServer, type HealthServer } from '../worker/health.js';
 import { createLogger, type Logger } from '../worker/logger.js';
@@ -14,6 +16,7 @@ import {
   FleetGauges,
   createActivityMetrics,
   createExecHistogram,
+  createProviderMetrics,
   exportWatcherCounters,
   initActivityMetrics,
   instrumentActivities,
@@ -105,11 +108,15 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
   if (config.mode !== 'watcher') {
     // A configured fingerprint key that is too short fails the start, not the first sync.
     loadFingerprintKey(env);
+    // One bulkhead per exec provider on this worker (concurrency limit and circuit breaker), ADR 9.
+    const bulkheads = new ProviderBulkheads((name) => maxConcurrentRunsOf(providers, name), DEFAULT_BULKHEAD, SYSTEM_CLOCK, meter ? createProviderMetrics(meter) : undefined);
+    for (const p of providers.providers) bulkheads.declare(p.name);
     let activities = createReconcileActivities({
       kube,
       providers,
       secretReaderNamespaces: config.secretReaderNamespaces,
       execTimeoutMs: config.execTimeoutMs,
+      bulkheads,
       schedule: config.schedule,
       shutdownSignal: shuttingDown.signal,
       // In `run` the watcher's informer holds every ClusterProfile (started below).

@@ -9,6 +9,13 @@
 //   clusterinventory_credential_expiry_seconds{namespace,name}    seconds until the cluster's credential
 //       expires; 0 once expired (SDK gauges cannot be negative); NaN once the profile is no longer managed
 //   clusterinventory_profiles{phase}                               managed ClusterProfiles by phase
+//   clusterinventory_provider_runs_in_flight{provider}              exec plugin runs of a provider now, on this worker
+//   clusterinventory_provider_runs_total{provider,outcome}          ended plugin runs (success, timeout, exit, killed,
+//       spawn, invalid-output, error, cancelled, local-budget = cut short inside a workflow task and run as an activity)
+//   clusterinventory_provider_rejections_total{provider,reason}     syncs refused before a run: unavailable (breaker
+//       open), busy (slots and queue full), deferred-busy/-slow/-probe (handed from the workflow task to an activity)
+//   clusterinventory_provider_breaker_state{provider}              0 closed, 1 half-open, 2 open
+//   clusterinventory_provider_queue_seconds{provider}              time a regular activity waited for a slot (histogram)
 //   clusterinventory_watcher_*                                     the watcher's counters (events, lists,
 //       relists, watch streams, signals, signal dedup hits, drift), see WATCHER_METRICS
 //
@@ -20,6 +27,8 @@ import { spawn as nodeSpawn } from 'node:child_process';
 import { ApplicationFailure, type MetricCounter, type MetricGauge, type MetricHistogram, type MetricMeter, type MetricTags } from '@temporalio/common';
 import type { SpawnFn } from '../activities/credentials/exec-plugin.js';
 import type { ProviderFile } from '../activities/credentials/provider-file.js';
+import type { BulkheadObserver } from '../activities/providers/bulkhead.js';
+import type { BreakerState } from '../activities/providers/breaker.js';
 import type { InformerCounters, SignalCounters, DecisionCounters, WatcherCounters } from '../watcher/counters.js';
 import { INFORMERS } from '../watcher/counters.js';
 import { ErrorType, type ProfileRef, type ReconcileActivities } from '../workflows/api.js';
@@ -31,13 +40,21 @@ export const METRIC = {
   execDuration: 'clusterinventory_exec_plugin_duration_seconds',
   expiry: 'clusterinventory_credential_expiry_seconds',
   profiles: 'clusterinventory_profiles',
+  providerInFlight: 'clusterinventory_provider_runs_in_flight',
+  providerRuns: 'clusterinventory_provider_runs_total',
+  providerRejections: 'clusterinventory_provider_rejections_total',
+  providerBreaker: 'clusterinventory_provider_breaker_state',
+  providerQueue: 'clusterinventory_provider_queue_seconds',
 } as const;
 
 /** Exec plugins run from tens of milliseconds to their timeout (30 s by default). */
 export const EXEC_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
 
 /** Bucket overrides for the SDK's Prometheus exporter (it applies them by metric name). */
-export const HISTOGRAM_BUCKETS: Record<string, number[]> = { [METRIC.execDuration]: EXEC_DURATION_BUCKETS };
+/** A regular activity waits at most a few seconds for a provider slot. */
+export const QUEUE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+
+export const HISTOGRAM_BUCKETS: Record<string, number[]> = { [METRIC.execDuration]: EXEC_DURATION_BUCKETS, [METRIC.providerQueue]: QUEUE_BUCKETS };
 
 // ---- activities ------------------------------------------------------------------------------------
 
@@ -146,6 +163,30 @@ export function instrumentSpawn(histogram: MetricHistogram, providers: ProviderF
     child.on('error', () => record('spawn-error'));
     child.on('close', (code) => record(code === 0 ? 'success' : code === null ? 'killed' : 'error'));
     return child;
+  };
+}
+
+// ---- provider bulkheads --------------------------------------------------------------------------------
+
+export const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/** The bulkheads' observer (activities/providers/bulkhead.ts) as Prometheus series, per provider. */
+export function createProviderMetrics(meter: MetricMeter): BulkheadObserver {
+  const inFlight = meter.createGauge(METRIC.providerInFlight, 'int', undefined, 'Exec plugin runs of the provider in progress on this worker.');
+  const runs = meter.createCounter(METRIC.providerRuns, undefined, 'Ended exec plugin runs under the provider bulkhead, by outcome.');
+  const rejections = meter.createCounter(
+    METRIC.providerRejections,
+    undefined,
+    'Syncs refused before a plugin ran: unavailable (breaker open), busy (slots and queue full), deferred-* (moved from the workflow task to a regular activity).',
+  );
+  const breaker = meter.createGauge(METRIC.providerBreaker, 'int', undefined, 'Circuit breaker of the provider on this worker: 0 closed, 1 half-open, 2 open.');
+  const queue = meter.createHistogram(METRIC.providerQueue, 'float', 's', 'Time a regular activity waited for a slot of the provider.');
+  return {
+    inFlight: (provider, running) => inFlight.set(running, { provider }),
+    ran: (provider, outcome) => runs.add(1, { provider, outcome }),
+    rejected: (provider, reason) => rejections.add(1, { provider, reason }),
+    queued: (provider, waitedMs) => queue.record(Math.max(0, waitedMs / 1000), { provider }),
+    breaker: (provider, state) => breaker.set(BREAKER_STATE_VALUE[state], { provider }),
   };
 }
 

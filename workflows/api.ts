@@ -152,6 +152,13 @@ export interface StatusMemo {
 /** `patched()` ID of the status memo (new commands: existing histories replay without it). */
 export const STATUS_MEMO_PATCH = 'memo-status-v1';
 
+/**
+ * `patched()` ID of the provider bulkhead: a sync whose plugin could not run inside the workflow task is run
+ * again as a regular activity (a new command). Called only when that happens, so histories of healthy
+ * syncs carry no marker.
+ */
+export const PROVIDER_BULKHEAD_PATCH = 'provider-bulkhead-v1';
+
 /** lastError.message in the memo is cut to this many characters (the status query has it whole). */
 export const MEMO_ERROR_MESSAGE_MAX = 300;
 
@@ -201,9 +208,31 @@ export const ErrorType = {
   ProfileGone: 'ProfileGone',
   /** Cleanup was asked for, but the API server shows the ClusterProfile alive and not being deleted. */
   DeletionNotConfirmed: 'DeletionNotConfirmed',
+  /**
+   * The access provider's circuit breaker is open on the worker: its plugin kept failing, so runs are refused
+   * at once for a cool-down. Transient: the workflow retries on a jittered timer, before the held credential
+   * expires.
+   */
+  ProviderUnavailable: 'ProviderUnavailable',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType);
+
+/** Failure types that may pass on their own although the activity does not retry them. */
+export const TRANSIENT_NON_RETRYABLE_TYPES: readonly string[] = [ErrorType.ProviderUnavailable];
+
+/**
+ * The sync inside the workflow task did not run the provider's plugin: no free slot on this worker, the
+ * provider is slow (its last run outlived the local budget), or a breaker probe is due. Not a failure: the
+ * workflow runs the sync as a regular activity instead (details: ProviderDeferral).
+ */
+export const PROVIDER_DEFERRED = 'ProviderDeferred';
+
+/**
+ * The regular activity found the provider's slots and queue full on its worker. Not a failure either: the
+ * workflow tries again after a jittered delay.
+ */
+export const PROVIDER_BUSY = 'ProviderBusy';
 
 /**
  * A credential source failed in a way that may pass (exec plugin exit != 0 or timeout, an identity provider
@@ -270,7 +299,15 @@ export interface SyncRequest {
   previousError?: { reason: string; message: string };
   /** The workflow's maximumAttempts per sync: the last attempt records the Warning Event of a transient failure. */
   attemptsPerSync: number;
+  /**
+   * Where an exec plugin runs. `local`: inside the workflow task, so only with a free slot at once and for a
+   * short budget, else the sync fails with PROVIDER_DEFERRED. `activity`: a regular activity, which may wait
+   * briefly for a slot and gives the plugin its full timeout. Absent (workflows of earlier code): `activity`.
+   */
+  execMode?: ExecMode;
 }
+
+export type ExecMode = 'local' | 'activity';
 
 /** Metadata of one sync (never the credential), plus the worker's schedule settings. */
 export interface SyncReport extends CredentialSyncResult {
@@ -289,6 +326,8 @@ export interface FailureDetails {
   schedule: ScheduleConfig;
   /** The sync wrote (or confirmed) this credential before a later step failed: the Secret holds it. */
   written?: CredentialSyncResult;
+  /** ProviderUnavailable: when the provider's breaker lets a probe through on that worker. */
+  retryAfterMs?: number;
 }
 
 export interface ProfileEvent {

@@ -18,6 +18,7 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -32,7 +33,11 @@ import {
   DEFAULT_SCHEDULE,
   ErrorType,
   NON_RETRYABLE_ERROR_TYPES,
+  PROVIDER_BULKHEAD_PATCH,
+  PROVIDER_BUSY,
+  PROVIDER_DEFERRED,
   SearchAttr,
+  TRANSIENT_NON_RETRYABLE_TYPES,
   WORKER_SHUTDOWN_ERROR,
   WORKFLOW_INPUT_VERSION,
   boundedSnapshot,
@@ -50,13 +55,14 @@ import {
   type ScheduleConfig,
   type StatusMemo,
   type SyncOutcome,
+  type SyncReport,
   type SyncRequest,
   type WorkflowStatus,
 } from './api.js';
 import { legacyClusterProfileWorkflow, type LegacyWorkflowInput } from './legacy/cluster-profile-v1.js';
 import { decideNext, nextPhase, type PhaseEvent } from './phase.js';
 import { changedMemo, changedSearchAttributes, currentDetails, type SearchAttributeValues } from './presentation.js';
-import { failedRefreshDelayMs, formatDuration, nextRefreshDelayMs } from './schedule.js';
+import { failedRefreshDelayMs, formatDuration, nextRefreshDelayMs, providerBusyDelayMs, spreadRetryDelayMs } from './schedule.js';
 
 /**
  * Syncs per run before continue-as-new, unless the input says otherwise (tests) or the server suggests it
@@ -110,6 +116,20 @@ const activities = proxyLocalActivities<ReconcileActivities>({
   cancellationType: WAIT_FOR_CANCELLATION,
 });
 
+/**
+ * A sync whose exec plugin could not run inside the workflow task (no free slot at once, a slow provider, a
+ * breaker probe due) runs once more as a regular activity: it may wait briefly for a slot, gives the plugin
+ * its full timeout and heartbeats, and no workflow task waits for it (ADR 9). One attempt: the workflow
+ * decides the retries (jittered, before the held credential expires).
+ */
+const providerActivities = proxyActivities<ReconcileActivities>({
+  // A few seconds' queue, the plugin's timeout (30 s by default) and the writes.
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: { maximumAttempts: 1 },
+  cancellationType: WAIT_FOR_CANCELLATION,
+});
+
 const cleanupActivities = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '1m',
   retry: CLEANUP_RETRY,
@@ -147,6 +167,10 @@ interface State {
   finalizerPresent: boolean;
   /** Failed syncs in a row. */
   failures: number;
+  /** Syncs in a row that found the provider busy (not failures: the phase stays). */
+  busyRetries: number;
+  /** A change-triggered sync that found the provider busy: the retry keeps its trigger (a full sync). */
+  pendingTrigger: SyncTrigger | undefined;
   searchAttributes: SearchAttributeValues;
   deletingEventRecorded: boolean;
   memo: StatusMemo;
@@ -185,6 +209,8 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
     schedule: input.schedule ?? DEFAULT_SCHEDULE,
     finalizerPresent: input.finalizerPresent ?? false,
     failures: input.failures ?? 0,
+    busyRetries: 0,
+    pendingTrigger: undefined,
     searchAttributes: initialSearchAttributes(),
     deletingEventRecorded: false,
     memo: { ...(workflowInfo().memo as StatusMemo | undefined) },
@@ -293,6 +319,7 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
     const snapshot = st.snapshot;
     const previousPhase = st.status.phase;
     st.dirty = false;
+    st.pendingTrigger = undefined;
     st.cyclesThisRun++;
     setPhase({ type: 'syncStarted' });
     if (trigger.scheduled) log.debug('sync', { profile, trigger: trigger.reason });
@@ -306,15 +333,17 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
       syncedBefore,
       scheduled: trigger.scheduled,
       attemptsPerSync: SYNC_MAX_ATTEMPTS,
+      execMode: 'local',
     };
     if (st.status.fingerprint !== undefined) request.lastFingerprint = st.status.fingerprint;
     if (st.status.credentialExpiresAtMs !== undefined) request.previousExpiresAtMs = st.status.credentialExpiresAtMs;
     if (st.status.lastError) request.previousError = { reason: st.status.lastError.reason, message: st.status.lastError.message };
     try {
-      const report = await activities.syncProfile.executeWithOptions({ summary: `sync ${profile} (${trigger.reason})` }, [ref, request]);
+      const report = await runSync(trigger, request);
       st.schedule = report.schedule;
       st.finalizerPresent = true;
       st.failures = 0;
+      st.busyRetries = 0;
       const nowMs = Date.now();
       const nextAt = nowMs + nextRefreshDelayMs({ nowMs, expiresAtMs: report.expiresAtMs, schedule: st.schedule });
       const phase = setPhase({ type: 'syncSucceeded' });
@@ -362,16 +391,15 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
         requestDeletion(`ProfileGone: ${failure.message}`);
         return { phase: st.status.phase, changed: false, error: failure.message };
       }
+      if (failure.type === PROVIDER_BUSY || failure.type === PROVIDER_DEFERRED) return providerBusy(trigger, failure.message);
       st.failures++;
+      st.busyRetries = 0;
       const nowMs = Date.now();
       const expiresAtMs = st.status.credentialExpiresAtMs;
-      const delay = failedRefreshDelayMs({
-        nowMs,
-        expiresAtMs,
-        failures: st.failures,
-        transient: !NON_RETRYABLE_ERROR_TYPES.includes(failure.type),
-        schedule: st.schedule,
-      });
+      const transient = !NON_RETRYABLE_ERROR_TYPES.includes(failure.type) || TRANSIENT_NON_RETRYABLE_TYPES.includes(failure.type);
+      const backoff = failedRefreshDelayMs({ nowMs, expiresAtMs, failures: st.failures, transient, schedule: st.schedule });
+      // A fleet behind one provider fails together: spread its retries (Math.random is replay-safe here).
+      const delay = transient ? spreadRetryDelayMs({ delayMs: backoff, notBeforeMs: failure.retryAfterMs, random: Math.random() }) : backoff;
       const nextAt = nowMs + delay;
       const phase = setPhase({ type: 'syncFailed', expired: expiresAtMs !== undefined && expiresAtMs <= nowMs });
       st.nextSyncAtMs = nextAt;
@@ -395,6 +423,44 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
         error: failure.message,
       };
     }
+  }
+
+  /**
+   * The sync as a local activity; when its plugin could not run inside the workflow task (ProviderDeferred),
+   * once more as a regular activity, so that no workflow task waits on a plugin.
+   */
+  async function runSync(trigger: SyncTrigger, request: SyncRequest): Promise<SyncReport> {
+    const summary = `sync ${profile} (${trigger.reason})`;
+    try {
+      return await activities.syncProfile.executeWithOptions({ summary }, [ref, request]);
+    } catch (err) {
+      const deferred = (err instanceof ActivityFailure || err instanceof ApplicationFailure) && failureOf(err).type === PROVIDER_DEFERRED;
+      if (!deferred || !patched(PROVIDER_BULKHEAD_PATCH)) throw err;
+      return providerActivities.syncProfile.executeWithOptions(
+        { summary: `${summary} as an activity: ${failureOf(err).message}` },
+        [ref, { ...request, execMode: 'activity', attemptsPerSync: 1 }],
+      );
+    }
+  }
+
+  /** The provider had no slot for this sync: not a failure (the phase stays); try again after a jittered delay. */
+  function providerBusy(trigger: SyncTrigger, message: string): SyncOutcome {
+    st.busyRetries++;
+    if (!trigger.scheduled) st.pendingTrigger = trigger;
+    const nowMs = Date.now();
+    const delay = providerBusyDelayMs({ nowMs, expiresAtMs: st.status.credentialExpiresAtMs, busyRetries: st.busyRetries, random: Math.random() });
+    st.nextSyncAtMs = nowMs + delay;
+    st.status = { ...st.status, nextRefreshAtMs: st.nextSyncAtMs };
+    st.syncEpoch++;
+    log.info('provider busy; sync postponed', { profile, message, busyRetries: st.busyRetries, retryInMs: delay });
+    return {
+      phase: st.status.phase,
+      fingerprint: st.status.fingerprint,
+      expiresAtMs: st.status.credentialExpiresAtMs,
+      nextRefreshAtMs: st.nextSyncAtMs,
+      changed: false,
+      error: message,
+    };
   }
 
   /**
@@ -549,7 +615,9 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
         }
         const trigger: SyncTrigger = st.dirty
           ? { reason: st.dirtyReason, scheduled: false }
-          : st.status.lastSyncAtMs === undefined
+          : st.pendingTrigger
+            ? st.pendingTrigger
+            : st.status.lastSyncAtMs === undefined
             ? { reason: 'initial sync', scheduled: false }
             : st.status.lastError
               ? { reason: `retry after ${st.status.lastError.reason}`, scheduled: true }
@@ -583,7 +651,8 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
           snapshot: st.snapshot,
           schedule: st.schedule,
           carried: { ...st.status, nextRefreshAtMs: st.nextSyncAtMs },
-          dirty: st.dirty,
+          // A change postponed by a busy provider is synced first by the next run.
+          dirty: st.dirty || st.pendingTrigger !== undefined,
           finalizerPresent: st.finalizerPresent,
           failures: st.failures,
         };

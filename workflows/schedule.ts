@@ -72,6 +72,58 @@ export function failedRefreshDelayMs({ nowMs, expiresAtMs, failures, transient, 
   return Math.max(RETRY_FLOOR_MS, Math.min(delay, period));
 }
 
+export interface SpreadInput {
+  /** The retry delay as decided (failedRefreshDelayMs): the latest the retry may come. */
+  delayMs: number;
+  /** The provider's breaker lets a probe through only then (ProviderUnavailable): no point coming earlier. */
+  notBeforeMs?: number | undefined;
+  /** Math.random() of the workflow (deterministic on replay). */
+  random: number;
+}
+
+/**
+ * A retry of a transient failure, spread so that a fleet failing together does not come back together: a
+ * uniform point between half the delay (or when the breaker admits a probe, if later) and the delay itself.
+ * Never later than the delay, so a retry still lands before the held credential expires; never under
+ * RETRY_FLOOR_MS unless the delay itself is.
+ */
+export function spreadRetryDelayMs({ delayMs, notBeforeMs, random }: SpreadInput): number {
+  const latest = Math.max(1, Math.floor(delayMs));
+  const wanted = notBeforeMs !== undefined && Number.isFinite(notBeforeMs) ? Math.max(latest / 2, notBeforeMs) : latest / 2;
+  const earliest = Math.min(latest, Math.max(Math.min(RETRY_FLOOR_MS, latest), Math.floor(wanted)));
+  return earliest + Math.floor((latest - earliest) * clamp01(random));
+}
+
+/** The first retry after a busy provider; doubled per busy retry in a row up to PROVIDER_BUSY_MAX_MS. */
+export const PROVIDER_BUSY_BASE_MS = 3_000;
+export const PROVIDER_BUSY_MAX_MS = 60_000;
+
+export interface BusyInput {
+  nowMs: number;
+  expiresAtMs?: number | undefined;
+  /** Busy answers in a row, this one included. */
+  busyRetries: number;
+  random: number;
+}
+
+/**
+ * How long a sync waits after its provider had no slot for it: short (slots free up as plugins finish),
+ * growing while the provider stays busy, spread over [½, 1] of that, and at most half the time left on the
+ * held credential (at least a second).
+ */
+export function providerBusyDelayMs({ nowMs, expiresAtMs, busyRetries, random }: BusyInput): number {
+  let delay = Math.min(PROVIDER_BUSY_MAX_MS, PROVIDER_BUSY_BASE_MS * 2 ** Math.min(20, Math.max(0, busyRetries - 1)));
+  if (expiresAtMs !== undefined && Number.isFinite(expiresAtMs) && expiresAtMs > nowMs) {
+    delay = Math.min(delay, Math.floor((expiresAtMs - nowMs) / 2));
+  }
+  delay = Math.max(1_000, delay);
+  return Math.max(1_000, Math.floor(delay * (0.5 + 0.5 * clamp01(random))));
+}
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0.5;
+}
+
 /** "10m", "48m", "1h30m", "2d": for timer summaries. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;

@@ -122,10 +122,16 @@ export interface ExecPluginCredential {
 export class ExecPluginTransientError extends BoundedRetryError {
   override readonly name = 'ExecPluginTransientError';
 
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** How the run ended, for the provider's breaker and metrics. */
+    readonly outcome: ExecFailureOutcome = 'error',
+  ) {
     super(message, EXEC_PLUGIN_MAX_ATTEMPTS);
   }
 }
+
+export type ExecFailureOutcome = 'timeout' | 'cancelled' | 'killed' | 'exit' | 'spawn' | 'error';
 
 const TRANSIENT_SPAWN_CODES = new Set(['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM', 'EBUSY', 'ETXTBSY', 'EINTR']);
 
@@ -164,7 +170,8 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
   const { command, args } = req.invocation;
   const what = `exec plugin "${req.provider}" (command "${command}")`;
   const invalid = (reason: string) => new InvalidInputError(req.object, req.providerField, `${what} ${reason}`);
-  const transient = (reason: string) => new ExecPluginTransientError(`${req.object}: ${req.providerField}: ${what} ${reason}`);
+  const transient = (reason: string, outcome: ExecFailureOutcome = 'spawn') =>
+    new ExecPluginTransientError(`${req.object}: ${req.providerField}: ${what} ${reason}`, outcome);
   const logStderr = deps.logStderr ?? logToActivity;
   /** How the plugin ended, logged with its stderr byte count; the error says stderr is withheld when there was any. */
   const ended = (outcome: string, tail: StderrTail): string => {
@@ -172,7 +179,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
     return tail.totalBytes > 0 ? `${outcome}${STDERR_WITHHELD}` : outcome;
   };
 
-  if (deps.signal?.aborted) throw transient('was not started: the activity was cancelled');
+  if (deps.signal?.aborted) throw transient('was not started: the activity was cancelled', 'cancelled');
   const env = { ...req.invocation.env, KUBERNETES_EXEC_INFO: JSON.stringify(execCredentialInput(req.apiVersion, req.cluster)) };
   const started = now();
 
@@ -204,7 +211,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
         // Already exited.
       }
     };
-    const onAbort = () => fail(transient(ended('was killed: the activity was cancelled', stderrTail)));
+    const onAbort = () => fail(transient(ended('was killed: the activity was cancelled', stderrTail), 'cancelled'));
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
@@ -230,7 +237,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
     }
 
     timers.kill = setTimeout(
-      () => fail(transient(ended(`did not finish within ${timeoutMs} ms and was killed`, stderrTail))),
+      () => fail(transient(ended(`did not finish within ${timeoutMs} ms and was killed`, stderrTail), 'timeout')),
       timeoutMs,
     );
     deps.signal?.addEventListener('abort', onAbort, { once: true });
@@ -259,10 +266,10 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
 
   const durationMs = now() - started;
   if (exit.code !== 0) {
-    if (exit.code === null) throw transient(ended(`was killed by signal ${exit.signal ?? 'unknown'}`, stderr));
+    if (exit.code === null) throw transient(ended(`was killed by signal ${exit.signal ?? 'unknown'}`, stderr), 'killed');
     // An identity provider blip or a network error looks the same as a broken setup from here: retried a
     // few times, then the workflow retries before the held credential expires (SPEC §3).
-    throw transient(ended(`exited with code ${exit.code}`, stderr));
+    throw transient(ended(`exited with code ${exit.code}`, stderr), 'exit');
   }
   try {
     return { ...parseExecCredential(stdout.toString('utf8'), req.apiVersion, now()), durationMs };

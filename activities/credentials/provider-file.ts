@@ -43,6 +43,21 @@ export interface ProviderConfig {
    * interpreters and SDKs read too many variables for a denylist to keep up). Empty by default.
    */
   readonly profileSourcedEnvVarNames: readonly string[];
+  /**
+   * Plugin runs of this provider at once per worker (DEFAULT_MAX_CONCURRENT_RUNS when unset): a provider
+   * that hangs holds at most this many plugin processes, plus as many syncs queued for them.
+   */
+  readonly maxConcurrentRuns: number;
+}
+
+/** Plugins are processes (often an SDK or a CLI of a few hundred MiB): a handful at once per worker. */
+export const DEFAULT_MAX_CONCURRENT_RUNS = 4;
+/** The most a provider file may allow: beyond it a worker's activity slots (50) would not bound anything. */
+export const MAX_CONCURRENT_RUNS_LIMIT = 20;
+
+/** The concurrency limit of a provider by name (the default for names the file does not list). */
+export function maxConcurrentRunsOf(file: ProviderFile, name: string): number {
+  return file.providers.find((p) => p.name === name)?.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
 }
 
 export interface ProviderFile {
@@ -116,7 +131,7 @@ export function validateProviderFile(doc: unknown, path: string): ProviderFile {
 
 function validateProvider(v: Validator, item: unknown, at: string): ProviderConfig {
   const obj = v.object(item, at);
-  v.onlyKeys(obj, at, ['name', 'execConfig', 'profileSourcedCLIArgsPolicy', 'profileSourcedEnvVarsPolicy', 'profileSourcedEnvVarNames']);
+  v.onlyKeys(obj, at, ['name', 'execConfig', 'profileSourcedCLIArgsPolicy', 'profileSourcedEnvVarsPolicy', 'profileSourcedEnvVarNames', 'maxConcurrentRuns']);
   const name = v.nonEmptyString(obj.name, `${at}.name`);
   if (name === SECRET_READER_PROVIDER) {
     v.fail(`${at}.name`, `"${SECRET_READER_PROVIDER}" is served by the built-in Secret reader and cannot be configured as an exec plugin`);
@@ -128,7 +143,16 @@ function validateProvider(v: Validator, item: unknown, at: string): ProviderConf
     profileSourcedCLIArgsPolicy: v.policy(obj.profileSourcedCLIArgsPolicy, `${at}.profileSourcedCLIArgsPolicy`, ARGS_POLICIES),
     profileSourcedEnvVarsPolicy: envPolicy,
     profileSourcedEnvVarNames: validateEnvVarNames(v, obj.profileSourcedEnvVarNames, `${at}.profileSourcedEnvVarNames`, envPolicy),
+    maxConcurrentRuns: validateMaxConcurrentRuns(v, obj.maxConcurrentRuns, `${at}.maxConcurrentRuns`),
   };
+}
+
+function validateMaxConcurrentRuns(v: Validator, value: unknown, at: string): number {
+  if (value === undefined || value === null) return DEFAULT_MAX_CONCURRENT_RUNS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CONCURRENT_RUNS_LIMIT) {
+    v.fail(at, `must be a whole number from 1 to ${MAX_CONCURRENT_RUNS_LIMIT}, not ${typeof value === 'number' ? value : kindOf(value)}`);
+  }
+  return value;
 }
 
 function validateEnvVarNames(v: Validator, value: unknown, at: string, policy: EnvPolicy): string[] {

@@ -1,6 +1,8 @@
 // From a ClusterProfile to the kubeconfig bytes we write for Sveltos. The caller (the sync activity)
 // writes the bytes and returns only the metadata; the kubeconfig itself must never leave the activity.
+import type { ExecMode } from '../../workflows/api.js';
 import { InvalidInputError } from '../errors.js';
+import type { ProviderBulkheads } from '../providers/bulkhead.js';
 import type { ClusterProfile } from '../kube/types.js';
 import { chooseProvider } from './choose-provider.js';
 import { buildExecInvocation, type BaseEnv } from './exec-merge.js';
@@ -25,6 +27,10 @@ export interface ResolveDeps {
   killProcessGroup?: (pid: number, signal: NodeJS.Signals) => void;
   /** Activity cancellation (Context.current().cancellationSignal): stops a running plugin. */
   signal?: AbortSignal;
+  /** Per-provider concurrency limits and breakers of this worker; without them plugins run ungated. */
+  bulkheads?: ProviderBulkheads;
+  /** Where the sync runs (workflows/api.ts SyncRequest.execMode). */
+  execMode?: ExecMode;
 }
 
 export interface ResolvedKubeconfig {
@@ -72,24 +78,38 @@ export async function resolveKubeconfig(profile: ClusterProfile, deps: ResolveDe
   // Validated before the plugin runs, so a profile without a usable server fails fast and cheaply.
   const target = staticCluster(cluster, object, `${choice.field}.cluster`);
   const invocation = buildExecInvocation(config, cluster, object, choice.field, deps.baseEnv);
-  const credential = await runExecPlugin(
-    {
-      object,
-      providerField: choice.field,
-      provider: config.name,
-      invocation,
-      apiVersion: config.execConfig.apiVersion,
-      ...(config.execConfig.provideClusterInfo ? { cluster: execClusterInfo(cluster, object, choice.field) } : {}),
-      ...(config.execConfig.installHint ? { installHint: config.execConfig.installHint } : {}),
-    },
-    {
-      now: deps.now,
-      timeoutMs: deps.execTimeoutMs,
-      ...(deps.spawn ? { spawn: deps.spawn } : {}),
-      ...(deps.killProcessGroup ? { killProcessGroup: deps.killProcessGroup } : {}),
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    },
-  );
+  const run = (timeoutMs: number) =>
+    runExecPlugin(
+      {
+        object,
+        providerField: choice.field,
+        provider: config.name,
+        invocation,
+        apiVersion: config.execConfig.apiVersion,
+        ...(config.execConfig.provideClusterInfo ? { cluster: execClusterInfo(cluster, object, choice.field) } : {}),
+        ...(config.execConfig.installHint ? { installHint: config.execConfig.installHint } : {}),
+      },
+      {
+        now: deps.now,
+        timeoutMs,
+        ...(deps.spawn ? { spawn: deps.spawn } : {}),
+        ...(deps.killProcessGroup ? { killProcessGroup: deps.killProcessGroup } : {}),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      },
+    );
+  const credential = deps.bulkheads
+    ? await deps.bulkheads.run(
+        {
+          provider: config.name,
+          object,
+          field: choice.field,
+          mode: deps.execMode,
+          execTimeoutMs: deps.execTimeoutMs,
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        },
+        run,
+      )
+    : await run(deps.execTimeoutMs);
   const kubeconfig = buildKubeconfig({
     name: profile.metadata.name ?? 'cluster',
     cluster,

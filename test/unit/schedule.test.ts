@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from '../../workflows/api.js';
 import {
   REFRESH_FRACTION,
@@ -10,6 +10,8 @@ import {
   formatDuration,
   nextRefreshAtMs,
   nextRefreshDelayMs,
+  providerBusyDelayMs,
+  spreadRetryDelayMs,
 } from '../../workflows/schedule.js';
 
 const MIN = 60_000;
@@ -118,4 +120,29 @@ test('after expiry, retries keep backing off (no hot loop)', () => {
   const schedule: ScheduleConfig = { syncPeriodMs: 10 * MIN, minRefreshMs: MIN };
   const delays = [1, 2, 3, 4].map((failures) => failedRefreshDelayMs({ nowMs: 20 * MIN, expiresAtMs: 15 * MIN, failures, transient: true, schedule }));
   assert.deepEqual(delays, [RETRY_BASE_MS, 2 * RETRY_BASE_MS, 4 * RETRY_BASE_MS, 8 * RETRY_BASE_MS]);
+});
+
+void describe('retries spread over the fleet (provider outages)', () => {
+  void test('spreadRetryDelayMs: between half the delay and the delay; never later, so the held-credential bound holds', () => {
+    assert.equal(spreadRetryDelayMs({ delayMs: 60_000, random: 0 }), 30_000);
+    assert.equal(spreadRetryDelayMs({ delayMs: 60_000, random: 0.999999 }), 59_999);
+    const values = new Set(Array.from({ length: 50 }, (_, i) => spreadRetryDelayMs({ delayMs: 60_000, random: i / 50 })));
+    assert.ok(values.size >= 45, 'distinct delays for distinct draws');
+    for (const v of values) assert.ok(v >= 30_000 && v <= 60_000, String(v));
+  });
+
+  void test('spreadRetryDelayMs: not before the breaker admits a probe, unless that is later than the delay', () => {
+    assert.equal(spreadRetryDelayMs({ delayMs: 60_000, notBeforeMs: 50_000, random: 0 }), 50_000);
+    assert.equal(spreadRetryDelayMs({ delayMs: 20_000, notBeforeMs: 90_000, random: 0.5 }), 20_000, 'the expiry-bounded delay wins');
+    assert.equal(spreadRetryDelayMs({ delayMs: 8_000, random: 0 }), 5_000, 'never under the retry floor');
+    assert.equal(spreadRetryDelayMs({ delayMs: 3_000, random: 0 }), 3_000, 'a delay under the floor is kept as is');
+  });
+
+  void test('providerBusyDelayMs: short, growing, capped, spread, and at most half the time left on the credential', () => {
+    const at = (busyRetries: number, random: number, expiresAtMs?: number) => providerBusyDelayMs({ nowMs: 0, busyRetries, random, expiresAtMs });
+    assert.deepEqual([1, 2, 3, 10].map((n) => at(n, 1)), [3_000, 6_000, 12_000, 60_000]);
+    assert.equal(at(1, 0), 1_500);
+    assert.equal(at(10, 1, 20_000), 10_000);
+    assert.equal(at(10, 1, 500), 1_000, 'a floor of a second');
+  });
 });

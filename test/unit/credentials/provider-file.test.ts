@@ -1,6 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  DEFAULT_MAX_CONCURRENT_RUNS,
+  maxConcurrentRunsOf,
   NO_PROVIDER_FILE,
   loadProviderFile,
   parseProviderFile,
@@ -44,6 +46,7 @@ void describe('provider file', () => {
             profileSourcedCLIArgsPolicy: 'Append',
             profileSourcedEnvVarsPolicy: 'Replace',
             profileSourcedEnvVarNames: ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID'],
+            maxConcurrentRuns: 12,
           },
           { name: 'gke', execConfig: { command: '/bin/gke', apiVersion: 'client.authentication.k8s.io/v1' }, profileSourcedEnvVarsPolicy: '' },
         ],
@@ -70,7 +73,11 @@ void describe('provider file', () => {
       profileSourcedCLIArgsPolicy: 'Append',
       profileSourcedEnvVarsPolicy: 'Replace',
       profileSourcedEnvVarNames: ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID'],
+      maxConcurrentRuns: 12,
     });
+    assert.equal(gke?.maxConcurrentRuns, DEFAULT_MAX_CONCURRENT_RUNS, 'the default concurrency limit');
+    assert.equal(maxConcurrentRunsOf(file, 'aks'), 12);
+    assert.equal(maxConcurrentRunsOf(file, 'not-in-the-file'), DEFAULT_MAX_CONCURRENT_RUNS);
     assert.deepEqual(gke?.execConfig.args, []);
     assert.deepEqual(gke?.execConfig.env, []);
     assert.equal(gke?.execConfig.provideClusterInfo, false);
@@ -140,6 +147,11 @@ void describe('provider file', () => {
     ['env var name LD_PRELOAD (hard floor)', withProvider(0, execProvider('first', {}, { env: 'Replace', envNames: ['LD_PRELOAD'] })), 'providers[0].profileSourcedEnvVarNames[0]', /never/],
     ['env var name KUBERNETES_EXEC_INFO (hard floor)', withProvider(0, execProvider('first', {}, { env: 'AppendIfNotExists', envNames: ['KUBERNETES_EXEC_INFO'] })), 'providers[0].profileSourcedEnvVarNames[0]', /never/],
     ['unknown provider key', withProvider(0, { ...execProvider('first'), profileSourcedCliArgsPolicy: 'Append' }), 'providers[0].profileSourcedCliArgsPolicy'],
+    ['maxConcurrentRuns 0', withProvider(1, { ...execProvider('second'), maxConcurrentRuns: 0 }), 'providers[1].maxConcurrentRuns', /1 to 20/],
+    ['maxConcurrentRuns fractional', withProvider(0, { ...execProvider('first'), maxConcurrentRuns: 2.5 }), 'providers[0].maxConcurrentRuns', /whole number/],
+    ['maxConcurrentRuns too large', withProvider(0, { ...execProvider('first'), maxConcurrentRuns: 21 }), 'providers[0].maxConcurrentRuns', /not 21/],
+    ['maxConcurrentRuns a string', withProvider(0, { ...execProvider('first'), maxConcurrentRuns: '4' }), 'providers[0].maxConcurrentRuns', /a string/],
+    ['maxConcurrentRuns with wrong case', withProvider(0, { ...execProvider('first'), maxconcurrentruns: 4 }), 'providers[0].maxconcurrentruns', /case-sensitive/],
   ];
   for (const [name, doc, field, reason] of invalid) {
     void test(`invalid: ${name} → error naming ${field}`, () => {
