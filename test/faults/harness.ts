@@ -266,6 +266,7 @@ export class Plugins {
         `printf '{"apiVersion":"${EXEC_API}","kind":"ExecCredential","status":{"token":"fault-expiring-%s","expirationTimestamp":"%s"}}' "$n" "$exp"`,
       ],
     );
+    await p.script('provider.sh', providerScript(p.dir));
     return p;
   }
 
@@ -284,6 +285,8 @@ export class Plugins {
       providers: [
         { name: 'fault-slow', execConfig: exec(this.file('slow.sh')) },
         { name: 'fault-expiring', execConfig: exec(this.file('expiring.sh')) },
+        // The identity provider of the bulkhead scenarios (providerScript), with its own concurrency limit.
+        { name: 'fault-idp', maxConcurrentRuns: IDP_MAX_CONCURRENT_RUNS, execConfig: exec(this.file('provider.sh')) },
       ],
     };
   }
@@ -322,6 +325,36 @@ export class Plugins {
     await this.killOrphans();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The fault-idp provider's maxConcurrentRuns in the provider file. */
+export const IDP_MAX_CONCURRENT_RUNS = 4;
+
+/**
+ * fault-idp: an identity provider steered by files in `dir`. While `idp-hang` exists every call hangs (it
+ * polls, so calls in flight complete once the provider recovers, as requests to a recovering service do);
+ * while `idp-fail` exists every call exits 1 at once. Each call appends a line to `idp-runs`, and the number
+ * of its calls running at that moment (itself included, counted from pid files of live processes) to
+ * `idp-concurrency`: the concurrency as the provider itself sees it.
+ */
+function providerScript(dir: string): string[] {
+  const f = (name: string) => join(dir, name);
+  return [
+    `mkdir -p '${f('idp-running')}'`,
+    `touch '${f('idp-running')}/'$$`,
+    'n=0',
+    `for p in '${f('idp-running')}'/*; do`,
+    '  pid=${p##*/}',
+    // A zombie (killed, not yet reaped) no longer runs.
+    `  if [ -e /proc/$pid ] && ! grep -q ') Z ' /proc/$pid/stat 2>/dev/null; then n=$((n+1)); else rm -f "$p"; fi`,
+    'done',
+    `echo $n >> '${f('idp-concurrency')}'`,
+    `echo $$ >> '${f('idp-runs')}'`,
+    `while [ -e '${f('idp-hang')}' ]; do sleep 0.2; done`,
+    `if [ -e '${f('idp-fail')}' ]; then rm -f '${f('idp-running')}/'$$; echo 'identity provider unavailable' >&2; exit 1; fi`,
+    `rm -f '${f('idp-running')}/'$$`,
+    `printf '{"apiVersion":"${EXEC_API}","kind":"ExecCredential","status":{"token":"fault-idp-token"}}'`,
+  ];
 }
 
 // ---- the fixture -----------------------------------------------------------------------------------
@@ -456,9 +489,9 @@ export class FaultFixture extends E2E {
     return out;
   }
 
-  async createExecProfile(name: string, provider: 'fault-slow' | 'fault-expiring'): Promise<Incarnation> {
+  async createExecProfile(name: string, provider: 'fault-slow' | 'fault-expiring' | 'fault-idp'): Promise<Incarnation> {
     const p = await this.createProfile(name, [{ name: provider, cluster: { server: `https://${name}.example:6443` } }]);
-    return { name, uid: p.metadata.uid!, token: provider === 'fault-slow' ? 'fault-slow-token' : 'fault-expiring-' };
+    return { name, uid: p.metadata.uid!, token: provider === 'fault-expiring' ? 'fault-expiring-' : `${provider}-token` };
   }
 
   /** Deletes the ClusterProfile with the finalizer stripped first, as `kubectl patch … finalizers: null` would. */

@@ -1,0 +1,187 @@
+// Fault matrix, an identity provider's bad day (issue 17): the real `clusterinventory run` as a child
+// process against the real stack. Scenario 1: 200 profiles on a provider that hangs, then healthy
+// secret-reader profiles, one by one and in a burst of 20/s; then the provider recovers. Scenario 2: a
+// provider that fails fast (exit 1) for the whole fleet. What must hold: healthy profiles are not slowed
+// down, no storm of slow workflow tasks, the provider never sees more calls at once than its limit, the
+// breaker opens and reports ProviderUnavailable, and everything converges once the provider is back.
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { statusQuery } from '../../workflows/api.js';
+import { Fleet, SOURCE_SECRET } from '../bench/throughput/fleet.js';
+import { KubeHttp } from '../bench/throughput/kube-http.js';
+import { percentiles } from '../bench/support.js';
+import { spokeKubeconfig } from '../support/e2e.js';
+import { find } from '../support/prometheus.js';
+import { eventually } from '../support/stack.js';
+import { FaultFixture, IDP_MAX_CONCURRENT_RUNS, Roster, names, report, type Incarnation } from './harness.js';
+
+const GUARD = { timeout: 15 * 60_000 };
+const HANGING = 200;
+const HEALTHY_ONE_BY_ONE = 10;
+const BURST = 40;
+const BURST_RATE = 20;
+/**
+ * Convergence bound after the provider recovers: the breaker's cool-down left (at most 60 s this early in an
+ * outage), plus a profile's retry delay (at most the 30 s sync period here), plus the runs themselves (4 at a
+ * time).
+ */
+const RECOVERY_BOUND_MS = 120_000;
+/** Slow-workflow-task warnings tolerated over the whole file (the old code logged hundreds). */
+const SLOW_TASK_WARNINGS_MAX = 5;
+
+describe('fault matrix: an identity provider that hangs or fails', GUARD, () => {
+  const fx = new FaultFixture();
+  const roster = new Roster();
+  let kube: KubeHttp;
+  let fleet: Fleet;
+
+  before(async () => {
+    // Retries of failed syncs back off up to the sync period: short here so that recovery is quick to see.
+    // A 10 s exec timeout (30 s by default) keeps the file short; the local budget (2 s) does not depend on it.
+    await fx.start({ flags: ['--sync-period', '30s', '--exec-timeout', '10s'] });
+    await fx.client();
+    kube = new KubeHttp(16);
+    fleet = new Fleet(kube, fx.namespace);
+    await fx.createSecret(SOURCE_SECRET, { kubeconfig: spokeKubeconfig('bench-token') });
+    await fleet.watch();
+  });
+
+  after(async () => {
+    await rm(fx.plugins.file('idp-hang'), { force: true });
+    await rm(fx.plugins.file('idp-fail'), { force: true });
+    await fx.stop();
+    // The stack runs no namespace controller: the objects go before the namespace does.
+    await fleet?.destroy().catch(() => undefined);
+    kube?.close();
+  });
+
+  test(`${HANGING} profiles on a hanging provider: healthy profiles stay fast; after recovery all converge within the limit`, async () => {
+    await writeFile(fx.plugins.file('idp-hang'), '');
+    const t0 = Date.now();
+    const hanging = await createExecProfiles(fx, names('hang', HANGING));
+    roster.live.push(...hanging);
+    report('hanging provider', `${HANGING} profiles created`, Date.now() - t0);
+    await new Promise((r) => setTimeout(r, 5_000));
+
+    const oneByOne = names('healthy', HEALTHY_ONE_BY_ONE);
+    for (const name of oneByOne) {
+      await fleet.createProfile(name);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    const burst = names('burst', BURST);
+    await fleet.createProfilesAt(burst, BURST_RATE);
+    const healthy = [...oneByOne, ...burst];
+    assert.ok(await fleet.waitConverged(healthy, 60_000, (l) => console.log(l)), 'the healthy profiles converged');
+    const latency = (ns: string[]) => percentiles(ns.map((n) => (fleet.sveltosClusterSeen.get(n)! - fleet.createdAt.get(n)!) / 1000));
+    const all = latency(healthy);
+    const inBurst = latency(burst);
+    console.log(`# fault-matrix: hanging provider: healthy first sync p50/p90/p99/max ${fmt(all)} s; burst ${fmt(inBurst)} s`);
+    const warningsDuringOutage = slowTaskWarnings(fx);
+    report('hanging provider', `slow-workflow-task warnings during the outage: ${warningsDuringOutage}`, 0);
+    for (const name of healthy) roster.live.push(await incarnation(fx, name, 'bench-token'));
+
+    // The provider is still down: its breaker opens, and the profiles say why.
+    await eventually('the breaker of fault-idp opened', async () => ((await breakerState(fx)) === 2 ? true : undefined), 90_000);
+    const victim = hanging[0]!;
+    const status = await eventually(
+      'a hanging profile reports ProviderUnavailable',
+      async () => {
+        const s = await fx.handleOf(victim).query(statusQuery);
+        return s.lastError?.reason === 'ProviderUnavailable' ? s : undefined;
+      },
+      90_000,
+    );
+    assert.ok(['Syncing', 'Degraded'].includes(status.phase), status.phase);
+
+    assert.ok(all.p99 <= 1, `healthy first syncs p99 ${all.p99} s > 1 s`);
+    assert.ok(inBurst.p50 <= 0.15, `burst p50 ${inBurst.p50} s > 0.15 s`);
+    assert.ok(warningsDuringOutage <= SLOW_TASK_WARNINGS_MAX, `${warningsDuringOutage} slow workflow task warnings (TMPRL1104)`);
+
+    // Recovery: calls in flight complete, new ones answer at once.
+    await rm(fx.plugins.file('idp-hang'));
+    const recovered = Date.now();
+    const ms = await fx.converge(roster.live, roster.deleted, RECOVERY_BOUND_MS);
+    report('hanging provider', `recovery to ${roster.live.length} converged`, Date.now() - recovered);
+    assert.ok(ms <= RECOVERY_BOUND_MS);
+    const peak = await peakConcurrency(fx);
+    report('hanging provider', `peak concurrent plugin runs ${peak} (limit ${IDP_MAX_CONCURRENT_RUNS})`, 0);
+    assert.ok(peak >= 1 && peak <= IDP_MAX_CONCURRENT_RUNS, `the provider saw ${peak} calls at once`);
+    const warnings = slowTaskWarnings(fx);
+    assert.ok(warnings <= SLOW_TASK_WARNINGS_MAX, `${warnings} slow workflow task warnings (TMPRL1104)`);
+  });
+
+  test('a provider that fails fast for the whole fleet: the breaker opens, ProviderUnavailable shows, plugin runs stay bounded, then recovery', async () => {
+    const runsBefore = await runs(fx);
+    await writeFile(fx.plugins.file('idp-fail'), '');
+    const fleetNames = names('failing', 60);
+    const failing = await createExecProfiles(fx, fleetNames);
+    roster.live.push(...failing);
+    const outageStart = Date.now();
+    await eventually('the breaker of fault-idp opened', async () => ((await breakerState(fx)) === 2 ? true : undefined), 60_000);
+    const victim = failing.at(-1)!;
+    await eventually(
+      'a failing profile is Degraded with ProviderUnavailable, and its Event says so',
+      async () => {
+        const s = await fx.handleOf(victim).query(statusQuery);
+        const events = await fx.events(victim.name);
+        return s.phase === 'Degraded' && s.lastError?.reason === 'ProviderUnavailable' && events.some((e) => e.type === 'Warning' && e.reason === 'ProviderUnavailable')
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    const metrics = await fx.controller.metrics();
+    const refused = find(metrics, 'clusterinventory_provider_rejections_total', { provider: 'fault-idp', reason: 'unavailable' }).reduce((a, s) => a + s.value, 0);
+    assert.ok(refused > 0, 'syncs were refused by the breaker');
+    // Keep the outage on for a while: the fleet keeps retrying, the provider barely sees it.
+    await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - outageStart))));
+    const outageRuns = (await runs(fx)) - runsBefore;
+    const outageS = (Date.now() - outageStart) / 1000;
+    report('failing provider', `${outageRuns} plugin runs for ${fleetNames.length} profiles in ${outageS.toFixed(0)} s of outage`, 0);
+    // Before the breaker opens: its threshold plus the runs already started; then one probe per cool-down (≥ 15 s).
+    const bound = 5 + IDP_MAX_CONCURRENT_RUNS + Math.ceil(outageS / 15) + 2;
+    assert.ok(outageRuns <= bound, `${outageRuns} plugin runs during the outage (bound ${bound})`);
+
+    await rm(fx.plugins.file('idp-fail'));
+    const recovered = Date.now();
+    await fx.converge(roster.live, roster.deleted, RECOVERY_BOUND_MS);
+    report('failing provider', `recovery to ${roster.live.length} converged`, Date.now() - recovered);
+    assert.equal(await breakerState(fx), 0, 'the breaker closed again');
+    assert.ok((await peakConcurrency(fx)) <= IDP_MAX_CONCURRENT_RUNS);
+    assert.ok(slowTaskWarnings(fx) <= SLOW_TASK_WARNINGS_MAX);
+  });
+});
+
+function fmt(p: { p50: number; p90: number; p99: number; max: number }): string {
+  return [p.p50, p.p90, p.p99, p.max].map((x) => x.toFixed(2)).join(' / ');
+}
+
+async function createExecProfiles(fx: FaultFixture, ns: string[]): Promise<Incarnation[]> {
+  const out: Incarnation[] = [];
+  for (let i = 0; i < ns.length; i += 10) out.push(...(await Promise.all(ns.slice(i, i + 10).map((n) => fx.createExecProfile(n, 'fault-idp')))));
+  return out;
+}
+
+async function incarnation(fx: FaultFixture, name: string, token: string): Promise<Incarnation> {
+  const p = await fx.getProfile(name);
+  return { name, uid: p!.metadata.uid!, token };
+}
+
+/** `[TMPRL1104] … Workflow task duration exceeded` lines in the controller's log. */
+function slowTaskWarnings(fx: FaultFixture): number {
+  return fx.controller.logs.filter((l) => l.includes('TMPRL1104')).length;
+}
+
+async function breakerState(fx: FaultFixture): Promise<number | undefined> {
+  return find(await fx.controller.metrics(), 'clusterinventory_provider_breaker_state', { provider: 'fault-idp' })[0]?.value;
+}
+
+async function runs(fx: FaultFixture): Promise<number> {
+  return (await readFile(fx.plugins.file('idp-runs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+}
+
+async function peakConcurrency(fx: FaultFixture): Promise<number> {
+  const lines = (await readFile(fx.plugins.file('idp-concurrency'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  return Math.max(0, ...lines.map(Number));
+}
