@@ -7,7 +7,7 @@ import { Runtime, type Worker } from '@temporalio/worker';
 import { createReconcileActivities } from '../activities/reconcile.js';
 import { createKubeClient } from '../activities/kube/client.js';
 import { NO_PROVIDER_FILE, maxConcurrentRunsOf, parseProviderFile, type ProviderFile } from '../activities/credentials/provider-file.js';
-import { DEFAULT_BULKHEAD, ProviderBulkheads } from '../activities/providers/bulkhead.js';
+import { DEFAULT_BULKHEAD, ProviderBulkheads, type BulkheadObserver } from '../activities/providers/bulkhead.js';
 import { SYSTEM_CLOCK } from '../activities/providers/limiter.js';
 import type { AppConfig } from './config.js';
 import { startHealthServer, type HealthServer } from '../worker/health.js';
@@ -66,6 +66,24 @@ const FLEET_SCAN_PERIOD_MS = 60_000;
 const FLEET_REFRESH_PERIOD_MS = 10_000;
 const COUNTER_FLUSH_PERIOD_MS = 5_000;
 
+/** The bulkheads' observer (metrics, when on), plus a log line whenever a provider's breaker changes state. */
+function logBreakerChanges(logger: Logger, metrics: BulkheadObserver | undefined): BulkheadObserver {
+  const known = new Set<string>();
+  return {
+    inFlight: (p, n) => metrics?.inFlight(p, n),
+    ran: (p, o) => metrics?.ran(p, o),
+    rejected: (p, r) => metrics?.rejected(p, r),
+    queued: (p, ms) => metrics?.queued(p, ms),
+    breaker: (provider, state) => {
+      metrics?.breaker(provider, state);
+      // The first report of each provider is its initial (closed) state, not a change.
+      if (!known.has(provider)) return void known.add(provider);
+      const msg = { open: 'provider breaker opened: plugin runs are refused for a cool-down', 'half-open': 'provider breaker half-open: the next run probes', closed: 'provider breaker closed: the provider answers again' }[state];
+      logger[state === 'open' ? 'warn' : 'info']({ provider, breaker: state }, msg);
+    },
+  };
+}
+
 /** Reads and validates the provider file; errors name the path and the field. */
 export async function loadProviders(path: string | undefined): Promise<ProviderFile> {
   if (!path) return NO_PROVIDER_FILE;
@@ -109,7 +127,12 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
     // A configured fingerprint key that is too short fails the start, not the first sync.
     loadFingerprintKey(env);
     // One bulkhead per exec provider on this worker (concurrency limit and circuit breaker), ADR 9.
-    const bulkheads = new ProviderBulkheads((name) => maxConcurrentRunsOf(providers, name), DEFAULT_BULKHEAD, SYSTEM_CLOCK, meter ? createProviderMetrics(meter) : undefined);
+    const bulkheads = new ProviderBulkheads(
+      (name) => maxConcurrentRunsOf(providers, name),
+      DEFAULT_BULKHEAD,
+      SYSTEM_CLOCK,
+      logBreakerChanges(logger, meter ? createProviderMetrics(meter) : undefined),
+    );
     for (const p of providers.providers) bulkheads.declare(p.name);
     let activities = createReconcileActivities({
       kube,
