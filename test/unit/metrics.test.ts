@@ -4,15 +4,18 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import { ApplicationFailure, type MetricCounter, type MetricGauge, type MetricHistogram, type MetricMeter, type MetricTags } from '@temporalio/common';
-import type { SpawnFn } from '../../activities/credentials/exec-plugin.js';
+import { ExecPluginTransientError, type SpawnFn } from '../../activities/credentials/exec-plugin.js';
+import { DEFAULT_BULKHEAD, ProviderBulkheads } from '../../activities/providers/bulkhead.js';
 import type { ProviderFile } from '../../activities/credentials/provider-file.js';
 import { newWatcherCounters } from '../../watcher/counters.js';
 import {
+  BREAKER_STATE_VALUE,
   FleetGauges,
   METRIC,
   WATCHER_METRIC_NAMES,
   createActivityMetrics,
   createExecHistogram,
+  createProviderMetrics,
   exportWatcherCounters,
   failureReason,
   initActivityMetrics,
@@ -314,5 +317,34 @@ describe('fleet gauges', () => {
     await gauges.scan();
     assert.equal(errors.length, 1);
     assert.equal(meter.last(METRIC.expiry, { name: 'a' }), 1000);
+  });
+});
+
+void describe('provider bulkhead metrics', () => {
+  void test('runs in flight, outcomes, rejections, breaker state and queueing time, per provider', async () => {
+    const meter = new RecordingMeter();
+    const clock = { t: 0, now: () => clock.t, setTimeout: () => 0, clearTimeout: () => undefined };
+    const settings = { ...DEFAULT_BULKHEAD, breaker: { failureThreshold: 2, coolDownMs: 10_000, maxCoolDownMs: 10_000 } };
+    const b = new ProviderBulkheads(() => 1, settings, clock, createProviderMetrics(meter));
+    b.declare('idp');
+    const call = { provider: 'idp', object: 'ClusterProfile a/b', field: 'status.accessProviders[0]', execTimeoutMs: 30_000 } as const;
+    let inFlightDuringRun = -1;
+    await b.run({ ...call, mode: 'activity' }, () => {
+      inFlightDuringRun = meter.last(METRIC.providerInFlight, { provider: 'idp' }) ?? -1;
+      return Promise.resolve('ok');
+    });
+    const fail = () => Promise.reject(new ExecPluginTransientError('exited with code 1', 'exit'));
+    for (let i = 0; i < 2; i++) await assert.rejects(b.run({ ...call, mode: 'local' }, fail));
+    await assert.rejects(b.run({ ...call, mode: 'local' }, fail));
+    assert.equal(inFlightDuringRun, 1);
+    assert.equal(meter.last(METRIC.providerInFlight, { provider: 'idp' }), 0);
+    assert.equal(meter.sum(METRIC.providerRuns, { provider: 'idp', outcome: 'success' }), 1);
+    assert.equal(meter.sum(METRIC.providerRuns, { provider: 'idp', outcome: 'exit' }), 2);
+    assert.equal(meter.sum(METRIC.providerRejections, { provider: 'idp', reason: 'unavailable' }), 1);
+    assert.equal(meter.last(METRIC.providerBreaker, { provider: 'idp' }), BREAKER_STATE_VALUE.open);
+    assert.equal(meter.of(METRIC.providerQueue, { provider: 'idp' }).length, 1, 'the activity run recorded its (zero) wait');
+    clock.t += 10_000;
+    await b.run({ ...call, mode: 'activity' }, () => Promise.resolve('probe'));
+    assert.equal(meter.last(METRIC.providerBreaker, { provider: 'idp' }), BREAKER_STATE_VALUE.closed);
   });
 });
