@@ -72,18 +72,17 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     const burst = names('burst', BURST);
     await fleet.createProfilesAt(burst, BURST_RATE);
     const healthy = [...oneByOne, ...burst];
-    assert.ok(await fleet.waitConverged(healthy, 60_000, (l) => console.log(l)), 'the healthy profiles converged');
+    assert.ok(await fleet.waitConverged(healthy, 180_000, (l) => console.log(l)), 'the healthy profiles converged');
     const latency = (ns: string[]) => percentiles(ns.map((n) => (fleet.sveltosClusterSeen.get(n)! - fleet.createdAt.get(n)!) / 1000));
     const all = latency(healthy);
     const inBurst = latency(burst);
     console.log(`# fault-matrix: hanging provider: healthy first sync p50/p90/p99/max ${fmt(all)} s; burst ${fmt(inBurst)} s`);
     const warningsDuringOutage = slowTaskWarnings(fx);
-    report('hanging provider', `slow-workflow-task warnings during the outage: ${warningsDuringOutage}`, 0);
+    console.log(`# fault-matrix: hanging provider: slow-workflow-task warnings during the outage: ${warningsDuringOutage}`);
     for (const name of healthy) roster.live.push(await incarnation(fx, name, 'bench-token'));
     assert.ok(all.p99 <= 1, `healthy first syncs p99 ${all.p99} s > 1 s`);
     assert.ok(inBurst.p50 <= 0.15, `burst p50 ${inBurst.p50} s > 0.15 s`);
     assert.ok(warningsDuringOutage <= SLOW_TASK_WARNINGS_MAX, `${warningsDuringOutage} slow workflow task warnings (TMPRL1104)`);
-
 
     // The provider is still down: its breaker opens, and the profiles say why.
     await eventually('the breaker of fault-idp opened', async () => ((await breakerState(fx)) === 2 ? true : undefined), 90_000);
@@ -105,7 +104,7 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     report('hanging provider', `recovery to ${roster.live.length} converged`, Date.now() - recovered);
     assert.ok(ms <= RECOVERY_BOUND_MS);
     const peak = await peakConcurrency(fx);
-    report('hanging provider', `peak concurrent plugin runs ${peak} (limit ${IDP_MAX_CONCURRENT_RUNS})`, 0);
+    console.log(`# fault-matrix: hanging provider: peak concurrent plugin runs ${peak} (limit ${IDP_MAX_CONCURRENT_RUNS})`);
     assert.ok(peak >= 1 && peak <= IDP_MAX_CONCURRENT_RUNS, `the provider saw ${peak} calls at once`);
     const warnings = slowTaskWarnings(fx);
     assert.ok(warnings <= SLOW_TASK_WARNINGS_MAX, `${warnings} slow workflow task warnings (TMPRL1104)`);
@@ -138,7 +137,7 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - outageStart))));
     const outageRuns = (await runs(fx)) - runsBefore;
     const outageS = (Date.now() - outageStart) / 1000;
-    report('failing provider', `${outageRuns} plugin runs for ${fleetNames.length} profiles in ${outageS.toFixed(0)} s of outage`, 0);
+    console.log(`# fault-matrix: failing provider: ${outageRuns} plugin runs for ${fleetNames.length} profiles in ${outageS.toFixed(0)} s of outage`);
     // Before the breaker opens: its threshold plus the runs already started; then one probe per cool-down (≥ 15 s).
     const bound = 5 + IDP_MAX_CONCURRENT_RUNS + Math.ceil(outageS / 15) + 2;
     assert.ok(outageRuns <= bound, `${outageRuns} plugin runs during the outage (bound ${bound})`);
