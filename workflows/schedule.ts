@@ -55,6 +55,11 @@ export interface FailedRefreshInput {
   /** The failure may pass on its own (API 5xx/401/403/429, network, plugin exit or timeout). */
   transient: boolean;
   schedule: ScheduleConfig;
+  /**
+   * ProviderUnavailable: when the provider's breaker admits a probe. The retry is planned up to half as
+   * long again after it (spreadRetryDelayMs picks the point), within the period and the expiry bound.
+   */
+  notBeforeMs?: number | undefined;
 }
 
 /**
@@ -63,9 +68,10 @@ export interface FailedRefreshInput {
  * period (a relevant change retries sooner). Either way the attempt lands before the held credential
  * expires — halving the time left each time — and never more often than RETRY_FLOOR_MS.
  */
-export function failedRefreshDelayMs({ nowMs, expiresAtMs, failures, transient, schedule }: FailedRefreshInput): number {
+export function failedRefreshDelayMs({ nowMs, expiresAtMs, failures, transient, schedule, notBeforeMs }: FailedRefreshInput): number {
   const period = Math.max(1, schedule.syncPeriodMs);
   let delay = transient ? Math.min(period, RETRY_BASE_MS * 2 ** Math.min(20, Math.max(0, failures - 1))) : period;
+  if (notBeforeMs !== undefined && Number.isFinite(notBeforeMs) && notBeforeMs > 0) delay = Math.max(delay, Math.min(period, Math.floor(notBeforeMs * 1.5)));
   if (expiresAtMs !== undefined && Number.isFinite(expiresAtMs) && expiresAtMs > nowMs) {
     delay = Math.min(delay, Math.floor((expiresAtMs - nowMs) / 2));
   }

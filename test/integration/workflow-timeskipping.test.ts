@@ -12,6 +12,8 @@ import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../.
 import {
   DEFAULT_SCHEDULE,
   ErrorType,
+  PROVIDER_BUSY,
+  PROVIDER_DEFERRED,
   SearchAttr,
   WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
@@ -27,6 +29,7 @@ import {
   type WorkflowStatus,
 } from '../../workflows/api.js';
 import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
+import { ApplicationFailure } from '@temporalio/common';
 import { Gate, MockReconcileActivities, conflict, invalidInput, mockDispatcher, profileGone } from '../workflows/mock-activities.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -573,6 +576,85 @@ void test('status query and search attributes describe the profile; summaries ar
   assert.deepEqual(ofKind(history, 'localActivity').map(summaryOf), ['sync fleet/observed (initial sync)']);
   const timerSummary = ofKind(history, 'timerStarted').map(summaryOf)[0];
   assert.match(timerSummary ?? '', /^sleep until 80% of credential lifetime for fleet\/observed \(expires 20\d\d-.*Z; 48m\)$/);
+});
+
+// ---- provider bulkheads (issue 17) ------------------------------------------------------------------
+
+const deferred = () => ApplicationFailure.nonRetryable('access provider "mock-provider": its plugin outlives the local budget; the sync runs as a regular activity', PROVIDER_DEFERRED);
+const busy = () => ApplicationFailure.nonRetryable('access provider "mock-provider": all its slots and its queue on this worker are taken', PROVIDER_BUSY);
+const unavailable = (retryAfterMs: number) =>
+  ApplicationFailure.create({ message: 'access provider "mock-provider" is unavailable', type: ErrorType.ProviderUnavailable, nonRetryable: true, details: [{ retryAfterMs }] });
+
+void test('a sync the workflow task cannot run (ProviderDeferred) runs once more as a regular activity with the full timeout', GUARD, async () => {
+  const mock = new MockReconcileActivities({ now });
+  mock.providerAnswer = (req) => (req.execMode === 'local' ? deferred() : undefined);
+  const { handle } = await startProfile('deferred', mock);
+  const s = await waitForPhase(handle, 'Ready');
+  assert.equal(s.lastError, undefined);
+  assert.deepEqual(mock.syncRequests.map((r) => [r.execMode, r.attemptsPerSync]), [['local', 4], ['activity', 1]]);
+  const history = await historyEvents(handle);
+  assert.equal(ofKind(history, 'localActivity').length, 1);
+  const scheduled = ofKind(history, 'activityScheduled');
+  assert.equal(scheduled.length, 1, 'one regular activity');
+  assert.equal(scheduled[0]!.activityTaskScheduledEventAttributes?.activityType?.name, 'syncProfile');
+  assert.match(summaryOf(scheduled[0]!) ?? '', /as an activity: .*local budget/);
+  assert.ok(history.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), 'the new command is behind a patch marker');
+  assert.equal(mock.events().filter((e) => e.type === 'Warning').length, 0, 'a deferral records no Warning Event');
+});
+
+void test('a healthy sync stays one local activity: no patch marker, no regular activity', GUARD, async () => {
+  const mock = new MockReconcileActivities({ now });
+  const { handle } = await startProfile('healthy-cheap', mock);
+  await waitForPhase(handle, 'Ready');
+  const history = await historyEvents(handle);
+  assert.equal(ofKind(history, 'activityScheduled').length, 0);
+  assert.ok(!history.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'));
+  assert.equal(mock.syncRequests[0]?.execMode, 'local');
+});
+
+void test('ProviderBusy is not a failure: the phase stays, the change-triggered sync is retried in full after a short jittered delay', GUARD, async () => {
+  const mock = new MockReconcileActivities({ now });
+  // Ready first; then a profile change meets a busy provider twice.
+  const { handle } = await startProfile('busy', mock);
+  await waitForPhase(handle, 'Ready');
+  await waitIdle(handle);
+  const before = mock.syncRequests.length;
+  mock.providerAnswer = (req, n) => (n <= before + 4 ? (req.execMode === 'local' ? deferred() : busy()) : undefined);
+  await handle.signal(profileChanged, snapshot('h2', 2, '200'));
+  const postponed = await eventually('the busy answer', async () => {
+    const s = await status(handle);
+    return mock.syncRequests.length >= before + 2 && s.nextRefreshAtMs !== undefined ? s : undefined;
+  });
+  assert.equal(postponed.phase, 'Ready', 'busy does not degrade the profile');
+  assert.equal(postponed.lastError, undefined);
+  const t = await now();
+  assert.ok(postponed.nextRefreshAtMs! - t <= 3_000, `retry in ${postponed.nextRefreshAtMs! - t} ms`);
+  await ts.env.sleep(30_000);
+  const done = await eventually('the change synced', async () => {
+    const s = await status(handle);
+    return s.observedGeneration === 2 && mock.syncRequests.length >= before + 5 ? s : undefined;
+  });
+  assert.equal(done.phase, 'Ready');
+  const retries = mock.syncRequests.slice(before);
+  assert.ok(retries.every((r) => r.full), `every retry of the change is a full sync: ${JSON.stringify(retries.map((r) => r.full))}`);
+});
+
+void test('ProviderUnavailable → Degraded with its reason, retried (jittered) not before the breaker admits a probe, then recovers', GUARD, async () => {
+  const mock = new MockReconcileActivities({ now, credentialTtlMs: HOUR });
+  const { handle } = await startProfile('unavailable', mock);
+  await waitForPhase(handle, 'Ready');
+  const ready = await waitIdle(handle);
+  let refusals = 0;
+  mock.providerAnswer = () => (refusals++ < 3 ? unavailable(40_000) : undefined);
+  await ts.env.sleep(ready.nextRefreshAtMs! - (await now()) + 1_000);
+  const degraded = await waitForPhase(handle, 'Degraded');
+  assert.equal(degraded.lastError?.reason, ErrorType.ProviderUnavailable);
+  const wait = degraded.nextRefreshAtMs! - degraded.lastError.atMs;
+  assert.ok(wait >= 40_000 && wait <= 60_000, `retry in ${wait} ms: not before the probe (40 s), within the back-off (≤ 60 s here)`);
+  assert.equal(mock.events().filter((e) => e.reason === ErrorType.ProviderUnavailable).length, 1, 'one Warning Event for the outage');
+  await ts.env.sleep(10 * MIN);
+  const back = await waitForPhase(handle, 'Ready');
+  assert.ok(back.credentialExpiresAtMs! > degraded.credentialExpiresAtMs!, 'refreshed before the held credential expired');
 });
 
 void test('the recorded histories replay without nondeterminism', GUARD, async () => {

@@ -138,6 +138,14 @@ void describe('retries spread over the fleet (provider outages)', () => {
     assert.equal(spreadRetryDelayMs({ delayMs: 3_000, random: 0 }), 3_000, 'a delay under the floor is kept as is');
   });
 
+  void test('failedRefreshDelayMs with a breaker probe time: plans up to 1.5× that, within the period and the expiry bound', () => {
+    const base = { nowMs: 0, failures: 1, transient: true, schedule: DEFAULT_SCHEDULE };
+    assert.equal(failedRefreshDelayMs({ ...base, notBeforeMs: 40_000 }), 60_000);
+    assert.equal(failedRefreshDelayMs({ ...base, notBeforeMs: 4_000 }), RETRY_BASE_MS, 'a back-off longer than the probe time wins');
+    assert.equal(failedRefreshDelayMs({ ...base, notBeforeMs: 40_000, expiresAtMs: 50_000 }), 25_000, 'the held credential comes first');
+    assert.equal(failedRefreshDelayMs({ ...base, notBeforeMs: 3_600_000 }), DEFAULT_SCHEDULE.syncPeriodMs);
+  });
+
   void test('providerBusyDelayMs: short, growing, capped, spread, and at most half the time left on the credential', () => {
     const at = (busyRetries: number, random: number, expiresAtMs?: number) => providerBusyDelayMs({ nowMs: 0, busyRetries, random, expiresAtMs });
     assert.deepEqual([1, 2, 3, 10].map((n) => at(n, 1)), [3_000, 6_000, 12_000, 60_000]);

@@ -7,6 +7,8 @@ import { EventReason, eventForSyncFailure, eventForSyncReport } from '../../work
 import {
   DEFAULT_SCHEDULE,
   ErrorType,
+  PROVIDER_BUSY,
+  PROVIDER_DEFERRED,
   type ApplyResult,
   type CleanupRequest,
   type ScheduleConfig,
@@ -66,6 +68,11 @@ export class MockReconcileActivities {
   cleanupGate: Gate | undefined;
   /** Runs inside syncCredentials (n = 1-based call number) before it returns. */
   onSync: ((n: number) => Promise<void>) | undefined;
+  /**
+   * The provider bulkhead's answer to a sync before its plugin runs (e.g. ProviderDeferred for a sync in the
+   * workflow task): an error to fail the sync with, or undefined to go on. n = 1-based syncProfile call.
+   */
+  providerAnswer: ((req: SyncRequest, n: number) => Error | undefined) | undefined;
   /** What syncProfile reports as the worker's schedule. */
   schedule: ScheduleConfig = DEFAULT_SCHEDULE;
   /** The requests syncProfile received, in order. */
@@ -162,6 +169,8 @@ export class MockReconcileActivities {
         // With the finalizer in place the real activity only reads the profile (not recorded as a step).
         const f = req.finalizerPresent ? { ...this.finalizer } : await a.ensureFinalizer(ref);
         if (f.gone || f.deleting) throw profileGone(`ClusterProfile ${ref.namespace}/${ref.name}: ${f.gone ? 'no longer exists' : 'is being deleted'}`);
+        const refused = this.providerAnswer?.(req, this.syncRequests.length);
+        if (refused) throw refused;
         const cred = await a.syncCredentials(ref);
         written = cred;
         const applied = req.full ? await a.applySveltosCluster(ref) : { changed: false };
@@ -171,7 +180,8 @@ export class MockReconcileActivities {
       } catch (err) {
         const failure = err instanceof ApplicationFailure ? err : ApplicationFailure.retryable(err instanceof Error ? err.message : String(err), 'MockTransient');
         const final = failure.nonRetryable === true || (Context.current().info.attempt >= req.attemptsPerSync);
-        if (final && failure.type !== ErrorType.ProfileGone) {
+        const notAFailure = failure.type === PROVIDER_DEFERRED || failure.type === PROVIDER_BUSY;
+        if (final && failure.type !== ErrorType.ProfileGone && !notAFailure) {
           const event = eventForSyncFailure(req.previousError, failure.type ?? 'Error', failure.message);
           if (event) await a.recordEvent(ref, event);
         }
@@ -179,7 +189,7 @@ export class MockReconcileActivities {
           message: failure.message,
           type: failure.type ?? 'Error',
           nonRetryable: failure.nonRetryable ?? false,
-          details: [written ? { schedule: this.schedule, written } : { schedule: this.schedule }],
+          details: [{ ...(failure.details?.[0] as object | undefined), schedule: this.schedule, ...(written ? { written } : {}) }],
         });
       }
     },
