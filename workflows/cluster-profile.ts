@@ -375,6 +375,8 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
       // ActivityFailure); anything else is a bug here and fails the workflow task, never the workflow.
       if (isCancellation(err) || !(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
       const failure = failureOf(err);
+      // A regular activity's failure is in history: failing the task would only replay it. Try again soon.
+      if (failure.type === WORKER_SHUTDOWN_ERROR && err instanceof ActivityFailure) return providerBusy(trigger, failure.message);
       if (failure.type === WORKER_SHUTDOWN_ERROR) {
         // Not a failure of the sync: fail this workflow task so that another worker replays it and syncs.
         throw new Error(`the worker running the sync of ${profile} shut down; the task is retried elsewhere`);
