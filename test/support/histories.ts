@@ -151,6 +151,7 @@ export const TEST_SECRETS = [
   'rec-token-can',
   'rec-exec-token-expiring',
   'rec-exec-token-slow',
+  'rec-exec-token-failing',
 ] as const;
 
 /** Generic credential shapes, in case a future scenario uses other material. */

@@ -11,7 +11,7 @@
 // are exactly what the replay test must keep replaying. Add new ones (--suffix) next to them instead.
 // Only short runs are recorded (nothing is trimmed). Every history is scanned for the test credentials
 // before it is written; a hit aborts the recording.
-import { access, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +116,32 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await e2e.updateSecret(`${name}-src`, { kubeconfig: spokeKubeconfig('rec-token-degraded') });
     await e2e.waitForPhase(profile, 'Ready');
     await save('degraded-recovered', await settled(e2e.workflow(profile), 'degraded-recovered'));
+  },
+
+  /** An exec plugin slower than the 2 s budget of the workflow task: ProviderDeferred, then the regular activity; Ready. */
+  async 'provider-deferred'({ e2e, pluginDir }) {
+    const hold = join(pluginDir, 'slow-hold');
+    await writeFile(hold, '');
+    const profile = await e2e.createProfile(uniqueName('rec-defer'), [exec('rec-slow')]);
+    // The local attempt is cut at 2 s; the activity's run is let go once it started.
+    await eventually('the deferred run started', async () => ((await readFile(join(pluginDir, 'slow-started'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length >= 2 ? true : undefined));
+    await rm(hold, { force: true });
+    await e2e.waitForPhase(profile, 'Ready');
+    await save('provider-deferred', await settled(e2e.workflow(profile), 'provider-deferred'));
+  },
+
+  /** A provider failing for five profiles opens its breaker: a sixth is Degraded (ProviderUnavailable), then recovers. */
+  async 'provider-unavailable'({ e2e, pluginDir }) {
+    const fail = join(pluginDir, 'failing-fail');
+    await writeFile(fail, '');
+    const first = await Promise.all([1, 2, 3, 4, 5].map(() => e2e.createProfile(uniqueName('rec-fail'), [exec('rec-failing')])));
+    for (const p of first) await e2e.waitForPhase(p, 'Degraded');
+    const profile = await e2e.createProfile(uniqueName('rec-unavail'), [exec('rec-failing')]);
+    await eventually('ProviderUnavailable', async () => ((await e2e.status(profile)).lastError?.reason === 'ProviderUnavailable' ? true : undefined));
+    await rm(fail, { force: true });
+    await e2e.waitForPhase(profile, 'Ready', 120_000);
+    await save('provider-unavailable', await settled(e2e.workflow(profile), 'provider-unavailable'));
+    for (const p of first) await e2e.deleteProfile(p.metadata.name!);
   },
 
   /** Ready, then the ClusterProfile deleted: cleanup, completed. */
@@ -283,12 +309,21 @@ async function main(): Promise<void> {
       `printf '{"apiVersion":"${EXEC_API}","kind":"ExecCredential","status":{"token":"rec-exec-token-slow"}}'`,
     ].join('\n'),
   );
+  const failing = await writePlugin(
+    pluginDir,
+    'failing.sh',
+    [
+      `if [ -e '${join(pluginDir, 'failing-fail')}' ]; then echo 'identity provider unavailable' >&2; exit 1; fi`,
+      `printf '{"apiVersion":"${EXEC_API}","kind":"ExecCredential","status":{"token":"rec-exec-token-failing"}}'`,
+    ].join('\n'),
+  );
   const e2e = new E2E();
   await e2e.start({
     providers: {
       providers: [
         { name: 'rec-expiring', execConfig: { command: expiring, args: [], env: [], apiVersion: EXEC_API, provideClusterInfo: false } },
         { name: 'rec-slow', execConfig: { command: slow, args: [], env: [], apiVersion: EXEC_API, provideClusterInfo: false } },
+        { name: 'rec-failing', execConfig: { command: failing, args: [], env: [], apiVersion: EXEC_API, provideClusterInfo: false } },
       ],
     },
     // The schedule is the worker's (each sync reports it): short, so that a run continues as new quickly.
