@@ -101,7 +101,7 @@ export function spreadRetryDelayMs({ delayMs, notBeforeMs, random }: SpreadInput
 }
 
 /** The first retry after a busy provider; doubled per busy retry in a row up to PROVIDER_BUSY_MAX_MS. */
-export const PROVIDER_BUSY_BASE_MS = 3_000;
+export const PROVIDER_BUSY_BASE_MS = 5_000;
 export const PROVIDER_BUSY_MAX_MS = 60_000;
 
 export interface BusyInput {

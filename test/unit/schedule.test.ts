@@ -148,8 +148,8 @@ void describe('retries spread over the fleet (provider outages)', () => {
 
   void test('providerBusyDelayMs: short, growing, capped, spread, and at most half the time left on the credential', () => {
     const at = (busyRetries: number, random: number, expiresAtMs?: number) => providerBusyDelayMs({ nowMs: 0, busyRetries, random, expiresAtMs });
-    assert.deepEqual([1, 2, 3, 10].map((n) => at(n, 1)), [3_000, 6_000, 12_000, 60_000]);
-    assert.equal(at(1, 0), 1_500);
+    assert.deepEqual([1, 2, 3, 10].map((n) => at(n, 1)), [5_000, 10_000, 20_000, 60_000]);
+    assert.equal(at(1, 0), 2_500);
     assert.equal(at(10, 1, 20_000), 10_000);
     assert.equal(at(10, 1, 500), 1_000, 'a floor of a second');
   });
