@@ -53,6 +53,11 @@ import {
 import { hasFinalizer, isDeleting } from './profile/model.js';
 import type { ExistingManagedObject } from './profile/ownership.js';
 
+/** The Kubernetes rate-limit lane of failure Events (activities/kube/client.ts recordEvent). */
+export const FAILURE_EVENT_LANE = 'failures';
+/** Failure Events of syncs inside workflow tasks waiting to be sent; beyond this they are dropped (and logged). */
+const MAX_PENDING_FAILURE_EVENTS = 1000;
+
 /** pino-style structured logger (object first, message second), as the worker injects. */
 export interface StructuredLogger {
   debug(obj: Record<string, unknown>, msg: string): void;
@@ -194,14 +199,29 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     });
   }
 
-  /** Records the Warning Event of a failed sync, when it is final (non-retryable or the last attempt) and new. */
+  /**
+   * Records the Warning Event of a failed sync, when it is final (non-retryable or the last attempt) and new.
+   * Failure Events have a rate-limit lane of their own: a provider's outage across a fleet fails hundreds of
+   * syncs at once, and their Events must not delay the Events of healthy syncs. A sync inside a workflow
+   * task does not wait for its failure Event at all (the task would stay open behind that backlog).
+   */
   async function recordSyncFailure(ref: ProfileRef, req: SyncRequest, failure: Error, final: boolean): Promise<void> {
     if (!final || !(failure instanceof ApplicationFailure) || failure.type === 'ProfileGone') return;
     // Not failures: the workflow runs the sync elsewhere or again in a moment.
     if (failure.type === PROVIDER_DEFERRED || failure.type === PROVIDER_BUSY) return;
     const event = eventForSyncFailure(req.previousError, failure.type ?? 'Error', failure.message);
-    if (event) await recordEvent(ref, event);
+    if (!event) return;
+    if (req.execMode !== 'local') return recordEvent(ref, event, FAILURE_EVENT_LANE);
+    if (pendingFailureEvents >= MAX_PENDING_FAILURE_EVENTS) {
+      log('warn', 'failure Event dropped: too many waiting to be recorded', { profile: `${ref.namespace}/${ref.name}`, reason: event.reason });
+      return;
+    }
+    pendingFailureEvents++;
+    void recordEvent(ref, event, FAILURE_EVENT_LANE)
+      .catch((e: unknown) => log('warn', 'could not record event', { profile: `${ref.namespace}/${ref.name}`, reason: event.reason, error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => pendingFailureEvents--);
   }
+  let pendingFailureEvents = 0;
 
   async function cleanupProfile(ref: ProfileRef, req: CleanupRequest): Promise<CleanupResult> {
     // One read serves both the Event decision and the deletion check.
@@ -434,9 +454,9 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     return { sveltosClusterDeleted, secretDeleted, finalizerRemoved, skipped };
   }
 
-  async function recordEvent(ref: ProfileRef, event: ProfileEvent): Promise<void> {
+  async function recordEvent(ref: ProfileRef, event: ProfileEvent, lane?: string): Promise<void> {
     try {
-      await kube.recordEvent(desiredEvent(ref, event, new Date(deps.now()), instance));
+      await kube.recordEvent(desiredEvent(ref, event, new Date(deps.now()), instance), lane ? { lane } : {});
     } catch (err) {
       // Transient failures are retried (a few times, by the workflow's policy); anything else is
       // dropped: an Event is never worth failing over.

@@ -24,6 +24,8 @@ export interface KubeOp {
   name?: string;
   /** The object is the ClusterProfile itself: a 404 means it is gone. */
   profile?: boolean;
+  /** A rate-limit lane of its own within the resource (e.g. Warning Events of failing syncs). */
+  lane?: string;
 }
 
 /** A retryable Kubernetes API failure. Temporal retries it (its type is not in NON_RETRYABLE_ERROR_TYPES). */

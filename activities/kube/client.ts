@@ -93,8 +93,11 @@ export interface KubeClient {
    */
   removeOwnerReferences(kind: ManagedKind, observed: V1ObjectMeta, indexes: number[]): Promise<void>;
 
-  /** Creates the Event, or counts up the existing Event of the same name. */
-  recordEvent(event: CoreV1Event): Promise<void>;
+  /**
+   * Creates the Event, or counts up the existing Event of the same name. `lane`: a token bucket of its own,
+   * so that a burst of failure Events (a provider's outage across a fleet) never delays other Events.
+   */
+  recordEvent(event: CoreV1Event, opts?: { lane?: string }): Promise<void>;
 }
 
 export type ManagedKind = 'Secret' | typeof SVELTOS_CLUSTER.kind;
@@ -179,8 +182,9 @@ function formatTime(date: Date): string {
  * The token bucket a request is charged to: one per resource type for writes (controller-runtime's one
  * limiter per kind); none for reads, which the Go controller serves from its cache.
  */
-export function rateLimitBucket(op: Pick<KubeOp, 'verb' | 'resource'>): string | undefined {
-  return op.verb === 'get' ? undefined : op.resource;
+export function rateLimitBucket(op: Pick<KubeOp, 'verb' | 'resource' | 'lane'>): string | undefined {
+  if (op.verb === 'get') return undefined;
+  return op.lane ? `${op.resource}/${op.lane}` : op.resource;
 }
 
 class ClientNodeKubeClient implements KubeClient {
@@ -421,10 +425,11 @@ class ClientNodeKubeClient implements KubeClient {
 
   // ---- Events ----------------------------------------------------------------------------------
 
-  async recordEvent(event: CoreV1Event): Promise<void> {
+  async recordEvent(event: CoreV1Event, opts: { lane?: string } = {}): Promise<void> {
     const namespace = event.metadata.namespace ?? '';
     const name = event.metadata.name ?? '';
-    const create = this.op('create', 'Event', 'events', namespace, name);
+    const inLane = (op: KubeOp): KubeOp => (opts.lane ? { ...op, lane: opts.lane } : op);
+    const create = inLane(this.op('create', 'Event', 'events', namespace, name));
     try {
       await this.request(create, undefined, (o) => this.core.createNamespacedEvent({ namespace, body: event }, o));
       return;
@@ -444,7 +449,7 @@ class ClientNodeKubeClient implements KubeClient {
       return;
     }
     const lastTimestamp = event.lastTimestamp ?? new Date();
-    await this.request(this.op('patch', 'Event', 'events', namespace, name), PatchStrategy.MergePatch, (o) =>
+    await this.request(inLane(this.op('patch', 'Event', 'events', namespace, name)), PatchStrategy.MergePatch, (o) =>
       this.core.patchNamespacedEvent(
         { namespace, name, body: { count: (existing.count ?? 1) + 1, lastTimestamp: formatTime(lastTimestamp) } },
         o,

@@ -48,6 +48,8 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
   });
 
   after(async () => {
+    // For a look at what the controller did: FAULT_CONTROLLER_LOG=/path.
+    if (process.env.FAULT_CONTROLLER_LOG) await writeFile(process.env.FAULT_CONTROLLER_LOG, fx.controller.logs.join('\n'));
     await rm(fx.plugins.file('idp-hang'), { force: true });
     await rm(fx.plugins.file('idp-fail'), { force: true });
     await fx.stop();
