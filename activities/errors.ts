@@ -110,7 +110,11 @@ export class ProviderDeferredError extends Error {
 export class ProviderBusyError extends Error {
   override readonly name = 'ProviderBusyError';
 
-  constructor(provider: string) {
+  constructor(
+    provider: string,
+    /** When a slot is likely to be free: soon for a fast provider, a plugin timeout for a slow one. */
+    readonly retryAfterMs: number,
+  ) {
     super(safeText(`access provider "${provider}": all its slots and its queue on this worker are taken; the workflow tries again shortly`, MESSAGE_MAX));
   }
 }

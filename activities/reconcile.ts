@@ -29,7 +29,7 @@ import { EventReason, eventForSyncFailure, eventForSyncReport } from '../workflo
 import { currentActivityContext, currentCancellationSignal, withHeartbeat } from './activity-context.js';
 import { validateSecretName } from './credentials/names.js';
 import { resolveKubeconfig, type ResolveDeps } from './credentials/resolve.js';
-import { BoundedRetryError, ConflictError, DeletionNotConfirmedError, ProfileGoneError, ProviderUnavailableError, toApplicationFailure } from './errors.js';
+import { BoundedRetryError, ConflictError, DeletionNotConfirmedError, ProfileGoneError, ProviderBusyError, ProviderUnavailableError, toApplicationFailure } from './errors.js';
 import { ProviderBulkheads } from './providers/bulkhead.js';
 import { maxConcurrentRunsOf } from './credentials/provider-file.js';
 import { isTransient, KubeApiError } from './kube/classify.js';
@@ -548,7 +548,7 @@ class FailedAfterWrite extends Error {
  */
 function withDetails(err: unknown, details: FailureDetails): Error {
   if (err instanceof FailedAfterWrite) return withDetails(err.failure, { ...details, written: err.written });
-  if (err instanceof ProviderUnavailableError) details = { ...details, retryAfterMs: err.retryAfterMs };
+  if (err instanceof ProviderUnavailableError || (err instanceof ProviderBusyError && err.retryAfterMs > 0)) details = { ...details, retryAfterMs: err.retryAfterMs };
   if (err instanceof BoundedRetryError) {
     return ApplicationFailure.create({ message: err.message, type: TRANSIENT_CREDENTIAL_ERROR, nonRetryable: false, details: [details] });
   }

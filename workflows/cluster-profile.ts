@@ -393,7 +393,7 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
         requestDeletion(`ProfileGone: ${failure.message}`);
         return { phase: st.status.phase, changed: false, error: failure.message };
       }
-      if (failure.type === PROVIDER_BUSY || failure.type === PROVIDER_DEFERRED) return providerBusy(trigger, failure.message);
+      if (failure.type === PROVIDER_BUSY || failure.type === PROVIDER_DEFERRED) return providerBusy(trigger, failure.message, failure.retryAfterMs);
       st.failures++;
       st.busyRetries = 0;
       const nowMs = Date.now();
@@ -446,11 +446,11 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
   }
 
   /** The provider had no slot for this sync: not a failure (the phase stays); try again after a jittered delay. */
-  function providerBusy(trigger: SyncTrigger, message: string): SyncOutcome {
+  function providerBusy(trigger: SyncTrigger, message: string, notBeforeMs?: number): SyncOutcome {
     st.busyRetries++;
     if (!trigger.scheduled) st.pendingTrigger = trigger;
     const nowMs = Date.now();
-    const delay = providerBusyDelayMs({ nowMs, expiresAtMs: st.status.credentialExpiresAtMs, busyRetries: st.busyRetries, random: Math.random() });
+    const delay = providerBusyDelayMs({ nowMs, expiresAtMs: st.status.credentialExpiresAtMs, busyRetries: st.busyRetries, random: Math.random(), notBeforeMs });
     st.nextSyncAtMs = nowMs + delay;
     st.status = { ...st.status, nextRefreshAtMs: st.nextSyncAtMs };
     st.syncEpoch++;

@@ -110,6 +110,8 @@ export interface BusyInput {
   /** Busy answers in a row, this one included. */
   busyRetries: number;
   random: number;
+  /** The worker's hint: a slow provider frees a slot only as runs end (its plugin timeout). */
+  notBeforeMs?: number | undefined;
 }
 
 /**
@@ -117,8 +119,9 @@ export interface BusyInput {
  * growing while the provider stays busy, spread over [½, 1] of that, and at most half the time left on the
  * held credential (at least a second).
  */
-export function providerBusyDelayMs({ nowMs, expiresAtMs, busyRetries, random }: BusyInput): number {
+export function providerBusyDelayMs({ nowMs, expiresAtMs, busyRetries, random, notBeforeMs }: BusyInput): number {
   let delay = Math.min(PROVIDER_BUSY_MAX_MS, PROVIDER_BUSY_BASE_MS * 2 ** Math.min(20, Math.max(0, busyRetries - 1)));
+  if (notBeforeMs !== undefined && Number.isFinite(notBeforeMs) && notBeforeMs > 0) delay = Math.max(delay, Math.min(PROVIDER_BUSY_MAX_MS, notBeforeMs * 2));
   if (expiresAtMs !== undefined && Number.isFinite(expiresAtMs) && expiresAtMs > nowMs) {
     delay = Math.min(delay, Math.floor((expiresAtMs - nowMs) / 2));
   }

@@ -169,7 +169,8 @@ export class ProviderBulkheads {
     if (!slot) {
       p.breaker.abandoned(admission.probe);
       this.observer?.rejected(call.provider, 'busy');
-      throw new ProviderBusyError(call.provider);
+      // A slow provider frees a slot only when a run ends, at worst at its timeout: no point asking sooner.
+      throw new ProviderBusyError(call.provider, p.slowUntilMs > this.clock.now() ? call.execTimeoutMs : 0);
     }
     this.observer?.queued(call.provider, slot.waitedMs);
     return { release: slot.release, probe: admission.probe };

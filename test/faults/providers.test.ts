@@ -59,6 +59,17 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
   });
 
   test(`${HANGING} profiles on a hanging provider: healthy profiles stay fast; after recovery all converge within the limit`, async () => {
+    // The floor of this run: the same healthy first syncs before any outage (the machine may be loaded).
+    const control = names('control', HEALTHY_ONE_BY_ONE);
+    for (const name of control) {
+      await fleet.createProfile(name);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.ok(await fleet.waitConverged(control, 60_000, (l) => console.log(l)), 'the control profiles converged');
+    const floor = percentiles(control.map((n) => (fleet.sveltosClusterSeen.get(n)! - fleet.createdAt.get(n)!) / 1000));
+    console.log(`# fault-matrix: hanging provider: floor (no outage) first sync p50/p90/p99/max ${fmt(floor)} s`);
+    for (const name of control) roster.live.push(await incarnation(fx, name, 'bench-token'));
+
     await writeFile(fx.plugins.file('idp-hang'), '');
     const t0 = Date.now();
     const hanging = await createExecProfiles(fx, names('hang', HANGING));

@@ -152,5 +152,7 @@ void describe('retries spread over the fleet (provider outages)', () => {
     assert.equal(at(1, 0), 2_500);
     assert.equal(at(10, 1, 20_000), 10_000);
     assert.equal(at(10, 1, 500), 1_000, 'a floor of a second');
+    assert.equal(providerBusyDelayMs({ nowMs: 0, busyRetries: 1, random: 1, notBeforeMs: 10_000 }), 20_000, 'a slow provider: up to twice its timeout');
+    assert.equal(providerBusyDelayMs({ nowMs: 0, busyRetries: 1, random: 0, notBeforeMs: 10_000 }), 10_000);
   });
 });
