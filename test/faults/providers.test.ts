@@ -1,7 +1,7 @@
 // Fault matrix, an identity provider's bad day (issue 17): the real `clusterinventory run` as a child
-// process against the real stack. Scenario 1: 200 profiles on a provider that hangs, then healthy
-// secret-reader profiles, one by one and in a burst of 20/s; then the provider recovers. Scenario 2: a
-// provider that fails fast (exit 1) for the whole fleet. What must hold: healthy profiles are not slowed
+// process against the real stack. First a provider that fails fast (exit 1) for a whole fleet; then 200
+// profiles on a provider that hangs, healthy secret-reader profiles alongside, one by one and in a burst of
+// 20/s, and the provider's recovery. What must hold: healthy profiles are not slowed
 // down, no storm of slow workflow tasks, the provider never sees more calls at once than its limit, the
 // breaker opens and reports ProviderUnavailable, and everything converges once the provider is back.
 import assert from 'node:assert/strict';
@@ -61,6 +61,52 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     // The stack runs no namespace controller: the objects go before the namespace does.
     await fleet?.destroy().catch(() => undefined);
     kube?.close();
+  });
+
+  test('a provider that fails fast for the whole fleet: the breaker opens, ProviderUnavailable shows, plugin runs stay bounded, then recovery', async () => {
+    // On its own feet even if the hang scenario failed half-way: the provider no longer hangs, it fails.
+    await rm(fx.plugins.file('idp-hang'), { force: true });
+    const runsBefore = await runs(fx);
+    const warningsBefore = slowTaskWarnings(fx);
+    await writeFile(fx.plugins.file('idp-fail'), '');
+    const fleetNames = names('failing', 60);
+    const failing = await createExecProfiles(fx, fleetNames);
+    const outageStart = Date.now();
+    await eventually('the breaker of fault-idp opened', async () => ((await breakerState(fx)) === 2 ? true : undefined), 60_000);
+    const victim = failing.at(-1)!;
+    await eventually(
+      'a failing profile is Degraded with ProviderUnavailable, and its Event says so',
+      async () => {
+        const s = await fx.handleOf(victim).query(statusQuery);
+        const events = await fx.events(victim.name);
+        return s.phase === 'Degraded' && s.lastError?.reason === 'ProviderUnavailable' && events.some((e) => e.type === 'Warning' && e.reason === 'ProviderUnavailable')
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    const metrics = await fx.controller.metrics();
+    const refused = find(metrics, 'clusterinventory_provider_rejections_total', { provider: 'fault-idp', reason: 'unavailable' }).reduce((a, s) => a + s.value, 0);
+    assert.ok(refused > 0, 'syncs were refused by the breaker');
+    // Keep the outage on for a while: the fleet keeps retrying, the provider barely sees it.
+    await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - outageStart))));
+    const outageRuns = (await runs(fx)) - runsBefore;
+    const outageS = (Date.now() - outageStart) / 1000;
+    console.log(`# fault-matrix: failing provider: ${outageRuns} plugin runs for ${fleetNames.length} profiles in ${outageS.toFixed(0)} s of outage`);
+    // Before the breaker opens: its threshold plus the runs already started; then one probe per cool-down (≥ 15 s).
+    const bound = 5 + IDP_MAX_CONCURRENT_RUNS + Math.ceil(outageS / 15) + 2;
+    assert.ok(outageRuns <= bound, `${outageRuns} plugin runs during the outage (bound ${bound})`);
+
+    await rm(fx.plugins.file('idp-fail'));
+    const recovered = Date.now();
+    await fx.converge(failing, [], RECOVERY_BOUND_MS);
+    report('failing provider', `recovery to ${failing.length} converged`, Date.now() - recovered);
+    roster.live.push(...failing);
+    assert.equal(await breakerState(fx), 0, 'the breaker closed again');
+    assert.ok((await peakConcurrency(fx)) <= IDP_MAX_CONCURRENT_RUNS);
+    const warnings = slowTaskWarnings(fx) - warningsBefore;
+    console.log(`# fault-matrix: failing provider: slow-workflow-task warnings: ${warnings}`);
+    assert.ok(warnings <= SLOW_TASK_WARNINGS_MAX, `${warnings} slow workflow task warnings (TMPRL1104)`);
   });
 
   test(`${HANGING} profiles on a hanging provider: healthy profiles stay fast; after recovery all converge within the limit`, async () => {
@@ -129,52 +175,6 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     console.log(`# fault-matrix: hanging provider: peak concurrent plugin runs ${peak} (limit ${IDP_MAX_CONCURRENT_RUNS})`);
     assert.ok(peak >= 1 && peak <= IDP_MAX_CONCURRENT_RUNS, `the provider saw ${peak} calls at once`);
     const warnings = slowTaskWarnings(fx);
-    assert.ok(warnings <= SLOW_TASK_WARNINGS_MAX, `${warnings} slow workflow task warnings (TMPRL1104)`);
-  });
-
-  test('a provider that fails fast for the whole fleet: the breaker opens, ProviderUnavailable shows, plugin runs stay bounded, then recovery', async () => {
-    // On its own feet even if the hang scenario failed half-way: the provider no longer hangs, it fails.
-    await rm(fx.plugins.file('idp-hang'), { force: true });
-    const runsBefore = await runs(fx);
-    const warningsBefore = slowTaskWarnings(fx);
-    await writeFile(fx.plugins.file('idp-fail'), '');
-    const fleetNames = names('failing', 60);
-    const failing = await createExecProfiles(fx, fleetNames);
-    const outageStart = Date.now();
-    await eventually('the breaker of fault-idp opened', async () => ((await breakerState(fx)) === 2 ? true : undefined), 60_000);
-    const victim = failing.at(-1)!;
-    await eventually(
-      'a failing profile is Degraded with ProviderUnavailable, and its Event says so',
-      async () => {
-        const s = await fx.handleOf(victim).query(statusQuery);
-        const events = await fx.events(victim.name);
-        return s.phase === 'Degraded' && s.lastError?.reason === 'ProviderUnavailable' && events.some((e) => e.type === 'Warning' && e.reason === 'ProviderUnavailable')
-          ? true
-          : undefined;
-      },
-      60_000,
-    );
-    const metrics = await fx.controller.metrics();
-    const refused = find(metrics, 'clusterinventory_provider_rejections_total', { provider: 'fault-idp', reason: 'unavailable' }).reduce((a, s) => a + s.value, 0);
-    assert.ok(refused > 0, 'syncs were refused by the breaker');
-    // Keep the outage on for a while: the fleet keeps retrying, the provider barely sees it.
-    await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - outageStart))));
-    const outageRuns = (await runs(fx)) - runsBefore;
-    const outageS = (Date.now() - outageStart) / 1000;
-    console.log(`# fault-matrix: failing provider: ${outageRuns} plugin runs for ${fleetNames.length} profiles in ${outageS.toFixed(0)} s of outage`);
-    // Before the breaker opens: its threshold plus the runs already started; then one probe per cool-down (≥ 15 s).
-    const bound = 5 + IDP_MAX_CONCURRENT_RUNS + Math.ceil(outageS / 15) + 2;
-    assert.ok(outageRuns <= bound, `${outageRuns} plugin runs during the outage (bound ${bound})`);
-
-    await rm(fx.plugins.file('idp-fail'));
-    const recovered = Date.now();
-    await fx.converge(failing, [], RECOVERY_BOUND_MS);
-    report('failing provider', `recovery to ${failing.length} converged`, Date.now() - recovered);
-    roster.live.push(...failing);
-    assert.equal(await breakerState(fx), 0, 'the breaker closed again');
-    assert.ok((await peakConcurrency(fx)) <= IDP_MAX_CONCURRENT_RUNS);
-    const warnings = slowTaskWarnings(fx) - warningsBefore;
-    console.log(`# fault-matrix: failing provider: slow-workflow-task warnings: ${warnings}`);
     assert.ok(warnings <= SLOW_TASK_WARNINGS_MAX, `${warnings} slow workflow task warnings (TMPRL1104)`);
   });
 });
