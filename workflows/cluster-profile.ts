@@ -483,7 +483,10 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
       () => undefined,
     );
     try {
-      return await work.run(() => syncOnce(trigger));
+      const outcome = await work.run(() => syncOnce(trigger));
+      // A sync run as a regular activity may finish before its cancellation reaches it: deletion still wins,
+      // and the cleanup that follows removes what it wrote.
+      return st.deleting ? undefined : outcome;
     } catch (err) {
       if (st.deleting && isCancellation(err)) {
         log.info('sync cancelled for deletion', { profile, trigger: trigger.reason });

@@ -1,13 +1,16 @@
-// A circuit breaker for one credential provider on one worker, pure and clock-injected. After
-// `failureThreshold` plugin runs in a row fail, runs are refused at once for a cool-down; then one probe
+// A circuit breaker for one credential provider on one worker, pure and clock-injected. After plugin runs
+// of `failureThreshold` different profiles fail in a row (no success in between), runs are refused at once
+// for a cool-down; then one probe
 // is let through (half-open): its success closes the breaker, its failure opens it again for twice as
 // long (up to `maxCoolDownMs`). Refusing at once is what keeps a provider that is down from holding
-// worker slots and workflow tasks while it stays down.
+// worker slots and workflow tasks while it stays down. Failures are counted per profile, not per run: one
+// profile (or a handful) whose own input makes the plugin fail must not close the provider for every other
+// profile on it; an outage fails many profiles at once.
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface BreakerSettings {
-  /** Consecutive failed plugin runs that open the breaker. */
+  /** Profiles whose plugin runs failed in a row (no success in between) that open the breaker. */
   failureThreshold: number;
   /** The first cool-down; doubled for each failed probe. */
   coolDownMs: number;
@@ -21,6 +24,8 @@ export type Admission = { allowed: true; probe: boolean } | { allowed: false; re
 
 export class CircuitBreaker {
   private failures = 0;
+  /** The profiles among the consecutive failures (an unnamed failure counts as a profile of its own). */
+  private readonly failedProfiles = new Set<string>();
   private openUntilMs = 0;
   private coolDownMs: number;
   private probing = false;
@@ -65,19 +70,21 @@ export class CircuitBreaker {
 
   success(): void {
     this.failures = 0;
+    this.failedProfiles.clear();
     this.probing = false;
     this.coolDownMs = this.settings.coolDownMs;
     if (this.current !== 'closed') this.set('closed');
   }
 
-  failure(): void {
+  failure(profile?: string): void {
     this.failures++;
+    this.failedProfiles.add(profile ?? `#${this.failures}`);
     const state = this.state;
     if (state === 'half-open') {
       this.probing = false;
       this.coolDownMs = Math.min(this.settings.maxCoolDownMs, this.coolDownMs * 2);
       this.open();
-    } else if (state === 'closed' && this.failures >= Math.max(1, this.settings.failureThreshold)) {
+    } else if (state === 'closed' && this.failedProfiles.size >= Math.max(1, this.settings.failureThreshold)) {
       this.open();
     }
   }
@@ -88,6 +95,7 @@ export class CircuitBreaker {
   }
 
   private open(): void {
+    this.failedProfiles.clear();
     this.openUntilMs = this.now() + this.coolDownMs;
     this.set('open');
   }

@@ -119,7 +119,12 @@ export class ProviderBulkheads {
         this.observer?.ran(call.provider, 'local-budget');
         throw new ProviderDeferredError(call.provider, 'slow');
       }
-      p.breaker.failure();
+      if (outcome === 'invalid-output') {
+        // The plugin answered: the answer is this profile's problem (InvalidInput), not the provider's health.
+        p.breaker.abandoned(probe);
+      } else {
+        p.breaker.failure(call.object);
+      }
       this.observer?.ran(call.provider, outcome);
       // The workflow retries a failed run itself (jittered, before the held credential expires).
       if (call.mode !== undefined && err instanceof ExecPluginTransientError) throw new CredentialSourceFailedError(err.message);

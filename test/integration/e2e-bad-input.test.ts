@@ -21,7 +21,6 @@ import {
 } from '../../activities/kube/types.js';
 import { STDERR_WITHHELD } from '../../activities/credentials/exec-plugin.js';
 import { TRANSIENT_CREDENTIAL_ERROR, type WorkflowStatus } from '../../workflows/api.js';
-import { SYNC_MAX_ATTEMPTS } from '../../workflows/cluster-profile.js';
 import { PROFILE_MAX_DEPTH } from '../../activities/profile/bounds.js';
 import { RETRY_BASE_MS } from '../../workflows/schedule.js';
 import { E2E, secretReaderProvider, spokeKubeconfig, type ActivityExecution } from '../support/e2e.js';
@@ -32,6 +31,12 @@ import { eventually, uniqueName } from '../support/stack.js';
 const SYNC_PERIOD_MS = 60 * 60_000;
 const EXEC_TIMEOUT_MS = 2000;
 const PROVIDER = 'e2e-bad';
+/**
+ * The same plugin under a provider name of its own, for the case that must sync well before it fails: the
+ * matrix's other exec cases fail PROVIDER's runs in a row, which opens PROVIDER's circuit breaker on the
+ * worker (ADR 9), and a breaker is per provider.
+ */
+const ISOLATED_PROVIDER = 'e2e-bad-isolated';
 const V1 = 'client.authentication.k8s.io/v1';
 const EXEC_EXT_FIELD = `status.accessProviders[0].cluster.extensions[${EXEC_EXTENSION}]`;
 const ENVS_EXT_FIELD = `status.accessProviders[0].cluster.extensions[${ADDITIONAL_ENVS_EXTENSION}]`;
@@ -66,8 +71,8 @@ function pluginScript(dir: string): string {
   ].join('\n');
 }
 
-function execProvider(env: Record<string, string>, server = 'https://spoke.example:6443'): AccessProvider {
-  return { name: PROVIDER, cluster: { server, extensions: [{ name: ADDITIONAL_ENVS_EXTENSION, extension: env }] } };
+function execProvider(env: Record<string, string>, server = 'https://spoke.example:6443', provider = PROVIDER): AccessProvider {
+  return { name: provider, cluster: { server, extensions: [{ name: ADDITIONAL_ENVS_EXTENSION, extension: env }] } };
 }
 
 function kubeconfigWithUser(userYaml: string[], opts: { currentContext?: boolean; clusterExtra?: string[] } = {}): string {
@@ -118,13 +123,13 @@ describe('bad input matrix', () => {
     await e2e.start({
       providers: {
         providers: [
-          {
-            name: PROVIDER,
+          ...[PROVIDER, ISOLATED_PROVIDER].map((name) => ({
+            name,
             execConfig: { command: plugin, args: [], env: [{ name: 'E2E_MODE', value: 'token' }], apiVersion: V1, provideClusterInfo: false },
-            profileSourcedEnvVarsPolicy: 'Replace',
+            profileSourcedEnvVarsPolicy: 'Replace' as const,
             // The allowlist: a profile may set these two and nothing else.
             profileSourcedEnvVarNames: ['E2E_MODE', 'E2E_TOKEN'],
-          },
+          })),
         ],
       },
       flags: ['--sync-period', '1h', '--exec-timeout', `${EXEC_TIMEOUT_MS}ms`, '--secret-reader-namespaces', allowedNamespace],
@@ -203,9 +208,10 @@ describe('bad input matrix', () => {
     const last = failed.at(-1);
     assert.ok(last, 'a failed syncProfile execution is in the history');
     if (expect.transient) {
-      assert.equal(last.nonRetryable, false, 'a transient failure stays retryable');
-      assert.equal(last.attempt, SYNC_MAX_ATTEMPTS, 'attempts of the failed syncProfile execution: the bound');
-      assert.ok(status.nextRefreshAtMs !== undefined && status.nextRefreshAtMs - error.atMs >= RETRY_BASE_MS - 1000, 'next retry after the backoff');
+      // A failed plugin run is reported at once and the workflow schedules the retry itself, spread over the
+      // second half of the backoff (ADR 9): no attempt inside the workflow task waits on a plugin.
+      assert.equal(last.attempt, 1, 'attempts of the failed syncProfile execution');
+      assert.ok(status.nextRefreshAtMs !== undefined && status.nextRefreshAtMs - error.atMs >= RETRY_BASE_MS / 2 - 1000, 'next retry after the backoff');
     } else {
       assert.equal(last.nonRetryable, true, 'the failure is non-retryable');
       assert.equal(last.attempt, expect.attempts ?? 1, 'attempts of the failed syncProfile execution');
@@ -521,12 +527,13 @@ describe('bad input matrix', () => {
     {
       title: 'good, then the exec plugin starts failing',
       async run(name, title) {
-        const profile = await e2e.createProfile(name, [execProvider({ E2E_MODE: 'token', E2E_TOKEN: 'good-token-plugin-before' })]);
+        const isolated = (env: Record<string, string>) => execProvider(env, undefined, ISOLATED_PROVIDER);
+        const profile = await e2e.createProfile(name, [isolated({ E2E_MODE: 'token', E2E_TOKEN: 'good-token-plugin-before' })]);
         const synced = await e2e.waitForSync(name, PHASE_TIMEOUT_MS);
         await e2e.waitForPhase(profile, 'Ready', PHASE_TIMEOUT_MS);
-        await e2e.setProviders(name, [execProvider({ E2E_MODE: 'exit1' })]);
+        await e2e.setProviders(name, [isolated({ E2E_MODE: 'exit1' })]);
         await assertDegraded(title, name, profile, {
-          contains: [profileObject(name), pluginField, `exited with code 1${STDERR_WITHHELD}`],
+          contains: [profileObject(name), `status.accessProviders[0]: exec plugin "${ISOLATED_PROVIDER}"`, `exited with code 1${STDERR_WITHHELD}`],
           absent: [STDERR_SECRET, 'hunter2'],
           preserved: { ...synced },
           transient: true,
@@ -596,8 +603,10 @@ describe('bad input matrix', () => {
       assert.equal(status.syncCount, r.status.syncCount, `${title}: syncCount`);
       const syncs = syncExecutions(await e2e.activities(r.profile)).length;
       // One more is tolerated (a watcher event that is not ours to judge here); a hot loop makes dozens.
-      // Transient failures retry with doubling backoff from RETRY_BASE_MS: about log2(elapsed / base) more.
-      const backoffRetries = r.transient ? Math.ceil(Math.log2((Date.now() - r.checkedAtMs) / RETRY_BASE_MS + 1)) : 0;
+      // Transient failures retry with doubling backoff from RETRY_BASE_MS, each spread over the second half
+      // of its delay: about log2(elapsed / (base / 2)) more, each a local sync plus, for a plugin that outlived
+      // the local budget, the activity it was deferred to.
+      const backoffRetries = r.transient ? 2 * Math.ceil(Math.log2((Date.now() - r.checkedAtMs) / (RETRY_BASE_MS / 2) + 1)) : 0;
       assert.ok(syncs <= r.syncExecutions + 1 + backoffRetries, `${title}: ${syncs} syncProfile executions, ${r.syncExecutions} when checked`);
       const description = await e2e.workflow(r.profile).describe();
       assert.equal(description.status.name, 'RUNNING', `${title}: still running`);
@@ -607,7 +616,7 @@ describe('bad input matrix', () => {
   test('recovery: fixing the profile makes it Ready again, with the new credential', async () => {
     const r = records.get('good, then the exec plugin starts failing');
     assert.ok(r, 'the case ran');
-    await e2e.setProviders(r.name, [execProvider({ E2E_MODE: 'token', E2E_TOKEN: 'good-token-plugin-after' })]);
+    await e2e.setProviders(r.name, [execProvider({ E2E_MODE: 'token', E2E_TOKEN: 'good-token-plugin-after' }, undefined, ISOLATED_PROVIDER)]);
     const status = await e2e.waitForPhase(r.profile, 'Ready', PHASE_TIMEOUT_MS);
     assert.equal(status.lastError, undefined);
     const kubeconfig = await eventually('the new token in the managed Secret', async () => {

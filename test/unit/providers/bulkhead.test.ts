@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ExecPluginTransientError } from '../../../activities/credentials/exec-plugin.js';
-import { CredentialSourceFailedError, ProviderBusyError, ProviderDeferredError, ProviderUnavailableError } from '../../../activities/errors.js';
+import { CredentialSourceFailedError, InvalidInputError, ProviderBusyError, ProviderDeferredError, ProviderUnavailableError } from '../../../activities/errors.js';
 import { ProviderBulkheads, type BulkheadObserver, type BulkheadSettings, type GatedCall } from '../../../activities/providers/bulkhead.js';
 import type { ExecMode } from '../../../workflows/api.js';
 import { FakeClock } from './fake-clock.js';
@@ -14,9 +14,11 @@ const SETTINGS: BulkheadSettings = {
   breaker: { failureThreshold: 3, coolDownMs: 15_000, maxCoolDownMs: 60_000 },
 };
 
-const call = (mode: ExecMode | undefined): GatedCall => ({
+/** A fleet's calls: each from a profile of its own unless named (the breaker counts failing profiles). */
+let calls = 0;
+const call = (mode: ExecMode | undefined, object = `ClusterProfile fleet/p${calls++}`): GatedCall => ({
   provider: 'idp',
-  object: 'ClusterProfile fleet/a',
+  object,
   field: 'status.accessProviders[0]',
   mode,
   execTimeoutMs: 30_000,
@@ -148,6 +150,18 @@ void describe('provider bulkheads', () => {
       obs.log.filter((l) => l.startsWith('breaker:')),
       ['breaker:closed', 'breaker:open', 'breaker:half-open', 'breaker:closed'],
     );
+  });
+
+  void test('one profile failing again and again, or plugins answering with a bad credential, do not open the breaker', async () => {
+    const { b } = setup();
+    for (let i = 0; i < 6; i++) await assert.rejects(b.run(call('activity', 'ClusterProfile tenant/broken'), exitFailure), CredentialSourceFailedError);
+    for (let i = 0; i < 6; i++) {
+      await assert.rejects(
+        b.run(call('activity'), () => Promise.reject(new InvalidInputError('ClusterProfile x', 'status.accessProviders[0]', 'returned neither a token nor a client certificate and key'))),
+        InvalidInputError,
+      );
+    }
+    assert.equal(await b.run(call('local'), () => Promise.resolve('ok')), 'ok', 'the provider stays open to everyone else');
   });
 
   void test('a failed probe re-opens for twice the cool-down', async () => {
