@@ -3,7 +3,8 @@
 // (`--metrics-addr`). What each one means:
 //
 //   clusterinventory_syncs_total{provider,secret_changed}         credential syncs that succeeded
-//   clusterinventory_sync_failures_total{activity,reason,retryable} failed activity attempts; reason is the
+//   clusterinventory_sync_failures_total{activity,reason,retryable} failed activity attempts (retryable: retried by
+//       Temporal or by the workflow, not waiting for a change); reason is the
 //       failure type (InvalidInput, Conflict, ProfileGone) or the error class of a transient failure
 //   clusterinventory_exec_plugin_duration_seconds{provider,outcome} exec credential plugin runs (histogram)
 //   clusterinventory_credential_expiry_seconds{namespace,name}    seconds until the cluster's credential
@@ -31,7 +32,7 @@ import type { BulkheadObserver } from '../activities/providers/bulkhead.js';
 import type { BreakerState } from '../activities/providers/breaker.js';
 import type { InformerCounters, SignalCounters, DecisionCounters, WatcherCounters } from '../watcher/counters.js';
 import { INFORMERS } from '../watcher/counters.js';
-import { ErrorType, type ProfileRef, type ReconcileActivities } from '../workflows/api.js';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES, TRANSIENT_NON_RETRYABLE_TYPES, type ProfileRef, type ReconcileActivities } from '../workflows/api.js';
 import { PHASES, type ProfileRow } from '../cli/visibility.js';
 
 export const METRIC = {
@@ -79,9 +80,17 @@ export function createActivityMetrics(meter: MetricMeter): ActivityMetrics {
   return { syncs, failures };
 }
 
-/** The failure type an activity attempt ended with, and whether Temporal retries it. */
+/**
+ * The failure type an activity attempt ended with, and whether it is retried: by Temporal, or by the
+ * workflow itself (a failed plugin run or a refusing provider is reported at once and the workflow schedules
+ * the retry, ADR 9), as opposed to input errors that wait for a change.
+ */
 export function failureReason(err: unknown): { reason: string; retryable: boolean } {
-  if (err instanceof ApplicationFailure) return { reason: err.type ?? 'Error', retryable: !err.nonRetryable };
+  if (err instanceof ApplicationFailure) {
+    const reason = err.type ?? 'Error';
+    const retriedByWorkflow = !NON_RETRYABLE_ERROR_TYPES.includes(reason) || TRANSIENT_NON_RETRYABLE_TYPES.includes(reason);
+    return { reason, retryable: !err.nonRetryable || retriedByWorkflow };
+  }
   if (err instanceof Error) return { reason: err.name || 'Error', retryable: true };
   return { reason: 'Error', retryable: true };
 }

@@ -334,7 +334,7 @@ void describe('provider bulkhead metrics', () => {
       return Promise.resolve('ok');
     });
     const fail = () => Promise.reject(new ExecPluginTransientError('exited with code 1', 'exit'));
-    for (let i = 0; i < 2; i++) await assert.rejects(b.run({ ...call, mode: 'local' }, fail));
+    for (let i = 0; i < 2; i++) await assert.rejects(b.run({ ...call, mode: 'local', object: `ClusterProfile fleet/p${i}` }, fail));
     await assert.rejects(b.run({ ...call, mode: 'local' }, fail));
     assert.equal(inFlightDuringRun, 1);
     assert.equal(meter.last(METRIC.providerInFlight, { provider: 'idp' }), 0);
