@@ -72,11 +72,19 @@ export function failedRefreshDelayMs({ nowMs, expiresAtMs, failures, transient, 
   const period = Math.max(1, schedule.syncPeriodMs);
   let delay = transient ? Math.min(period, RETRY_BASE_MS * 2 ** Math.min(20, Math.max(0, failures - 1))) : period;
   if (notBeforeMs !== undefined && Number.isFinite(notBeforeMs) && notBeforeMs > 0) delay = Math.max(delay, Math.min(period, Math.floor(notBeforeMs * 1.5)));
+  let floor = RETRY_FLOOR_MS;
   if (expiresAtMs !== undefined && Number.isFinite(expiresAtMs) && expiresAtMs > nowMs) {
-    delay = Math.min(delay, Math.floor((expiresAtMs - nowMs) / 2));
+    const half = Math.floor((expiresAtMs - nowMs) / 2);
+    delay = Math.min(delay, half);
+    // With under two floors left, waiting a floor would let the held credential expire: a plugin run is
+    // retried by the workflow, not inside the task (ADR 9), so this is the only retry before the expiry.
+    floor = Math.min(RETRY_FLOOR_MS, Math.max(RETRY_MIN_NEAR_EXPIRY_MS, half));
   }
-  return Math.max(RETRY_FLOOR_MS, Math.min(delay, period));
+  return Math.max(floor, Math.min(delay, period));
 }
+
+/** The shortest retry delay, reached only when the held credential has seconds left. */
+export const RETRY_MIN_NEAR_EXPIRY_MS = 1_000;
 
 export interface SpreadInput {
   /** The retry delay as decided (failedRefreshDelayMs): the latest the retry may come. */

@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { secretNameFor } from '../../activities/kube/types.js';
 import { E2E, secretReaderProvider, spokeKubeconfig } from '../support/e2e.js';
+import { tokenIn } from '../support/kubeconfig-view.js';
 import { percentiles } from './support.js';
 
 const N = Number(process.env.BENCH_LATENCY_PROFILES ?? 30);
@@ -34,7 +35,7 @@ try {
     const t1 = performance.now();
     await e2e.updateSecret(`${name}-src`, { kubeconfig: spokeKubeconfig(rotated) });
     // The managed kubeconfig is rendered from the source, not a copy of it: look for the new token.
-    await until(async () => Boolean(e2e.managedKubeconfig(await e2e.getSecret(secretNameFor(name)))?.includes(`token: ${rotated}`)));
+    await until(async () => tokenIn(e2e.managedKubeconfig(await e2e.getSecret(secretNameFor(name)))) === rotated);
     rotate.push(performance.now() - t1);
   }
 } finally {

@@ -10,6 +10,7 @@ import { secretNameFor } from '../../activities/kube/types.js';
 import { total } from '../support/prometheus.js';
 import { eventually } from '../support/stack.js';
 import { activityExecutions } from '../support/e2e.js';
+import { tokenIn } from '../support/kubeconfig-view.js';
 import { CONVERGE_LIMIT_MS, FaultFixture, Roster, alive, TERMINATION_GRACE_MS, names, report, type Incarnation } from './harness.js';
 
 const GUARD = { timeout: 10 * 60_000 };
@@ -195,10 +196,10 @@ async function syncCounts(fx: FaultFixture, incs: Incarnation[]): Promise<Record
 }
 
 async function tokenOf(fx: FaultFixture, name: string): Promise<string> {
-  const kubeconfig = fx.managedKubeconfig(await fx.getSecret(secretNameFor(name))) ?? '';
-  const m = /token: (fault-expiring-\d+)/.exec(kubeconfig);
-  if (!m) throw new Error(`the Secret of ${name} holds no fault-expiring token`);
-  return m[1]!;
+  // Parsed, not matched as text: the managed kubeconfig is JSON (ADR 8).
+  const token = tokenIn(fx.managedKubeconfig(await fx.getSecret(secretNameFor(name))));
+  if (typeof token !== 'string' || !/^fault-expiring-\d+$/.test(token)) throw new Error(`the Secret of ${name} holds no fault-expiring token`);
+  return token;
 }
 
 /** The expiry the plugin stated for its call n (from its log). */

@@ -5,6 +5,7 @@ import {
   REFRESH_FRACTION,
   RETRY_BASE_MS,
   RETRY_FLOOR_MS,
+  RETRY_MIN_NEAR_EXPIRY_MS,
   degradedRetryDelayMs,
   failedRefreshDelayMs,
   formatDuration,
@@ -95,7 +96,19 @@ test('a failed refresh of a 150 s token is retried before the token expires, wit
     attempts.push(nowMs);
   }
   assert.ok(attempts.filter((t) => t < expiresAtMs).length >= 2, `at least two retries before expiry: ${attempts.join(', ')}`);
-  for (let i = 1; i < attempts.length; i++) assert.ok(attempts[i]! - attempts[i - 1]! >= RETRY_FLOOR_MS, 'never closer than the floor');
+  for (let i = 1; i < attempts.length; i++) {
+    // The floor holds while two floors of the credential are left; then half of what is left, at least 1 s.
+    const left = expiresAtMs - attempts[i - 1]!;
+    const floor = Math.min(RETRY_FLOOR_MS, Math.max(RETRY_MIN_NEAR_EXPIRY_MS, Math.floor(left / 2)));
+    assert.ok(attempts[i]! - attempts[i - 1]! >= floor, `never closer than ${floor} ms: ${attempts.join(', ')}`);
+  }
+});
+
+test('a refresh of a 30 s token that fails once at 80% is retried halfway to the expiry, not a 5 s floor later', () => {
+  // 6 s left when the refresh fails: waiting the floor (5 s) would leave 1 s for the retry to write.
+  const delay = failedRefreshDelayMs({ nowMs: 24_000, expiresAtMs: 30_000, failures: 1, transient: true, schedule: DEFAULT_SCHEDULE });
+  assert.equal(delay, 3_000);
+  assert.equal(failedRefreshDelayMs({ nowMs: 29_500, expiresAtMs: 30_000, failures: 3, transient: true, schedule: DEFAULT_SCHEDULE }), RETRY_MIN_NEAR_EXPIRY_MS);
 });
 
 test('transient failures back off exponentially up to the sync period; input errors wait for the sync period', () => {
