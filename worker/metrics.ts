@@ -32,7 +32,7 @@ import type { BulkheadObserver } from '../activities/providers/bulkhead.js';
 import type { BreakerState } from '../activities/providers/breaker.js';
 import type { InformerCounters, SignalCounters, DecisionCounters, WatcherCounters } from '../watcher/counters.js';
 import { INFORMERS } from '../watcher/counters.js';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES, TRANSIENT_NON_RETRYABLE_TYPES, type ProfileRef, type ReconcileActivities } from '../workflows/api.js';
+import { ErrorType, isTransientFailureType, type ProfileRef, type ReconcileActivities } from '../workflows/api.js';
 import { PHASES, type ProfileRow } from '../cli/visibility.js';
 
 export const METRIC = {
@@ -88,8 +88,7 @@ export function createActivityMetrics(meter: MetricMeter): ActivityMetrics {
 export function failureReason(err: unknown): { reason: string; retryable: boolean } {
   if (err instanceof ApplicationFailure) {
     const reason = err.type ?? 'Error';
-    const retriedByWorkflow = !NON_RETRYABLE_ERROR_TYPES.includes(reason) || TRANSIENT_NON_RETRYABLE_TYPES.includes(reason);
-    return { reason, retryable: !err.nonRetryable || retriedByWorkflow };
+    return { reason, retryable: !err.nonRetryable || isTransientFailureType(reason) };
   }
   if (err instanceof Error) return { reason: err.name || 'Error', retryable: true };
   return { reason: 'Error', retryable: true };

@@ -221,6 +221,11 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType);
 /** Failure types that may pass on their own although the activity does not retry them. */
 export const TRANSIENT_NON_RETRYABLE_TYPES: readonly string[] = [ErrorType.ProviderUnavailable];
 
+/** A failure that may pass on its own, so it is retried (by Temporal or by the workflow), not left for a change. */
+export function isTransientFailureType(type: string): boolean {
+  return !NON_RETRYABLE_ERROR_TYPES.includes(type) || TRANSIENT_NON_RETRYABLE_TYPES.includes(type);
+}
+
 /**
  * The sync inside the workflow task did not run the provider's plugin: no free slot on this worker, the
  * provider is slow (its last run outlived the local budget), or a breaker probe is due. Not a failure: the

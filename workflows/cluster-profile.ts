@@ -37,10 +37,10 @@ import {
   PROVIDER_BUSY,
   PROVIDER_DEFERRED,
   SearchAttr,
-  TRANSIENT_NON_RETRYABLE_TYPES,
   WORKER_SHUTDOWN_ERROR,
   WORKFLOW_INPUT_VERSION,
   boundedSnapshot,
+  isTransientFailureType,
   carriesProviders,
   deletionRequested,
   profileChanged,
@@ -398,7 +398,7 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
       st.busyRetries = 0;
       const nowMs = Date.now();
       const expiresAtMs = st.status.credentialExpiresAtMs;
-      const transient = !NON_RETRYABLE_ERROR_TYPES.includes(failure.type) || TRANSIENT_NON_RETRYABLE_TYPES.includes(failure.type);
+      const transient = isTransientFailureType(failure.type);
       const backoff = failedRefreshDelayMs({ nowMs, expiresAtMs, failures: st.failures, transient, schedule: st.schedule, notBeforeMs: failure.retryAfterMs });
       // A fleet behind one provider fails together: spread its retries (Math.random is replay-safe here).
       const delay = transient ? spreadRetryDelayMs({ delayMs: backoff, notBeforeMs: failure.retryAfterMs, random: Math.random() }) : backoff;
