@@ -2,7 +2,7 @@
 // binary) that stands for a managed cluster. The hub's ClusterProfiles point at it, and Sveltos
 // deploys add-ons into it. On it lives the identity Sveltos is given: a ServiceAccount bound to
 // cluster-admin (Sveltos deploys arbitrary add-ons), whose short-lived tokens the example exec plugin
-// (examples/exec-plugin/) mints with the TokenRequest API.
+// (tools/exec-plugin/serviceaccount-token.js) mints with the TokenRequest API.
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { stackDir } from './paths.js';
