@@ -30,6 +30,11 @@ export const STDERR_TAIL_CHARS = 4096;
  * lack of resources; then the profile turns Degraded (see BoundedRetryError).
  */
 export const EXEC_PLUGIN_MAX_ATTEMPTS = 3;
+/**
+ * A killed plugin is awaited (up to this long) before its run ends: the provider's concurrency limit is
+ * released only when the process is gone, or the next run would overlap the dying one as the provider sees it.
+ */
+export const REAP_WAIT_MS = 2_000;
 /** Kept before redaction, so that a secret cut at the tail's edge is still recognised whole. */
 const STDERR_BUFFER_BYTES = 64 * 1024;
 
@@ -57,6 +62,8 @@ export interface ExecPluginDeps {
   signal?: AbortSignal;
   /** Where a failed run is logged; the activity's log by default (see logToActivity). */
   logStderr?: (entry: StderrLogEntry) => void;
+  /** How long a killed plugin is awaited before the run ends anyway (REAP_WAIT_MS). */
+  reapWaitMs?: number;
 }
 
 export interface StderrLogEntry {
@@ -212,6 +219,9 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
       }
     };
     const onAbort = () => fail(transient(ended('was killed: the activity was cancelled', stderrTail), 'cancelled'));
+    /** Set once the process has exited: a failed run ends when its plugin is gone (or REAP_WAIT_MS passed). */
+    let reaped: (() => void) | undefined;
+    let exited = false;
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
@@ -220,7 +230,16 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
       kill();
       child?.stdout?.destroy();
       child?.stderr?.destroy();
-      reject(err);
+      if (!child || exited) {
+        reject(err);
+        return;
+      }
+      const cap = setTimeout(() => reaped?.(), deps.reapWaitMs ?? REAP_WAIT_MS);
+      reaped = () => {
+        reaped = undefined;
+        clearTimeout(cap);
+        reject(err);
+      };
     };
 
     try {
@@ -256,6 +275,8 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
     child.stderr?.on('error', () => undefined);
     child.on('error', (err) => fail(spawnFailure(err, req, invalid, transient)));
     child.on('close', (code, signal) => {
+      exited = true;
+      reaped?.();
       if (settled) return;
       settled = true;
       clearTimeout(timers.kill);

@@ -345,8 +345,9 @@ function providerScript(dir: string): string[] {
     'n=0',
     `for p in '${f('idp-running')}'/*; do`,
     '  pid=${p##*/}',
-    // A zombie (killed, not yet reaped) no longer runs.
-    `  if [ -e /proc/$pid ] && ! grep -q ') Z ' /proc/$pid/stat 2>/dev/null; then n=$((n+1)); else rm -f "$p"; fi`,
+    // A zombie (killed, not yet reaped) no longer runs, and a pid the system reused for another process is
+    // not a call of ours: it counts only while its command line still names this script.
+    `  if [ -e /proc/$pid ] && ! grep -q ') Z ' /proc/$pid/stat 2>/dev/null && tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -qF '${f('provider.sh')}'; then n=$((n+1)); else rm -f "$p"; fi`,
     'done',
     `echo $n >> '${f('idp-concurrency')}'`,
     `echo $$ >> '${f('idp-runs')}'`,

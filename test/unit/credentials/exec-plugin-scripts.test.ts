@@ -133,6 +133,21 @@ void describe('exec plugin with real processes', { skip: process.platform === 'w
     assert.ok(gone(child), 'the plugin\'s own child was killed too');
   });
 
+  void test('a killed plugin is reaped before its run ends: the provider never sees the next run overlap it', async () => {
+    const pidFile = join(dir, 'self.pid');
+    const cmd = await plugin('hang-self.sh', `echo $$ > ${q(pidFile)}\nwhile :; do sleep 0.05; done`);
+    const err = await runExecPlugin(request(cmd), { timeoutMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Synchronously from here: no event-loop turn in which Node could reap the process late.
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    assert.ok(err instanceof ExecPluginTransientError);
+    assert.ok(pid > 0);
+    // Not even a zombie: the process table no longer has it when the run (and so its slot) ends.
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, `plugin ${pid} still in the process table after its run ended`);
+  });
+
   void test('prints garbage', async () => {
     const cmd = await plugin('garbage.sh', `echo "Your token is ${JWT_TOKEN}, enjoy"`);
     const err = await rejection(runExecPlugin(request(cmd)));

@@ -307,7 +307,7 @@ void describe('exec plugin: process failures', () => {
     const groups: [number, string][] = [];
     const fake = fakeSpawn(() => undefined, 4242);
     const err = await rejection(
-      runExecPlugin(request(), { spawn: fake.spawn, now: () => NOW, timeoutMs: 20, killProcessGroup: (pid, sig) => void groups.push([pid, sig]) }),
+      runExecPlugin(request(), { spawn: fake.spawn, now: () => NOW, timeoutMs: 20, reapWaitMs: 20, killProcessGroup: (pid, sig) => void groups.push([pid, sig]) }),
     );
     assert.ok(err instanceof ExecPluginTransientError);
     assert.deepEqual(groups, [[4242, 'SIGKILL']]);
