@@ -29,6 +29,7 @@ import { EventReason, eventForSyncFailure, eventForSyncReport } from '../workflo
 import { currentActivityContext, currentCancellationSignal, withHeartbeat } from './activity-context.js';
 import { validateSecretName } from './credentials/names.js';
 import { resolveKubeconfig, type ResolveDeps } from './credentials/resolve.js';
+import { providerWaitFailure } from './providers/wait-retry.js';
 import { BoundedRetryError, ConflictError, DeletionNotConfirmedError, ProfileGoneError, ProviderBusyError, ProviderUnavailableError, toApplicationFailure } from './errors.js';
 import { ProviderBulkheads } from './providers/bulkhead.js';
 import { maxConcurrentRunsOf } from './credentials/provider-file.js';
@@ -509,6 +510,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
       onFailure: (args, failure, final) => recordSyncFailure(args[0], args[1], failure, final && args[1].attemptsPerSync > 0),
       finalAttempt: (args) => args[1].attemptsPerSync,
+      retryAs: (args, failure, attempt) => providerWaitFailure(failure, args[1], { attempt, nowMs: Date.now(), random: Math.random() }),
     }),
     cleanupProfile: wrap('cleanupProfile', cleanupProfile, { details }),
     ensureFinalizer: wrap('ensureFinalizer', ensureFinalizer),
@@ -528,6 +530,8 @@ interface WrapOptions<A extends unknown[]> {
   onFailure?: (args: A, failure: Error, final: boolean) => Promise<void>;
   /** Once aborted, any failure leaves as WORKER_SHUTDOWN_ERROR (abandoned, not failed; nothing recorded). */
   shutdownSignal?: AbortSignal;
+  /** May turn the failure into a retry Temporal schedules (a provider wait: providers/wait-retry.ts). */
+  retryAs?: (args: A, failure: Error, attempt: number) => Error;
 }
 
 /** A sync step failed after the Secret was written: the workflow still learns which credential it holds. */
@@ -574,10 +578,11 @@ function failureWrapper(log: (level: Level, msg: string, meta: Record<string, un
           log('info', `${name} abandoned: the worker is shutting down`, {});
           throw ApplicationFailure.create({ message: 'the worker running this sync is shutting down', type: WORKER_SHUTDOWN_ERROR, nonRetryable: true });
         }
-        const failure = opts.details ? withDetails(err, opts.details) : toApplicationFailure(err);
+        const attempt = currentActivityContext()?.info.attempt ?? 1;
+        const classified = opts.details ? withDetails(err, opts.details) : toApplicationFailure(err);
+        const failure = opts.retryAs ? opts.retryAs(args, classified, attempt) : classified;
         const retryable = !(failure instanceof ApplicationFailure && failure.nonRetryable);
         if (opts.onFailure) {
-          const attempt = currentActivityContext()?.info.attempt ?? 1;
           const final = !retryable || (opts.finalAttempt !== undefined && attempt >= opts.finalAttempt(args));
           await opts.onFailure(args, failure, final).catch((e: unknown) =>
             log('warn', `${name}: could not record the failure`, { error: e instanceof Error ? e.message : String(e) }),

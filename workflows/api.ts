@@ -159,6 +159,17 @@ export const STATUS_MEMO_PATCH = 'memo-status-v1';
  */
 export const PROVIDER_BULKHEAD_PATCH = 'provider-bulkhead-v1';
 
+/**
+ * `patched()` ID of waiting for a provider in one activity: after a sync found its provider busy, unavailable
+ * or failing, the next sync is one regular activity whose attempts Temporal retries (each attempt told when by
+ * the worker: jittered, within the breaker's cool-down and before the held credential expires), instead of a
+ * workflow timer and a local attempt per retry. Called only on that path.
+ */
+export const PROVIDER_WAIT_PATCH = 'provider-wait-v1';
+
+/** Attempts of one provider wait (execMode `wait`): with delays growing to PROVIDER_BUSY_MAX_MS, some 10 minutes. */
+export const PROVIDER_WAIT_MAX_ATTEMPTS = 12;
+
 /** lastError.message in the memo is cut to this many characters (the status query has it whole). */
 export const MEMO_ERROR_MESSAGE_MAX = 300;
 
@@ -307,12 +318,18 @@ export interface SyncRequest {
   /**
    * Where an exec plugin runs. `local`: inside the workflow task, so only with a free slot at once and for a
    * short budget, else the sync fails with PROVIDER_DEFERRED. `activity`: a regular activity, which may wait
-   * briefly for a slot and gives the plugin its full timeout. Absent (workflows of earlier code): `activity`.
+   * briefly for a slot and gives the plugin its full timeout. `wait`: like `activity`, but a busy, unavailable
+   * or failing provider leaves as a retryable failure with the delay before the next attempt, so that
+   * Temporal retries it without a workflow task (up to PROVIDER_WAIT_MAX_ATTEMPTS). Absent (workflows of
+   * earlier code): `activity`.
    */
   execMode?: ExecMode;
 }
 
-export type ExecMode = 'local' | 'activity';
+export type ExecMode = 'local' | 'activity' | 'wait';
+
+/** Failure types a provider wait retries (and after which the workflow's next sync waits for the provider). */
+export const PROVIDER_TROUBLE_TYPES: readonly string[] = [PROVIDER_BUSY, ErrorType.ProviderUnavailable, TRANSIENT_CREDENTIAL_ERROR];
 
 /** Metadata of one sync (never the credential), plus the worker's schedule settings. */
 export interface SyncReport extends CredentialSyncResult {

@@ -36,6 +36,9 @@ import {
   PROVIDER_BULKHEAD_PATCH,
   PROVIDER_BUSY,
   PROVIDER_DEFERRED,
+  PROVIDER_TROUBLE_TYPES,
+  PROVIDER_WAIT_MAX_ATTEMPTS,
+  PROVIDER_WAIT_PATCH,
   SearchAttr,
   WORKER_SHUTDOWN_ERROR,
   WORKFLOW_INPUT_VERSION,
@@ -127,6 +130,19 @@ const providerActivities = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '5m',
   heartbeatTimeout: '15s',
   retry: { maximumAttempts: 1 },
+  cancellationType: WAIT_FOR_CANCELLATION,
+});
+
+/**
+ * A sync after its provider was busy, unavailable or failing waits for the provider in one regular activity:
+ * Temporal retries its attempts at the delays the worker gives (jittered, within the breaker's cool-down, before
+ * the held credential expires), so a fleet behind a provider that is down costs no workflow task per retry and
+ * leaves the task queue to healthy profiles (ADR 9). The last attempt's failure comes back to the workflow.
+ */
+const providerWaitActivities = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: { maximumAttempts: PROVIDER_WAIT_MAX_ATTEMPTS, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m' },
   cancellationType: WAIT_FOR_CANCELLATION,
 });
 
@@ -433,6 +449,13 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
    */
   async function runSync(trigger: SyncTrigger, request: SyncRequest): Promise<SyncReport> {
     const summary = `sync ${profile} (${trigger.reason})`;
+    const trouble = providerTrouble();
+    if (trouble && patched(PROVIDER_WAIT_PATCH)) {
+      return providerWaitActivities.syncProfile.executeWithOptions(
+        { summary: `${summary}, waiting for the provider (${trouble})` },
+        [ref, { ...request, execMode: 'wait', attemptsPerSync: PROVIDER_WAIT_MAX_ATTEMPTS }],
+      );
+    }
     try {
       return await activities.syncProfile.executeWithOptions({ summary }, [ref, request]);
     } catch (err) {
@@ -443,6 +466,13 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
         [ref, { ...request, execMode: 'activity', attemptsPerSync: 1 }],
       );
     }
+  }
+
+  /** Why the last sync could not use its provider (busy, unavailable, failing), if that is how it ended. */
+  function providerTrouble(): string | undefined {
+    if (st.busyRetries > 0) return PROVIDER_BUSY;
+    const reason = st.status.lastError?.reason;
+    return reason !== undefined && PROVIDER_TROUBLE_TYPES.includes(reason) ? reason : undefined;
   }
 
   /** The provider had no slot for this sync: not a failure (the phase stays); try again after a jittered delay. */

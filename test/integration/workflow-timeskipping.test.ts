@@ -657,6 +657,39 @@ void test('ProviderUnavailable → Degraded with its reason, retried (jittered) 
   assert.ok(back.credentialExpiresAtMs! > degraded.credentialExpiresAtMs!, 'refreshed before the held credential expired');
 });
 
+void test('after a busy answer the next sync waits for the provider in one activity: Temporal retries its attempts, no workflow task per retry', GUARD, async () => {
+  const mock = new MockReconcileActivities({ now });
+  const { handle } = await startProfile('provider-wait', mock);
+  await waitForPhase(handle, 'Ready');
+  await waitIdle(handle);
+  const before = mock.syncRequests.length;
+  // The change meets a busy provider: deferred, then busy as an activity; the wait that follows is refused
+  // three more times, then the provider answers.
+  mock.providerAnswer = (req, n) => (n <= before + 5 ? (req.execMode === 'local' ? deferred() : busy()) : undefined);
+  await handle.signal(profileChanged, snapshot('h2', 2, '200'));
+  // Watched through the mock and the history only: a query is a workflow task on the test server.
+  await eventually('the wait ended', async () => {
+    if (mock.syncRequests.length < before + 6) return undefined;
+    const events = await historyEvents(handle);
+    return events.at(-1)?.timerStartedEventAttributes ? events : undefined;
+  });
+  const modes = mock.syncRequests.slice(before).map((r) => r.execMode);
+  assert.deepEqual(modes, ['local', 'activity', 'wait', 'wait', 'wait', 'wait']);
+  const history = await historyEvents(handle);
+  const waits = ofKind(history, 'activityScheduled').filter((e) => /waiting for the provider \(ProviderBusy\)/.test(summaryOf(e) ?? ''));
+  assert.equal(waits.length, 1, 'the four attempts of the wait are one activity in history');
+  const scheduledAt = history.indexOf(waits[0]!);
+  const startedAttempt = history.slice(scheduledAt).find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt;
+  assert.equal(startedAttempt, 4, 'Temporal ran the attempts');
+  const tasksDuringWait = history
+    .slice(scheduledAt, history.findIndex((e, i) => i > scheduledAt && e.activityTaskCompletedEventAttributes))
+    .filter((e) => e.workflowTaskCompletedEventAttributes).length;
+  assert.equal(tasksDuringWait, 0, 'no workflow task while the wait retried');
+  const done = await status(handle);
+  assert.equal(done.observedGeneration, 2);
+  assert.equal(done.phase, 'Ready');
+});
+
 void test('the recorded histories replay without nondeterminism', GUARD, async () => {
   assert.ok(recordedHistories.length >= 8, `${recordedHistories.length} histories`);
   let replayed = 0;

@@ -1,6 +1,7 @@
 // A recording, scriptable implementation of ReconcileActivities for workflow tests. Runs in the worker
 // (not in the workflow sandbox). Times are server (workflow) time, so that on the time-skipping server
 // "expires in 1 h" means one hour of skipped time, not of wall time.
+import { providerWaitFailure } from '../../activities/providers/wait-retry.js';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { EventReason, eventForSyncFailure, eventForSyncReport } from '../../workflows/phase.js';
@@ -185,12 +186,14 @@ export class MockReconcileActivities {
           const event = eventForSyncFailure(req.previousError, failure.type ?? 'Error', failure.message);
           if (event) await a.recordEvent(ref, event);
         }
-        throw ApplicationFailure.create({
+        const classified = ApplicationFailure.create({
           message: failure.message,
           type: failure.type ?? 'Error',
           nonRetryable: failure.nonRetryable ?? false,
           details: [{ ...(failure.details?.[0] as object | undefined), schedule: this.schedule, ...(written ? { written } : {}) }],
         });
+        // As activities/reconcile.ts does: a provider wait's attempts are retried by Temporal.
+        throw providerWaitFailure(classified, req, { attempt: Context.current().info.attempt, nowMs: Date.now(), random: 0.5 });
       }
     },
 
