@@ -510,7 +510,8 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
       onFailure: (args, failure, final) => recordSyncFailure(args[0], args[1], failure, final && args[1].attemptsPerSync > 0),
       finalAttempt: (args) => args[1].attemptsPerSync,
-      retryAs: (args, failure, attempt) => providerWaitFailure(failure, args[1], { attempt, nowMs: Date.now(), random: Math.random() }),
+      retryAs: (args, failure, attempt) =>
+        providerWaitFailure(failure, args[1], { attempt, nowMs: Date.now(), random: Math.random(), waitingSinceMs: currentActivityContext()?.info.scheduledTimestampMs }),
     }),
     cleanupProfile: wrap('cleanupProfile', cleanupProfile, { details }),
     ensureFinalizer: wrap('ensureFinalizer', ensureFinalizer),

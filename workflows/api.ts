@@ -167,8 +167,9 @@ export const PROVIDER_BULKHEAD_PATCH = 'provider-bulkhead-v1';
  */
 export const PROVIDER_WAIT_PATCH = 'provider-wait-v1';
 
-/** Attempts of one provider wait (execMode `wait`): with delays growing to PROVIDER_BUSY_MAX_MS, some 10 minutes. */
+/** Attempts of one provider wait (execMode `wait`), and the time after which it gives up (status stays current). */
 export const PROVIDER_WAIT_MAX_ATTEMPTS = 12;
+export const PROVIDER_WAIT_BUDGET_MS = 150_000;
 
 /** lastError.message in the memo is cut to this many characters (the status query has it whole). */
 export const MEMO_ERROR_MESSAGE_MAX = 300;

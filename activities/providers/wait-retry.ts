@@ -3,7 +3,7 @@
 // fleet waiting on a provider costs no workflow task per retry. Pure: the caller passes the attempt, the clock
 // and the randomness.
 import { ApplicationFailure } from '@temporalio/common';
-import { PROVIDER_TROUBLE_TYPES, PROVIDER_WAIT_MAX_ATTEMPTS, type FailureDetails, type SyncRequest } from '../../workflows/api.js';
+import { PROVIDER_TROUBLE_TYPES, PROVIDER_WAIT_BUDGET_MS, PROVIDER_WAIT_MAX_ATTEMPTS, type FailureDetails, type SyncRequest } from '../../workflows/api.js';
 import { providerBusyDelayMs } from '../../workflows/schedule.js';
 
 export interface WaitAttempt {
@@ -11,6 +11,8 @@ export interface WaitAttempt {
   attempt: number;
   nowMs: number;
   random: number;
+  /** When the wait's first attempt was scheduled (absent: the wait is bounded by attempts only). */
+  waitingSinceMs?: number | undefined;
 }
 
 /**
@@ -28,6 +30,8 @@ export function providerWaitFailure(failure: Error, request: Pick<SyncRequest, '
     random: at.random,
     notBeforeMs: details?.retryAfterMs,
   });
+  // The workflow hears of the outage every few minutes at least: its status, phase and Event stay current.
+  if (at.waitingSinceMs !== undefined && at.nowMs + delayMs - at.waitingSinceMs > PROVIDER_WAIT_BUDGET_MS) return failure;
   return ApplicationFailure.create({
     message: failure.message,
     type: failure.type ?? undefined,

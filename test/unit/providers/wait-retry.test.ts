@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { providerWaitFailure } from '../../../activities/providers/wait-retry.js';
-import { ErrorType, PROVIDER_BUSY, PROVIDER_WAIT_MAX_ATTEMPTS, TRANSIENT_CREDENTIAL_ERROR } from '../../../workflows/api.js';
+import { ErrorType, PROVIDER_BUSY, PROVIDER_WAIT_BUDGET_MS, PROVIDER_WAIT_MAX_ATTEMPTS, TRANSIENT_CREDENTIAL_ERROR } from '../../../workflows/api.js';
 import { PROVIDER_BUSY_MAX_MS } from '../../../workflows/schedule.js';
 
 const NOW = Date.parse('2026-12-07T10:00:00Z');
@@ -43,4 +43,11 @@ void test('unchanged: the last attempt, other failures, other modes', () => {
   assert.equal(providerWaitFailure(busy, {}, at(1)), busy);
   const plain = new Error('boom');
   assert.equal(providerWaitFailure(plain, wait, at(1)), plain);
+});
+
+void test('a wait gives up when its next attempt would start after the budget: the workflow records the outage', () => {
+  const busy = failure(PROVIDER_BUSY);
+  const early = providerWaitFailure(busy, wait, { ...at(3), waitingSinceMs: NOW - 10_000 });
+  assert.equal((early as ApplicationFailure).nonRetryable, false);
+  assert.equal(providerWaitFailure(busy, wait, { ...at(3), waitingSinceMs: NOW - PROVIDER_WAIT_BUDGET_MS }), busy);
 });
