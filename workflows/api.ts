@@ -160,10 +160,11 @@ export const STATUS_MEMO_PATCH = 'memo-status-v1';
 export const PROVIDER_BULKHEAD_PATCH = 'provider-bulkhead-v1';
 
 /**
- * `patched()` ID of waiting for a provider in one activity: after a sync found its provider busy, unavailable
- * or failing, the next sync is one regular activity whose attempts Temporal retries (each attempt told when by
- * the worker: jittered, within the breaker's cool-down and before the held credential expires), instead of a
- * workflow timer and a local attempt per retry. Called only on that path.
+ * `patched()` ID of waiting for a provider in one activity: a sync whose plugin could not run inside the
+ * workflow task, and the next sync after one that found its provider busy, unavailable or failing, is one
+ * regular activity whose attempts Temporal retries (each attempt told when by the worker: jittered, within the
+ * breaker's cool-down and before the held credential expires), instead of a workflow timer and a local attempt
+ * per retry. Called only on those paths.
  */
 export const PROVIDER_WAIT_PATCH = 'provider-wait-v1';
 

@@ -461,6 +461,13 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
     } catch (err) {
       const deferred = (err instanceof ActivityFailure || err instanceof ApplicationFailure) && failureOf(err).type === PROVIDER_DEFERRED;
       if (!deferred || !patched(PROVIDER_BULKHEAD_PATCH)) throw err;
+      if (patched(PROVIDER_WAIT_PATCH)) {
+        // Busy, slow or due for a probe: the plugin runs in a provider wait, whose retries cost no workflow task.
+        return providerWaitActivities.syncProfile.executeWithOptions(
+          { summary: `${summary}, waiting for the provider: ${failureOf(err).message}` },
+          [ref, { ...request, execMode: 'wait', attemptsPerSync: PROVIDER_WAIT_MAX_ATTEMPTS }],
+        );
+      }
       return providerActivities.syncProfile.executeWithOptions(
         { summary: `${summary} as an activity: ${failureOf(err).message}` },
         [ref, { ...request, execMode: 'activity', attemptsPerSync: 1 }],

@@ -12,8 +12,8 @@ import { Fleet, SOURCE_SECRET } from '../bench/throughput/fleet.js';
 import { KubeHttp } from '../bench/throughput/kube-http.js';
 import { percentiles } from '../bench/support.js';
 import { spokeKubeconfig } from '../support/e2e.js';
-import { find } from '../support/prometheus.js';
-import { eventually } from '../support/stack.js';
+import { find, parsePrometheus } from '../support/prometheus.js';
+import { eventually, stackEnv } from '../support/stack.js';
 import { FaultFixture, IDP_MAX_CONCURRENT_RUNS, Roster, names, report, type Incarnation } from './harness.js';
 
 const GUARD = { timeout: 15 * 60_000 };
@@ -37,6 +37,12 @@ const SLOW_TASK_WARNINGS_MAX = 10;
 /** Measured 5.5–9.0 s (p99) and 2.1–2.8 s (burst p50) on an otherwise idle 2-core machine. */
 const HEALTHY_P99_BOUND_S = 30;
 const BURST_P50_BOUND_S = 10;
+/**
+ * Workflow tasks per hanging profile per minute while the provider stays down. Retried on workflow timers it
+ * was 2–3 tasks every 30–60 s; a profile waiting for its provider in one activity (ADR 9) costs two tasks
+ * per wait of up to 150 s.
+ */
+const HANGING_TASKS_PER_PROFILE_MINUTE_MAX = 1.5;
 
 describe('fault matrix: an identity provider that hangs or fails', GUARD, () => {
   const fx = new FaultFixture();
@@ -160,6 +166,8 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     assert.ok(warningsDuringOutage <= SLOW_TASK_WARNINGS_MAX, `${warningsDuringOutage} slow workflow task warnings (TMPRL1104)`);
 
     // The provider is still down: its breaker opens, and the profiles say why.
+    const tasksBefore = await workflowTasksCompleted();
+    const windowStart = Date.now();
     await eventually('the breaker of fault-idp opened', async () => ((await breakerState(fx)) === 2 ? true : undefined), 90_000);
     const victim = hanging[0]!;
     const status = await eventually(
@@ -172,6 +180,10 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
       300_000,
     );
     assert.ok(['Syncing', 'Degraded'].includes(status.phase), status.phase);
+    await new Promise((r) => setTimeout(r, Math.max(0, 60_000 - (Date.now() - windowStart))));
+    const perProfileMinute = ((await workflowTasksCompleted()) - tasksBefore) / HANGING / ((Date.now() - windowStart) / 60_000);
+    console.log(`# fault-matrix: hanging provider: workflow tasks per hanging profile per minute of outage: ${perProfileMinute.toFixed(2)}`);
+    assert.ok(perProfileMinute <= HANGING_TASKS_PER_PROFILE_MINUTE_MAX, `${perProfileMinute.toFixed(2)} workflow tasks per hanging profile per minute`);
 
     // Recovery: calls in flight complete, new ones answer at once.
     await rm(fx.plugins.file('idp-hang'));
@@ -209,6 +221,14 @@ function slowTaskWarnings(fx: FaultFixture): number {
 
 async function breakerState(fx: FaultFixture): Promise<number | undefined> {
   return find(await fx.controller.metrics(), 'clusterinventory_provider_breaker_state', { provider: 'fault-idp' })[0]?.value;
+}
+
+/** Workflow tasks the Temporal server has seen completed (its own counter; every profile in the namespace). */
+async function workflowTasksCompleted(): Promise<number> {
+  const url = stackEnv().TEMPORAL_METRICS_URL;
+  assert.ok(url, 'TEMPORAL_METRICS_URL in .stack/env');
+  const samples = parsePrometheus(await (await fetch(url)).text());
+  return find(samples, 'service_requests', { operation: 'RespondWorkflowTaskCompleted', service_name: 'frontend' }).reduce((a, s) => a + s.value, 0);
 }
 
 async function runs(fx: FaultFixture): Promise<number> {

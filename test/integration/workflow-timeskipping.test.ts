@@ -14,6 +14,7 @@ import {
   ErrorType,
   PROVIDER_BUSY,
   PROVIDER_DEFERRED,
+  PROVIDER_WAIT_MAX_ATTEMPTS,
   SearchAttr,
   WORKFLOW_INPUT_VERSION,
   WORKFLOW_TYPE,
@@ -585,19 +586,19 @@ const busy = () => ApplicationFailure.nonRetryable('access provider "mock-provid
 const unavailable = (retryAfterMs: number) =>
   ApplicationFailure.create({ message: 'access provider "mock-provider" is unavailable', type: ErrorType.ProviderUnavailable, nonRetryable: true, details: [{ retryAfterMs }] });
 
-void test('a sync the workflow task cannot run (ProviderDeferred) runs once more as a regular activity with the full timeout', GUARD, async () => {
+void test('a sync the workflow task cannot run (ProviderDeferred) runs once more as a regular activity, a provider wait with the full timeout', GUARD, async () => {
   const mock = new MockReconcileActivities({ now });
   mock.providerAnswer = (req) => (req.execMode === 'local' ? deferred() : undefined);
   const { handle } = await startProfile('deferred', mock);
   const s = await waitForPhase(handle, 'Ready');
   assert.equal(s.lastError, undefined);
-  assert.deepEqual(mock.syncRequests.map((r) => [r.execMode, r.attemptsPerSync]), [['local', 4], ['activity', 1]]);
+  assert.deepEqual(mock.syncRequests.map((r) => [r.execMode, r.attemptsPerSync]), [['local', 4], ['wait', PROVIDER_WAIT_MAX_ATTEMPTS]]);
   const history = await historyEvents(handle);
   assert.equal(ofKind(history, 'localActivity').length, 1);
   const scheduled = ofKind(history, 'activityScheduled');
   assert.equal(scheduled.length, 1, 'one regular activity');
   assert.equal(scheduled[0]!.activityTaskScheduledEventAttributes?.activityType?.name, 'syncProfile');
-  assert.match(summaryOf(scheduled[0]!) ?? '', /as an activity: .*local budget/);
+  assert.match(summaryOf(scheduled[0]!) ?? '', /waiting for the provider: .*local budget/);
   assert.ok(history.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), 'the new command is behind a patch marker');
   assert.equal(mock.events().filter((e) => e.type === 'Warning').length, 0, 'a deferral records no Warning Event');
 });
@@ -617,23 +618,24 @@ void test('ProviderBusy is not a failure: the phase stays, the change-triggered 
   // Ready first; then a profile change meets a busy provider twice.
   const { handle } = await startProfile('busy', mock);
   await waitForPhase(handle, 'Ready');
-  const ready = await waitIdle(handle);
+  await waitIdle(handle);
   const before = mock.syncRequests.length;
-  mock.providerAnswer = (req, n) => (n <= before + 4 ? (req.execMode === 'local' ? deferred() : busy()) : undefined);
+  // Busy for longer than one provider wait: the wait gives up, the workflow postpones, the next wait syncs.
+  const busyAnswers = PROVIDER_WAIT_MAX_ATTEMPTS + 4;
+  mock.providerAnswer = (req, n) => (n <= before + busyAnswers ? (req.execMode === 'local' ? deferred() : busy()) : undefined);
   await handle.signal(profileChanged, snapshot('h2', 2, '200'));
-  const postponed = await eventually('the busy answer', async () => {
-    const s = await status(handle);
-    return mock.syncRequests.length >= before + 2 && s.nextRefreshAtMs !== ready.nextRefreshAtMs ? s : undefined;
-  });
-  assert.equal(postponed.phase, 'Ready', 'busy does not degrade the profile');
-  assert.equal(postponed.lastError, undefined);
-  const t = await now();
-  assert.ok(postponed.nextRefreshAtMs! - t <= 5_000, `retry in ${postponed.nextRefreshAtMs! - t} ms`);
-  await ts.env.sleep(30_000);
+  await ts.env.sleep(MIN);
+  const during = await status(handle);
+  assert.ok(mock.syncRequests.length >= before + 3, `${mock.syncRequests.length - before} attempts in the first minute`);
+  assert.notEqual(during.phase, 'Degraded', 'busy does not degrade the profile');
+  assert.equal(during.lastError, undefined);
+  await ts.env.sleep(10 * MIN);
   const done = await eventually('the change synced', async () => {
     const s = await status(handle);
-    return s.observedGeneration === 2 && mock.syncRequests.length >= before + 5 ? s : undefined;
+    return s.observedGeneration === 2 && mock.syncRequests.length > before + busyAnswers ? s : undefined;
   });
+  const waits = ofKind(await historyEvents(handle), 'activityScheduled').filter((e) => /waiting for the provider/.test(summaryOf(e) ?? ''));
+  assert.ok(waits.length >= 2, `${waits.length} provider waits: one gave up, the workflow postponed and waited again`);
   assert.equal(done.phase, 'Ready');
   const retries = mock.syncRequests.slice(before);
   assert.ok(retries.every((r) => r.full), `every retry of the change is a full sync: ${JSON.stringify(retries.map((r) => r.full))}`);
@@ -657,7 +659,7 @@ void test('ProviderUnavailable → Degraded with its reason, retried (jittered) 
   assert.ok(back.credentialExpiresAtMs! > degraded.credentialExpiresAtMs!, 'refreshed before the held credential expired');
 });
 
-void test('after a busy answer the next sync waits for the provider in one activity: Temporal retries its attempts, no workflow task per retry', GUARD, async () => {
+void test('a deferred sync waits for its busy provider in one activity: Temporal retries its attempts, no workflow task per retry', GUARD, async () => {
   const mock = new MockReconcileActivities({ now });
   const { handle } = await startProfile('provider-wait', mock);
   await waitForPhase(handle, 'Ready');
@@ -674,13 +676,13 @@ void test('after a busy answer the next sync waits for the provider in one activ
     return events.at(-1)?.timerStartedEventAttributes ? events : undefined;
   });
   const modes = mock.syncRequests.slice(before).map((r) => r.execMode);
-  assert.deepEqual(modes, ['local', 'activity', 'wait', 'wait', 'wait', 'wait']);
+  assert.deepEqual(modes, ['local', 'wait', 'wait', 'wait', 'wait', 'wait']);
   const history = await historyEvents(handle);
-  const waits = ofKind(history, 'activityScheduled').filter((e) => /waiting for the provider \(ProviderBusy\)/.test(summaryOf(e) ?? ''));
+  const waits = ofKind(history, 'activityScheduled').filter((e) => /waiting for the provider/.test(summaryOf(e) ?? ''));
   assert.equal(waits.length, 1, 'the four attempts of the wait are one activity in history');
   const scheduledAt = history.indexOf(waits[0]!);
   const startedAttempt = history.slice(scheduledAt).find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt;
-  assert.equal(startedAttempt, 4, 'Temporal ran the attempts');
+  assert.equal(startedAttempt, 5, 'Temporal ran the attempts');
   const tasksDuringWait = history
     .slice(scheduledAt, history.findIndex((e, i) => i > scheduledAt && e.activityTaskCompletedEventAttributes))
     .filter((e) => e.workflowTaskCompletedEventAttributes).length;

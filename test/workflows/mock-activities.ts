@@ -193,7 +193,8 @@ export class MockReconcileActivities {
           details: [{ ...(failure.details?.[0] as object | undefined), schedule: this.schedule, ...(written ? { written } : {}) }],
         });
         // As activities/reconcile.ts does: a provider wait's attempts are retried by Temporal.
-        throw providerWaitFailure(classified, req, { attempt: Context.current().info.attempt, nowMs: Date.now(), random: 0.5 });
+        const info = Context.current().info;
+        throw providerWaitFailure(classified, req, { attempt: info.attempt, nowMs: await this.now(), random: 0.5, waitingSinceMs: info.scheduledTimestampMs });
       }
     },
 
