@@ -35,14 +35,12 @@ import { ProviderBulkheads } from './providers/bulkhead.js';
 import { maxConcurrentRunsOf } from './credentials/provider-file.js';
 import { isTransient, KubeApiError } from './kube/classify.js';
 import { sveltosClusterForLive, sveltosRenewalWarning, sveltosRenewsToken } from './kube/sveltos-renewal.js';
-import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient, type ManagedKind } from './kube/client.js';
+import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient } from './kube/client.js';
 import {
   desiredEvent,
   desiredSecret,
   desiredSveltosCluster,
-  ownershipOf,
   secretDifferences,
-  staleOwnerReferences,
 } from './kube/desired.js';
 import {
   FINALIZER,
@@ -50,9 +48,10 @@ import {
   SVELTOS_CLUSTER,
   secretNameFor,
   type ClusterProfile,
+  type ManagedKind,
 } from './kube/types.js';
 import { hasFinalizer, isDeleting } from './profile/model.js';
-import type { ExistingManagedObject } from './profile/ownership.js';
+import { ownershipOf, staleOwnerReferences, type ExistingManagedObject } from './profile/ownership.js';
 
 /** The Kubernetes rate-limit lane of failure Events (activities/kube/client.ts recordEvent). */
 export const FAILURE_EVENT_LANE = 'failures';

@@ -18,8 +18,6 @@ import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
 import { defaultSveltosReader, sveltosCell, sveltosLines, type SveltosReader, type SveltosView } from './sveltos-view.js';
 import { StreamingJsonList, StreamingTable, StreamingYamlList, emit, iso, oneLine, relative, humanDuration, yaml, type CliIo } from './format.js';
 
-export { EXIT, UsageError } from './command.js';
-
 export const STATUS_USAGE = `usage: clusterinventory status [NAMESPACE/NAME] [flags]
 
 Without NAMESPACE/NAME: every managed ClusterProfile, from Temporal visibility (no workflow is queried).

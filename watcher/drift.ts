@@ -12,12 +12,8 @@
 //    previous state is unknown, the newest entry decides.
 // Status subresource writes (sveltoscluster-manager's status) never count.
 import type { V1ManagedFieldsEntry, V1ObjectMeta } from '@kubernetes/client-node';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../activities/kube/types.js';
-
-import type { ManagedKind } from '../activities/kube/client.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ManagedKind } from '../activities/kube/types.js';
 import { canonicalJson } from './snapshot.js';
-
-export type { ManagedKind };
 
 export interface DriftVerdict {
   drift: boolean;

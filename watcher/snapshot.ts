@@ -14,8 +14,6 @@ import {
   type SecretReaderRef,
 } from '../activities/profile/model.js';
 
-export { isDeleting, profileRef } from '../activities/profile/model.js';
-
 /**
  * Bumped when the set of relevant fields or their normalisation changes: every profile then differs
  * from what its workflow last saw and is signalled once.

@@ -12,7 +12,8 @@
 // a profile whose hash equals it is left alone. The same query runs after every profile relist.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import { FIELD_MANAGER, type ClusterProfile } from '../activities/kube/types.js';
+import { FIELD_MANAGER, type ClusterProfile, type ManagedKind } from '../activities/kube/types.js';
+import { profileRef } from '../activities/profile/model.js';
 import { claimedOwnerUids, isManagedObjectOf } from '../activities/profile/ownership.js';
 import {
   DEFAULT_TASK_QUEUE,
@@ -34,7 +35,7 @@ import {
   type SignalRateLimit,
   type TokenBucket,
 } from './decide.js';
-import { detectDrift, type ManagedKind } from './drift.js';
+import { detectDrift } from './drift.js';
 import {
   MANAGED_SELECTOR,
   Reflector,
@@ -54,7 +55,7 @@ import { kubeTransport, type ListWatchTransport } from './kube-transport.js';
 import { ALWAYS_LEADER, type Leadership } from './leader-election.js';
 import { errorText, jsonLogger, type WatcherLogger } from './log.js';
 import { parseWorkflowId, temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
-import { profileRef, safeSnapshotOf, sourceSecretOf } from './snapshot.js';
+import { safeSnapshotOf, sourceSecretOf } from './snapshot.js';
 import { SourceSecretIndex } from './source-index.js';
 
 export interface WatcherOptions {

@@ -4,7 +4,7 @@ import type { ExecMode } from '../../workflows/api.js';
 import { InvalidInputError } from '../errors.js';
 import type { ProviderBulkheads } from '../providers/bulkhead.js';
 import type { ClusterProfile } from '../kube/types.js';
-import { chooseProvider } from './choose-provider.js';
+import { chooseProvider } from '../profile/model.js';
 import { buildExecInvocation, type BaseEnv } from './exec-merge.js';
 import { execClusterInfo, runExecPlugin, type SpawnFn } from './exec-plugin.js';
 import { buildKubeconfig, fingerprint, staticCluster } from './kubeconfig.js';

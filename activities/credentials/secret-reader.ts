@@ -16,16 +16,6 @@ import { base64Data, renderKubeconfig, staticCluster, type StaticUser } from './
 import { describeObject, isNamespaceName } from './names.js';
 import { MAX_SOURCE_BYTES, parseStrictYaml } from './strict-yaml.js';
 
-// The extension and the namespace allow-list are read by the shared profile model (the watcher uses the
-// same functions); re-exported here so existing imports stay valid.
-export {
-  assertNamespaceAllowed,
-  isNamespaceAllowed,
-  parseSecretReaderExtension,
-  SECRET_READER_NAMESPACES_FLAG,
-  type SecretReaderRef,
-} from '../profile/model.js';
-
 /** NotFound must resolve to undefined; any other failure should throw (and is then retried). */
 export type SecretGetter = (namespace: string, name: string) => Promise<V1Secret | undefined>;
 

@@ -28,9 +28,18 @@ import {
 import { currentCancellationSignal } from '../activity-context.js';
 import { InvalidInputError, ProfileGoneError } from '../errors.js';
 import { classifyKubeError, httpStatus, KubeApiError, type KubeOp, type KubeVerb } from './classify.js';
-import type { SecretApply, SveltosClusterApply } from './desired.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, TokenBucket, type Clock } from './rate-limit.js';
-import { CLUSTER_PROFILE, FIELD_MANAGER, SVELTOS_CLUSTER, type ClusterProfile, type SveltosCluster, type V1Secret } from './types.js';
+import {
+  CLUSTER_PROFILE,
+  FIELD_MANAGER,
+  SVELTOS_CLUSTER,
+  type ClusterProfile,
+  type ManagedKind,
+  type SecretApply,
+  type SveltosCluster,
+  type SveltosClusterApply,
+  type V1Secret,
+} from './types.js';
 
 export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -99,8 +108,6 @@ export interface KubeClient {
    */
   recordEvent(event: CoreV1Event, opts?: { lane?: string }): Promise<void>;
 }
-
-export type ManagedKind = 'Secret' | typeof SVELTOS_CLUSTER.kind;
 
 /**
  * A resourceVersion no stored object can have (etcd revisions are positive int64s). An apply that carries it

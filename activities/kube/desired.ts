@@ -1,6 +1,7 @@
 // Pure decisions about the objects we write (decide apart from act): what the managed Secret, the
-// SveltosCluster and an Event should look like, whether an existing object is ours, and whether an
-// existing Secret already matches. No I/O here; activities/reconcile.ts acts on these verdicts.
+// SveltosCluster and an Event should look like, and whether an existing Secret already matches (whether
+// an existing object is ours at all is activities/profile/ownership.ts). No I/O here;
+// activities/reconcile.ts acts on these verdicts.
 import { createHash } from 'node:crypto';
 import type { CoreV1Event, V1OwnerReference } from '@kubernetes/client-node';
 import type { ProfileEvent, ProfileRef } from '../../workflows/api.js';
@@ -17,41 +18,13 @@ import {
   MANAGED_BY_VALUE,
   SVELTOS_CLUSTER,
   type ClusterProfile,
+  type SecretApply,
+  type SveltosClusterApply,
   type V1Secret,
 } from './types.js';
 
 /** Events name this component as their source (core/v1 source.component and reportingComponent). */
 export const EVENT_COMPONENT = 'clusterinventory-temporal';
-
-/** The server-side apply body of the managed Secret: only fields we own. */
-export interface SecretApply {
-  apiVersion: 'v1';
-  kind: 'Secret';
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    ownerReferences: V1OwnerReference[];
-  };
-  type: typeof KUBECONFIG_SECRET_TYPE;
-  /** base64, as on the wire. */
-  data: Record<string, string>;
-}
-
-/** The server-side apply body of the SveltosCluster: only fields we own. */
-export interface SveltosClusterApply {
-  apiVersion: typeof SVELTOS_CLUSTER.apiVersion;
-  kind: typeof SVELTOS_CLUSTER.kind;
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences: V1OwnerReference[];
-  };
-  /** kubeconfigKeyName is left out while Sveltos renews the token itself (see sveltosRenewsToken). */
-  spec: { kubeconfigName: string; kubeconfigKeyName?: string };
-}
 
 /** ownerReference to the ClusterProfile incarnation (uid-checked); the garbage collector follows it. */
 export function ownerReferenceFor(profile: Pick<ClusterProfile, 'metadata'>): V1OwnerReference {
@@ -121,18 +94,6 @@ export function desiredSveltosCluster(profile: ClusterProfile): SveltosClusterAp
   if (displayName !== '') obj.metadata.annotations = { [DISPLAY_NAME_ANNOTATION]: displayName };
   return obj;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Ownership: decided by the shared profile model; re-exported for the activities that import it here.
-
-export {
-  isOurs,
-  ownership,
-  ownershipOf,
-  foreignContent,
-  staleOwnerReferences,
-  type Ownership,
-} from '../profile/ownership.js';
 
 // ---------------------------------------------------------------------------------------------
 // Comparisons

@@ -2,8 +2,7 @@
 // tokens itself, writes them into our Secret under its own key and points spec.kubeconfigKeyName at it.
 // We leave that to Sveltos instead of switching the key back (docs/adr/0010-sveltos-token-renewal.md).
 // Pure.
-import type { SveltosClusterApply } from './desired.js';
-import { KUBECONFIG_SECRET_KEY } from './types.js';
+import { KUBECONFIG_SECRET_KEY, type SveltosClusterApply } from './types.js';
 
 /** The data key Sveltos writes renewed kubeconfigs to when tokenRequestRenewalOption names none. */
 export const SVELTOS_RENEWED_KEY = 're-kubeconfig';

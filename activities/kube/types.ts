@@ -3,7 +3,7 @@
 // SveltosCluster v1beta1 from projectsveltos/libsveltos v1.11)
 // and client-go's clientauthentication types. Constants match the Go controller we replace, so that
 // objects it created are recognised as ours.
-import type { V1Condition, V1LabelSelector, V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1Condition, V1LabelSelector, V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 
 export type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 
@@ -219,6 +219,39 @@ export interface SveltosCluster {
   spec?: SveltosClusterSpec;
   status?: SveltosClusterStatus;
 }
+
+/** The server-side apply body of the managed Secret: only fields we own. */
+export interface SecretApply {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    ownerReferences: V1OwnerReference[];
+  };
+  type: typeof KUBECONFIG_SECRET_TYPE;
+  /** base64, as on the wire. */
+  data: Record<string, string>;
+}
+
+/** The server-side apply body of the SveltosCluster: only fields we own. */
+export interface SveltosClusterApply {
+  apiVersion: typeof SVELTOS_CLUSTER.apiVersion;
+  kind: typeof SVELTOS_CLUSTER.kind;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences: V1OwnerReference[];
+  };
+  /** kubeconfigKeyName is left out while Sveltos renews the token itself (see kube/sveltos-renewal.ts sveltosRenewsToken). */
+  spec: { kubeconfigName: string; kubeconfigKeyName?: string };
+}
+
+/** The kinds of object written beside a ClusterProfile. */
+export type ManagedKind = 'Secret' | typeof SVELTOS_CLUSTER.kind;
 
 // ---------------------------------------------------------------------------------------------
 // ExecCredential (client.authentication.k8s.io v1 and v1beta1 share one JSON shape)

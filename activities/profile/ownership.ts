@@ -3,7 +3,6 @@
 // (SPEC §5). Pure; part of the shared profile model (./model.ts).
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import type { ProfileRef } from '../../workflows/api.js';
-import type { ManagedKind } from '../kube/client.js';
 import { SVELTOS_RENEWED_KEY, sveltosRenewsToken } from '../kube/sveltos-renewal.js';
 import {
   CLUSTER_PROFILE,
@@ -12,11 +11,10 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   secretNameFor,
+  type ManagedKind,
   type SveltosClusterSpec,
   type V1ObjectMeta,
 } from '../kube/types.js';
-
-export type { ManagedKind };
 
 export type Ownership =
   /** Labelled managed-by and controlled by exactly this ClusterProfile incarnation. */

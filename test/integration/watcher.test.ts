@@ -34,7 +34,8 @@ import {
   type ProfileRef,
 } from '../../workflows/api.js';
 import { jsonLogger, silentLogger } from '../../watcher/log.js';
-import { profileRef, snapshotOf } from '../../watcher/snapshot.js';
+import { profileRef } from '../../activities/profile/model.js';
+import { snapshotOf } from '../../watcher/snapshot.js';
 import { startWatcher, type RunningWatcher } from '../../watcher/watcher.js';
 import { eventually, kubeConfig, stackEnv, uniqueName } from '../support/stack.js';
 

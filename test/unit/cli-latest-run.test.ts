@@ -8,7 +8,8 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { CliClient } from '../../cli/connect.js';
 import { collectingIo } from '../support/cli-io.js';
 import { runRefresh } from '../../cli/refresh.js';
-import { EXIT, runStatus } from '../../cli/status.js';
+import { EXIT } from '../../cli/command.js';
+import { runStatus } from '../../cli/status.js';
 import { SearchAttr, WORKFLOW_TYPE, type SyncOutcome, type WorkflowStatus } from '../../workflows/api.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');

@@ -10,12 +10,10 @@ import {
   desiredSveltosCluster,
   EVENT_COMPONENT,
   eventName,
-  isOurs,
-  ownership,
   ownerReferenceFor,
   secretDifferences,
-  staleOwnerReferences,
 } from '../../activities/kube/desired.js';
+import { isOurs, ownership, staleOwnerReferences } from '../../activities/profile/ownership.js';
 import {
   DISPLAY_NAME_ANNOTATION,
   FINALIZER,

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { InvalidInputError } from '../../activities/errors.js';
 import { FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ClusterProfile } from '../../activities/kube/types.js';
 import {
+  chooseProvider,
   copiedLabels,
   displayNameOf,
   hasFinalizer,
@@ -16,9 +17,6 @@ import {
 } from '../../activities/profile/model.js';
 import { foreignContent, isManagedObjectOf, ownershipOf } from '../../activities/profile/ownership.js';
 import { PROFILE_MAX_DEPTH, tooDeepField } from '../../activities/profile/bounds.js';
-import * as chooseProviderModule from '../../activities/credentials/choose-provider.js';
-import * as secretReaderModule from '../../activities/credentials/secret-reader.js';
-import * as model from '../../activities/profile/model.js';
 
 const REF = { namespace: 'fleet', name: 'spoke-1', uid: 'uid-1' };
 const CP_OWNER = { apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ClusterProfile', name: 'spoke-1', uid: 'uid-1', controller: true };
@@ -34,13 +32,6 @@ function profile(over: Partial<ClusterProfile['metadata']> = {}, extension: unkn
 }
 
 describe('profile model', () => {
-  test('the activities and the watcher share one implementation (re-exports, not twins)', () => {
-    assert.equal(chooseProviderModule.chooseProvider, model.chooseProvider);
-    assert.equal(chooseProviderModule.carriedAccessProviders, model.carriedAccessProviders);
-    assert.equal(secretReaderModule.parseSecretReaderExtension, model.parseSecretReaderExtension);
-    assert.equal(secretReaderModule.isNamespaceAllowed, model.isNamespaceAllowed);
-  });
-
   test('identity, deletion, finalizer, display name', () => {
     assert.deepEqual(profileRef(profile()), REF);
     assert.equal(isDeleting(profile()), false);
@@ -128,7 +119,7 @@ describe('profile depth bound', () => {
 
   test('a 5,000-deep extension is refused before anything walks it, naming the field', () => {
     const p = profile({}, deep(5000));
-    for (const run of [() => model.chooseProvider(p, { providers: [] } as never), () => secretReaderSource(p, ['*'])]) {
+    for (const run of [() => chooseProvider(p, { providers: [] } as never), () => secretReaderSource(p, ['*'])]) {
       assert.throws(run, (err: unknown) => {
         assert.ok(err instanceof InvalidInputError, String(err));
         assert.ok(err.field?.startsWith('status.accessProviders[0].cluster.extensions[0].extension'), err.field);

@@ -8,7 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NO_PROVIDER_FILE } from '../../activities/credentials/provider-file.js';
 import { InvalidInputError } from '../../activities/errors.js';
 import { KubeApiError } from '../../activities/kube/classify.js';
-import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient, type ManagedKind } from '../../activities/kube/client.js';
+import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient } from '../../activities/kube/client.js';
+import type { ManagedKind } from '../../activities/kube/types.js';
 import {
   FINALIZER,
   MANAGED_BY_LABEL,

@@ -9,7 +9,8 @@ import { workflowUiUrl } from '../../cli/connect.js';
 import { StreamingTable, humanDuration, oneLine, relative } from '../../cli/format.js';
 import { collectingIo } from '../support/cli-io.js';
 import { describeOutcome, parseRefreshArgs } from '../../cli/refresh.js';
-import { EXIT, UsageError, describeStatus, parseStatusArgs, printList, runStatus, tableCells } from '../../cli/status.js';
+import { EXIT, UsageError } from '../../cli/command.js';
+import { describeStatus, parseStatusArgs, printList, runStatus, tableCells } from '../../cli/status.js';
 import { profilesQuery, rowFromExecution, type ProfileRow } from '../../cli/visibility.js';
 import { SearchAttr, WORKFLOW_TYPE, type WorkflowStatus } from '../../workflows/api.js';
 

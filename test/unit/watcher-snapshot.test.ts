@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ClusterProfile } from '../../activities/kube/types.js';
-import { carriedAccessProviders } from '../../activities/profile/model.js';
+import { carriedAccessProviders, profileRef } from '../../activities/profile/model.js';
 import {
   canonicalJson,
   observedHashOf,
   safeSnapshotOf,
   snapshotOf,
   sourceSecretOf,
-  profileRef,
 } from '../../watcher/snapshot.js';
 
 function profile(): ClusterProfile {

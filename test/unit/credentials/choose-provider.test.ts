@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { carriedAccessProviders, chooseProvider } from '../../../activities/credentials/choose-provider.js';
+import { carriedAccessProviders, chooseProvider } from '../../../activities/profile/model.js';
 import { NO_PROVIDER_FILE } from '../../../activities/credentials/provider-file.js';
 import { InvalidInputError } from '../../../activities/errors.js';
 import type { AccessProvider } from '../../../activities/kube/types.js';

@@ -1,11 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse, stringify } from 'yaml';
-import {
-  SECRET_READER_NAMESPACES_FLAG,
-  readSecretReaderKubeconfig,
-  type SecretGetter,
-} from '../../../activities/credentials/secret-reader.js';
+import { readSecretReaderKubeconfig, type SecretGetter } from '../../../activities/credentials/secret-reader.js';
+import { SECRET_READER_NAMESPACES_FLAG } from '../../../activities/profile/model.js';
 import { InvalidInputError } from '../../../activities/errors.js';
 import { EXEC_EXTENSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type KubeconfigCluster, type V1Secret } from '../../../activities/kube/types.js';
 import { CA_DATA, CLIENT_CERT, CLIENT_KEY, JWT_TOKEN, OPAQUE_TOKEN, assertNoSecret, rejection } from './fixtures.js';
