@@ -5,6 +5,22 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+// The layers (docs/architecture.md, "Layers"), bottom up: workflows/ ← activities/ ← watcher/ ← worker/ ←
+// cli/ ← bin/, tools/. Each folder's block below lists what it must not import. The import sources are
+// relative paths, so a top-level folder is matched however deep the importing file sits.
+
+/** A relative import that reaches one of these top-level folders. */
+const ourLayers = (...folders) => `^(\\.\\./)+(${folders.join('|')})/`;
+
+/** The workflow code itself (bundled for the sandbox by worker/bundle.ts), as opposed to its contract. */
+const workflowCode = {
+  regex: `${ourLayers('workflows')}(index|cluster-profile|legacy/)`,
+  message: 'Import the contract (workflows/api.ts and the other pure modules), not the workflow code.',
+};
+
+/** One `no-restricted-imports` rule per folder: ESLint replaces, rather than merges, a rule's options. */
+const layerRule = (options) => ({ '@typescript-eslint/no-restricted-imports': ['error', options] });
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.stack/**', 'test-results/**'] },
   js.configs.recommended,
@@ -26,21 +42,68 @@ export default tseslint.config(
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node, no network, no Kubernetes client,
-    // no activity/worker/client SDK packages. Types may still be imported with `import type`.
+    // no activity/worker/client SDK packages (their types may still be imported with `import type`).
+    // workflows/ is the bottom layer: it imports nothing of ours from outside workflows/, not even
+    // types; a type both sides need lives here (api.ts, visibility.ts).
     files: ['workflows/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
+    rules: layerRule({
+      paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.', allowTypeImports: true })),
+      patterns: [
+        { group: ['@kubernetes/*'], message: 'Workflow code must not touch Kubernetes; use an activity.', allowTypeImports: true },
+        { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing', '@temporalio/envconfig'], message: 'Not allowed in the workflow sandbox.', allowTypeImports: true },
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.', allowTypeImports: true })),
-          patterns: [
-            { group: ['@kubernetes/*'], message: 'Workflow code must not touch Kubernetes; use an activity.', allowTypeImports: true },
-            { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing', '@temporalio/envconfig'], message: 'Not allowed in the workflow sandbox.', allowTypeImports: true },
-            { group: ['../activities/*', '../worker/*', '../watcher/*', '../cli/*'], message: 'Workflows may only import types from I/O code.', allowTypeImports: true },
-          ],
+          regex: ourLayers('activities', 'worker', 'watcher', 'cli', 'tools', 'bin'),
+          message: 'workflows/ is the bottom layer and imports nothing from the others, not even types: move a shared type into workflows/ (docs/architecture.md, Layers).',
         },
       ],
-    },
+    }),
+  },
+  {
+    // Activities: the worker runs them; they know the shared contract of workflows/ but not the workflow
+    // code, the worker, the watcher or the CLI.
+    files: ['activities/**/*.ts'],
+    rules: layerRule({
+      patterns: [
+        { regex: ourLayers('worker', 'watcher', 'cli', 'tools', 'bin'), message: 'activities/ imports only workflows/ (the contract) and activities/ (docs/architecture.md, Layers).' },
+        workflowCode,
+      ],
+    }),
+  },
+  {
+    // The watcher reads ClusterProfiles the way the activities do (the shared profile model) and signals
+    // workflows; it never runs an activity's I/O, and knows nothing of the worker or the CLI.
+    files: ['watcher/**/*.ts'],
+    rules: layerRule({
+      patterns: [
+        { regex: ourLayers('worker', 'cli', 'tools', 'bin'), message: 'watcher/ imports only workflows/ and the shared profile model of activities/ (docs/architecture.md, Layers).' },
+        {
+          regex: `${ourLayers('activities')}(?!profile/|kube/types\\.js$|kube/classify\\.js$)`,
+          message: 'The watcher may use the shared profile model (activities/profile/, kube/types.ts, kube/classify.ts), not an activity\'s I/O.',
+        },
+        workflowCode,
+      ],
+    }),
+  },
+  {
+    // The worker hosts the workflows and the activities and exports the process's metrics; the CLI
+    // composes it with the watcher, never the other way round.
+    files: ['worker/**/*.ts'],
+    rules: layerRule({
+      patterns: [
+        { regex: ourLayers('cli', 'tools', 'bin'), message: 'Nothing imports cli/ but bin/ and tools/: move what both need below cli/ (docs/architecture.md, Layers).' },
+        workflowCode,
+      ],
+    }),
+  },
+  {
+    // cli/ is the composition root (cli/app.ts wires the worker and the watcher) and the operator commands.
+    files: ['cli/**/*.ts'],
+    rules: layerRule({
+      patterns: [
+        { regex: ourLayers('tools', 'bin'), message: 'cli/ ships in the image; tools/ and bin/ do not belong in it (docs/architecture.md, Layers).' },
+        workflowCode,
+      ],
+    }),
   },
   {
     files: ['**/*.js'],

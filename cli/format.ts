@@ -1,7 +1,9 @@
-// Output helpers of the operator commands: human durations (kubectl's style), cells, a streaming table,
+// Output helpers of the operator commands: relative times (durations in kubectl's style, from
+// worker/console-format.ts, which the log lines share), cells, a streaming table,
 // and streaming JSON / YAML lists. Everything writes through CliIo, which honours back-pressure, so that
 // 10,000 rows piped into `head` or a slow terminal never pile up in memory.
 import { stringify } from 'yaml';
+import { humanDuration } from '../worker/console-format.js';
 
 export interface CliOutput {
   write(chunk: string): boolean;
@@ -23,23 +25,6 @@ export function processIo(): CliIo {
 export async function emit(out: CliOutput, chunk: string): Promise<void> {
   if (out.write(chunk) || !out.once) return;
   await new Promise<void>((resolve) => out.once!('drain', resolve));
-}
-
-/** kubectl-style short durations: 45s, 3m20s, 47m, 5h12m, 20h, 3d4h, 40d, 2y10d. */
-export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const m = Math.floor(s / 60);
-  const h = Math.floor(m / 60);
-  const d = Math.floor(h / 24);
-  if (s < 120) return `${s}s`;
-  if (m < 10) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
-  if (m < 180) return `${m}m`;
-  if (h < 8) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
-  if (h < 48) return `${h}h`;
-  if (h < 24 * 8) return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
-  if (d < 365 * 2) return `${d}d`;
-  const y = Math.floor(d / 365);
-  return d % 365 ? `${y}y${d % 365}d` : `${y}y`;
 }
 
 /** "in 47m" / "5m ago" relative to now. */

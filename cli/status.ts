@@ -12,11 +12,13 @@ import { parseArgs } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { UNHEALTHY_PHASES, statusQuery, type WorkflowStatus } from '../workflows/api.js';
 import { parseDuration } from './duration.js';
-import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, listProfiles, parseProfileName, type ProfileFilter, type ProfileRow } from './visibility.js';
+import { DEFAULT_PAGE_SIZE, FilterError, checkFilter, type ProfileFilter, type ProfileRow } from '../workflows/visibility.js';
+import { listProfiles, parseProfileName } from './visibility.js';
 import { EXIT, UsageError, runOperatorCommand } from './command.js';
 import { connectClient, workflowUiUrl, type CliClient } from './connect.js';
 import { defaultSveltosReader, sveltosCell, sveltosLines, type SveltosReader, type SveltosView } from './sveltos-view.js';
-import { StreamingJsonList, StreamingTable, StreamingYamlList, emit, iso, oneLine, relative, humanDuration, yaml, type CliIo } from './format.js';
+import { humanDuration } from '../worker/console-format.js';
+import { StreamingJsonList, StreamingTable, StreamingYamlList, emit, iso, oneLine, relative, yaml, type CliIo } from './format.js';
 
 export const STATUS_USAGE = `usage: clusterinventory status [NAMESPACE/NAME] [flags]
 

@@ -30,6 +30,7 @@ import {
   type ProfileSnapshot,
   type ResyncRequest,
 } from '../workflows/api.js';
+import { DEFAULT_PAGE_SIZE, profilesQuery, rowFromExecution } from '../workflows/visibility.js';
 import type { SignalCounters } from './counters.js';
 import type { WorkflowView } from './decide.js';
 import type { WatcherLogger } from './log.js';
@@ -67,21 +68,6 @@ export interface SignalerOptions {
   logger: WatcherLogger;
   /** Passed to new workflows (ClusterProfileWorkflowInput.maxCyclesPerRun); tests set it small. */
   maxCyclesPerRun?: number;
-}
-
-/** "clusterprofile/<ns>/<name>/<uid>" → its parts; undefined for other IDs. */
-export function parseWorkflowId(workflowId: string): ProfileRef | undefined {
-  const parts = workflowId.split('/');
-  if (parts.length !== 4 || parts[0] !== 'clusterprofile') return undefined;
-  const [, namespace, name, uid] = parts as [string, string, string, string];
-  if (!namespace || !name || !uid) return undefined;
-  return { namespace, name, uid };
-}
-
-/** The visibility query for running workflows of this type on this task queue. */
-export function runningWorkflowsQuery(taskQueue: string): string {
-  if (/['"\\]/.test(taskQueue)) throw new Error(`task queue name ${JSON.stringify(taskQueue)} cannot be used in a visibility query`);
-  return `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`;
 }
 
 export function staticSummaryFor(ref: ProfileRef): string {
@@ -204,15 +190,14 @@ export function temporalSignaler(o: SignalerOptions): WorkflowSignaler {
       counters.visibilityQueries++;
       const out = new Map<string, RunningWorkflow>();
       try {
-        for await (const wf of client.workflow.list({ query: runningWorkflowsQuery(o.taskQueue), pageSize: 1000 })) {
-          const ref = parseWorkflowId(wf.workflowId);
-          if (!ref) continue;
-          const view: RunningWorkflow = { workflowId: wf.workflowId, runId: wf.runId, running: true, startedAtMs: wf.startTime.getTime() };
-          const hash = wf.typedSearchAttributes.get(SearchAttr.observedHash);
-          if (hash !== undefined) view.observedHash = hash;
-          const phase = wf.typedSearchAttributes.get(SearchAttr.phase);
-          if (phase !== undefined) view.phase = phase;
-          out.set(ref.uid, view);
+        const query = profilesQuery({ taskQueue: o.taskQueue, running: true });
+        for await (const info of client.workflow.list({ query, pageSize: DEFAULT_PAGE_SIZE })) {
+          const row = rowFromExecution(info);
+          if (row?.uid === undefined) continue;
+          const view: RunningWorkflow = { workflowId: row.workflowId, runId: row.runId, running: true, startedAtMs: row.runStartedAtMs };
+          if (row.observedHash !== undefined) view.observedHash = row.observedHash;
+          if (row.phase !== undefined) view.phase = row.phase;
+          out.set(row.uid, view);
         }
       } catch (err) {
         counters.visibilityErrors++;

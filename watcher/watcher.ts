@@ -17,6 +17,7 @@ import { profileRef } from '../activities/profile/model.js';
 import { claimedOwnerUids, isManagedObjectOf } from '../activities/profile/ownership.js';
 import {
   DEFAULT_TASK_QUEUE,
+  parseWorkflowId,
   type ProfileRef,
   type ProfileSnapshot,
   type ResyncRequest,
@@ -54,7 +55,7 @@ import {
 import { kubeTransport, type ListWatchTransport } from './kube-transport.js';
 import { ALWAYS_LEADER, type Leadership } from './leader-election.js';
 import { errorText, jsonLogger, type WatcherLogger } from './log.js';
-import { parseWorkflowId, temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
+import { temporalSignaler, type RunningWorkflow, type WorkflowSignaler } from './signaler.js';
 import { safeSnapshotOf, sourceSecretOf } from './snapshot.js';
 import { SourceSecretIndex } from './source-index.js';
 

@@ -2,7 +2,6 @@
 // stdout is a terminal or with --log-format text. JSON lines stay the default for machines.
 // Both formats drop the Temporal SDK's task tokens: opaque base64 blobs that say nothing to a reader
 // and, for activities, are enough to complete or fail the activity from outside.
-import { humanDuration } from '../cli/format.js';
 
 export const LOG_FORMATS = ['json', 'text'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -34,6 +33,23 @@ export function withoutTaskTokens<T>(value: T, depth = 0): T {
     }
   }
   return (out ?? value) as T;
+}
+
+/** kubectl-style short durations: 45s, 3m20s, 47m, 5h12m, 20h, 3d4h, 40d, 2y10d. */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const m = Math.floor(s / 60);
+  const h = Math.floor(m / 60);
+  const d = Math.floor(h / 24);
+  if (s < 120) return `${s}s`;
+  if (m < 10) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
+  if (m < 180) return `${m}m`;
+  if (h < 8) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  if (h < 48) return `${h}h`;
+  if (h < 24 * 8) return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
+  if (d < 365 * 2) return `${d}d`;
+  const y = Math.floor(d / 365);
+  return d % 365 ? `${y}y${d % 365}d` : `${y}y`;
 }
 
 const LEVEL_WORDS: Record<number, string> = { 10: 'trace', 20: 'debug', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };

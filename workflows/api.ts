@@ -18,6 +18,15 @@ export function workflowIdFor(ref: ProfileRef): string {
   return `clusterprofile/${ref.namespace}/${ref.name}/${ref.uid}`;
 }
 
+/** The inverse of workflowIdFor; undefined for IDs of another shape. */
+export function parseWorkflowId(workflowId: string): ProfileRef | undefined {
+  const parts = workflowId.split('/');
+  if (parts.length !== 4 || parts[0] !== 'clusterprofile') return undefined;
+  const [, namespace, name, uid] = parts as [string, string, string, string];
+  if (!namespace || !name || !uid) return undefined;
+  return { namespace, name, uid };
+}
+
 /**
  * Fields of a ClusterProfile that matter to the reconciler, reduced to non-secret facts of bounded size:
  * it is the workflow's start input, every profileChanged signal's argument and part of each continue-as-new
@@ -75,7 +84,8 @@ export interface DeletionRequest {
  * refresh failed (a retry is scheduled before the held credential expires). Expired: the credential held
  * in the Secret has expired and no refresh has succeeded since (Sveltos cannot reach the cluster).
  */
-export type Phase = 'Pending' | 'Syncing' | 'Ready' | 'Degraded' | 'Expired' | 'Deleting' | 'Deleted';
+export const PHASES = ['Pending', 'Syncing', 'Ready', 'Degraded', 'Expired', 'Deleting', 'Deleted'] as const;
+export type Phase = (typeof PHASES)[number];
 
 /** Phases in which Sveltos may not be able to use the credential: `status` exits 1 for them. */
 export const UNHEALTHY_PHASES: readonly Phase[] = ['Degraded', 'Expired'];

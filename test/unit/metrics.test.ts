@@ -22,7 +22,7 @@ import {
   instrumentActivities,
   instrumentSpawn,
 } from '../../worker/metrics.js';
-import type { ProfileRow } from '../../cli/visibility.js';
+import type { ProfileRow } from '../../workflows/visibility.js';
 import { DEFAULT_SCHEDULE, type ProfileRef, type ReconcileActivities } from '../../workflows/api.js';
 
 interface Recorded {

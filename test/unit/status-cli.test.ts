@@ -6,12 +6,13 @@ import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
 import { workflowUiUrl } from '../../cli/connect.js';
-import { StreamingTable, humanDuration, oneLine, relative } from '../../cli/format.js';
+import { StreamingTable, oneLine, relative } from '../../cli/format.js';
+import { humanDuration } from '../../worker/console-format.js';
 import { collectingIo } from '../support/cli-io.js';
 import { describeOutcome, parseRefreshArgs } from '../../cli/refresh.js';
 import { EXIT, UsageError } from '../../cli/command.js';
 import { describeStatus, parseStatusArgs, printList, runStatus, tableCells } from '../../cli/status.js';
-import { profilesQuery, rowFromExecution, type ProfileRow } from '../../cli/visibility.js';
+import { profilesQuery, rowFromExecution, type ProfileRow } from '../../workflows/visibility.js';
 import { SearchAttr, WORKFLOW_TYPE, type WorkflowStatus } from '../../workflows/api.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');

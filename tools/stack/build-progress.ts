@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { humanDuration } from '../../cli/format.js';
+import { humanDuration } from '../../worker/console-format.js';
 import { cacheRoot } from './paths.js';
 import { log } from './run.js';
 
