@@ -3,7 +3,8 @@
 // checked against the workflow's uid), decides with the pure helpers in kube/desired.ts and then acts.
 // Our error classes leave as ApplicationFailures (toApplicationFailure): InvalidInput, Conflict and
 // ProfileGone are non-retryable; anything else (KubeApiError, plugin hiccups) is retried by Temporal.
-// Credentials stay inside syncCredentials: it resolves and writes them, and returns metadata only.
+// Credentials stay inside the sync activity (syncProfile; syncCredentials for runs of the first release):
+// it resolves and writes them, and returns metadata only (ADR 3).
 import { hostname } from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
 import {

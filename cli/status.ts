@@ -210,7 +210,7 @@ export async function printList(rows: AsyncIterable<ProfileRow>, args: Pick<Stat
 /**
  * The workflow of one ClusterProfile, named by its workflow ID only. Visibility finds the ID (it holds
  * the profile's uid, so a reused name is told apart), but every call goes to the ID without a run ID:
- * the workflow continues as new every few hundred syncs, visibility lags behind, and a run ID read from
+ * the workflow continues as new every 50 syncs, visibility lags behind, and a run ID read from
  * it may name a run that has already closed.
  */
 export interface FoundWorkflow {

@@ -215,7 +215,7 @@ export interface ClusterProfileWorkflowInput {
   finalizerPresent?: boolean;
   /** Carried across continue-as-new: failed syncs in a row (for the retry backoff). */
   failures?: number;
-  /** Syncs per run before continue-as-new (default 500; also on continueAsNewSuggested). Tests set it small. */
+  /** Syncs per run before continue-as-new (default 50; also on continueAsNewSuggested). Tests set it small. */
   maxCyclesPerRun?: number;
 }
 

@@ -30,7 +30,7 @@ export interface ProfileRow {
   lastError?: { reason: string; message: string; atMs: number };
   /** When this ClusterProfile incarnation started being managed (memo), else when this run started. */
   sinceMs: number;
-  /** When this run started (runs continue as new every few dozen syncs). */
+  /** When this run started (runs continue as new every 50 syncs). */
   runStartedAtMs: number;
   closedAtMs?: number;
 }
