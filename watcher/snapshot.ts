@@ -21,7 +21,7 @@ import {
 export const HASH_VERSION = 'v2';
 
 /**
- * The fields that drive the reconciler (SPEC §3 "relevant changes"), normalised. Labels are the ones
+ * The fields that drive the reconciler (the relevant changes of docs/behaviour.md, Refresh), normalised. Labels are the ones
  * copied to the SveltosCluster (v2: Sveltos' own `projectsveltos.io/` labels are not, so they do not count).
  */
 export interface RelevantFields {

@@ -1,4 +1,4 @@
-// The watcher (SPEC §5): informers on ClusterProfiles (all namespaces or a list), metadata-only informers
+// The watcher (docs/behaviour.md, The watcher): informers on ClusterProfiles (all namespaces or a list), metadata-only informers
 // on source Secrets and on our managed Secrets and SveltosClusters; per ClusterProfile uid, events are
 // coalesced into one decision (decide.ts) and the decided signal is sent to the profile's workflow
 // (signaler.ts). Among several replicas only the leader of a Lease election (leader-election.ts) sends

@@ -1,4 +1,4 @@
-// The long-lived workflow behind one ClusterProfile (SPEC §3, §4). Deterministic: imports only
+// The long-lived workflow behind one ClusterProfile (docs/behaviour.md: Refresh, The workflow). Deterministic: imports only
 // @temporalio/workflow, @temporalio/common and pure modules. Credentials never pass through here: one
 // activity per sync resolves and writes them and returns metadata (fingerprint, expiry, what changed).
 //
@@ -541,7 +541,7 @@ async function reconcileClusterProfile(input: ClusterProfileWorkflowInput): Prom
   }
 
   /**
-   * Deletion (SPEC §4): the cleanup activity first checks with the API server that this uid is gone or has a
+   * Deletion: the cleanup activity first checks with the API server that this uid is gone or has a
    * deletionTimestamp; only then does it delete the SveltosCluster and the Secret (if ours) and release the
    * finalizer. A request the API server refutes is logged and ignored: the workflow goes on reconciling.
    * Returns whether the cleanup happened.

@@ -1,4 +1,4 @@
-// Refresh schedule (SPEC §3), pure and deterministic: the workflow passes in workflow time.
+// Refresh schedule (docs/behaviour.md, Refresh), pure and deterministic: the workflow passes in workflow time.
 import type { ScheduleConfig } from './api.js';
 
 /** Refresh when this fraction of the remaining credential lifetime has passed. */
@@ -63,7 +63,7 @@ export interface FailedRefreshInput {
 }
 
 /**
- * Delay until the next attempt after a failed sync (SPEC §3: retried before the held credential expires).
+ * Delay until the next attempt after a failed sync (retried before the held credential expires).
  * Transient failures back off exponentially from RETRY_BASE_MS; input errors and conflicts wait for the sync
  * period (a relevant change retries sooner). Either way the attempt lands before the held credential
  * expires — halving the time left each time — and never more often than RETRY_FLOOR_MS.

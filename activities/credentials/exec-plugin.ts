@@ -1,4 +1,4 @@
-// Runs one client-go exec credential plugin (SPEC §2.2) the way client-go would, with the limits
+// Runs one client-go exec credential plugin (docs/behaviour.md, Exec plugins) the way client-go would, with the limits
 // client-go lacks: a timeout that kills the whole process group and a cap on stdout. stdout carries
 // the credential: it is never logged or quoted in an error. stderr never reaches an error either (it
 // would go to workflow history, Events and the status query): errors say only how the plugin ended.
@@ -289,7 +289,7 @@ export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps
   if (exit.code !== 0) {
     if (exit.code === null) throw transient(ended(`was killed by signal ${exit.signal ?? 'unknown'}`, stderr), 'killed');
     // An identity provider blip or a network error looks the same as a broken setup from here: retried a
-    // few times, then the workflow retries before the held credential expires (SPEC §3).
+    // few times, then the workflow retries before the held credential expires.
     throw transient(ended(`exited with code ${exit.code}`, stderr), 'exit');
   }
   try {

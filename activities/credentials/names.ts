@@ -1,5 +1,5 @@
 // Names and labels we derive from a ClusterProfile, checked against Kubernetes limits before any
-// write, so that an oversized name is a clear non-retryable error on that profile (SPEC §1), not an
+// write, so that an oversized name is a clear non-retryable error on that profile, not an
 // API rejection retried forever.
 import { quoted } from '../../workflows/text.js';
 import { InvalidInputError } from '../errors.js';

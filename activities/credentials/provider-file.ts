@@ -1,4 +1,4 @@
-// The exec-plugin provider file (`--clusterprofile-provider-file`, SPEC §2.2), validated in full at
+// The exec-plugin provider file (`--clusterprofile-provider-file`, docs/configuration.md "Provider file"), validated in full at
 // start-up. Unlike the upstream Go loader (encoding/json: case-insensitive keys, unknown keys ignored,
 // policy values checked only when a profile happens to use them), a typo here is an error naming the
 // file and the field, so a misconfiguration shows at start-up instead of on some later ClusterProfile.
@@ -63,7 +63,7 @@ export function maxConcurrentRunsOf(file: ProviderFile, name: string): number {
 export interface ProviderFile {
   /** Where it was loaded from, for error messages; "" when there is no file. */
   readonly path: string;
-  /** In file order: the order decides which provider a ClusterProfile uses (SPEC §2). */
+  /** In file order: the order decides which provider a ClusterProfile uses (the profile's order never does). */
   readonly providers: readonly ProviderConfig[];
 }
 

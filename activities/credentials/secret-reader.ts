@@ -1,4 +1,4 @@
-// The built-in `kubeconfig-secretreader` provider (SPEC §2.1): copy a kubeconfig from a Secret the
+// The built-in `kubeconfig-secretreader` provider (docs/behaviour.md, The built-in kubeconfig-secretreader): copy a kubeconfig from a Secret the
 // ClusterProfile points at. Two holes of the Go controller are closed here: a profile author could
 // name any Secret in the cluster (so reads are confined to the profile's namespace unless configured
 // otherwise), and the copied kubeconfig could make sveltoscluster-manager run binaries or read files.

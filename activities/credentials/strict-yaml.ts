@@ -1,5 +1,5 @@
 // A YAML reader for source kubeconfigs that accepts only the part of YAML on which this parser and
-// client-go (goyaml v2 behind sigs.k8s.io/yaml) agree, in time linear in the input (SPEC §2.1, §5).
+// client-go (goyaml v2 behind sigs.k8s.io/yaml) agree, in time linear in the input, so that one profile's source never stalls a worker.
 // Refused, because the two parsers read them differently or they cost more than their size:
 //   - merge keys `<<`: goyaml v2 applies them over explicit keys, this library does not;
 //   - directives (%YAML, %TAG) and any tag outside the core schema (!!binary, !custom, …);
@@ -14,7 +14,7 @@ import { CST, Lexer, isMap, isPair, isScalar, isSeq, parseDocument, type Node } 
 import { InvalidInputError } from '../errors.js';
 import { quoted } from '../../workflows/text.js';
 
-/** Larger sources are refused before parsing (SPEC §2.1). */
+/** Larger sources are refused before parsing. */
 export const MAX_SOURCE_BYTES = 256 * 1024;
 /** `[[[[…` nesting is recursion in the composer; kubeconfigs need three or four levels. */
 export const MAX_FLOW_DEPTH = 64;

@@ -184,7 +184,7 @@ export interface SveltosClusterSpec {
   /** Without it Sveltos picks an arbitrary key, so we always set it. */
   kubeconfigKeyName?: string;
   paused?: boolean;
-  /** Must never be set by us: Sveltos would then rewrite our Secret (SPEC §1). */
+  /** Never set by us: Sveltos would then rewrite our Secret (when a user sets it: ADR 10). */
   tokenRequestRenewalOption?: SveltosTokenRequestRenewalOption;
   /** Arbitrary data for templates (Go field ArbitraryData). */
   data?: Record<string, string>;

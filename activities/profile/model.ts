@@ -77,7 +77,7 @@ export function displayNameOf(profile: Pick<ClusterProfile, 'spec'>): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Access providers (SPEC §2)
+// Access providers (docs/behaviour.md, Access providers)
 
 /** An access provider together with where it sits in the profile, for error messages. */
 export interface LocatedAccessProvider {
@@ -141,7 +141,7 @@ export function chooseProvider(profile: Pick<ClusterProfile, 'metadata' | 'statu
 }
 
 // ---------------------------------------------------------------------------------------------
-// The source Secret of the built-in kubeconfig-secretreader (SPEC §2.1)
+// The source Secret of the built-in kubeconfig-secretreader
 
 export const SECRET_READER_NAMESPACES_FLAG = '--secret-reader-namespaces';
 

@@ -1,6 +1,6 @@
 // Whose an existing Secret or SveltosCluster is, relative to one ClusterProfile incarnation: what the
-// activities may write or delete (SPEC §1), and which object events the watcher counts as the profile's
-// (SPEC §5). Pure; part of the shared profile model (./model.ts).
+// activities may write or delete, and which object events the watcher counts as the profile's
+// (docs/behaviour.md: Objects and names, The watcher). Pure; part of the shared profile model (./model.ts).
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import type { ProfileRef } from '../../workflows/api.js';
 import { SVELTOS_RENEWED_KEY, sveltosRenewsToken } from '../kube/sveltos-renewal.js';
@@ -75,11 +75,11 @@ export interface ExistingManagedObject {
 const SVELTOS_CLUSTER_SPEC_DEFAULTS: Readonly<Record<string, unknown>> = { consecutiveFailureThreshold: 3, pullMode: false, paused: false };
 
 /**
- * The first field of an object we did not create that holds something we would not write ("spec.
- * tokenRequestRenewalOption", "data[re-kubeconfig]"), or undefined. An allowlist: whatever is not ours
- * (or an API default) blocks adoption, since taking the object over would carry that content along
- * (SPEC §1). Labels and annotations are not content: other writers (Sveltos itself) add their own, and
- * server-side apply keeps theirs apart from ours.
+ * The first field of an object we did not create that holds something we would not write ("spec.paused",
+ * "data[\"other\"]"), or undefined. An allowlist: whatever is not ours (or an API default, or Sveltos's
+ * token renewal, ADR 10) blocks adoption, since taking the object over would carry that content along.
+ * Labels and annotations are not content: other writers (Sveltos itself) add their own, and server-side
+ * apply keeps theirs apart from ours.
  */
 export function foreignContent(kind: ManagedKind, obj: ExistingManagedObject, profile: Pick<ProfileRef, 'name'>): string | undefined {
   if (kind === 'Secret') {
@@ -107,7 +107,7 @@ export function foreignContent(kind: ManagedKind, obj: ExistingManagedObject, pr
 
 /**
  * Ownership judged on the whole object: an object that would otherwise be adoptable but holds content we
- * do not write is foreign (SPEC §1: "adopted only when it holds nothing beyond what we would write").
+ * do not write is foreign: adopted only when it holds nothing beyond what we would write.
  * An object that is already ours stays ours whatever others added to it.
  */
 export function ownershipOf(kind: ManagedKind, obj: ExistingManagedObject | undefined, profile: Pick<ProfileRef, 'name' | 'uid'>): Ownership {
@@ -147,7 +147,7 @@ export function claimedOwnerUids(meta: Pick<V1ObjectMeta, 'ownerReferences'> | u
 }
 
 /**
- * Whether a managed-object event concerns this profile (SPEC §5): the object sits in the profile's
+ * Whether a managed-object event concerns this profile: the object sits in the profile's
  * namespace, has the name we give it, and an ownerReference to this very incarnation. Anything else,
  * e.g. a copy elsewhere carrying the profile's uid, is somebody else's object and triggers nothing.
  */

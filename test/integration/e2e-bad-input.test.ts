@@ -1,4 +1,4 @@
-// The bad input matrix, end to end (SPEC §1, §2, §4): every input a ClusterProfile author, a source
+// The bad input matrix, end to end (docs/behaviour.md): every input a ClusterProfile author, a source
 // Secret owner or an exec plugin can get wrong. For each case the workflow turns Degraded with an error
 // that names the object and the field, a Warning Event carries the same message, nothing is retried in
 // a hot loop, nothing is deleted, and the workflow keeps running. Fixing the input makes it Ready again.
@@ -168,7 +168,7 @@ describe('bad input matrix', () => {
     attempts?: number;
     /**
      * The failure may pass (plugin exit ≠ 0, timeout): retried SYNC_MAX_ATTEMPTS times by the activity, then
-     * by the workflow with backoff (SPEC §3), under its own reason rather than InvalidInput.
+     * by the workflow with backoff before the held credential expires, under its own reason rather than InvalidInput.
      */
     transient?: boolean;
   }

@@ -1,4 +1,4 @@
-// No credential ever leaves the activity that resolves and writes it (SPEC §4, ADR 0003): after the
+// No credential ever leaves the activity that resolves and writes it (ADR 3): after the
 // token, client-certificate and secretreader flows, a failing plugin that prints its token on stderr,
 // and one `refresh` update each, every workflow history of the task queue (raw and with payloads
 // decoded), every log line, every Kubernetes Event and every `status` query result is scanned for the

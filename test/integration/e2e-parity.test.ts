@@ -39,7 +39,7 @@ describe('parity with the Go controller', () => {
 
     assert.equal(secret.metadata?.name, secretNameFor(name));
     assert.equal(secret.type, 'Opaque');
-    // Rendered from the validated source (SPEC §2.1), so equal in meaning, not in bytes.
+    // Rendered from the validated source (ADR 8), so equal in meaning, not in bytes.
     assert.deepEqual(selectedContext(e2e.managedKubeconfig(secret) ?? ''), selectedContext(source), 'managed Secret holds the source context, cluster and user');
     assert.equal(secret.metadata?.labels?.[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
     assert.equal(sveltosCluster.spec?.kubeconfigName, secretNameFor(name));

@@ -1,4 +1,4 @@
-// Determinism guard (SPEC §4 "workflow code changes are guarded by replay tests over recorded histories"):
+// Determinism guard: workflow code changes are guarded by replay tests over recorded histories:
 // every history committed under test/fixtures/histories (recorded from real end-to-end runs by
 // test/support/record-histories.ts) is replayed against the CURRENT workflow code, bundled from source.
 // No server is needed. A failure here means a workflow change would break running workflows: make it

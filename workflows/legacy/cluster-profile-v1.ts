@@ -3,7 +3,7 @@
 // without. Its one patch, MIGRATE_TO_V2_PATCH, makes a running workflow continue as new into the current
 // code (workflows/cluster-profile.ts) at its next loop turn (docs/adr/0005-workflow-upgrade.md).
 //
-// The long-lived workflow behind one ClusterProfile (SPEC §3, §4). Deterministic: imports only
+// The long-lived workflow behind one ClusterProfile (docs/behaviour.md: Refresh, The workflow). Deterministic: imports only
 // @temporalio/workflow, @temporalio/common and types. Credentials never pass through here: activities
 // resolve and write them and return metadata (fingerprint, expiry, what changed).
 //
@@ -471,7 +471,7 @@ export async function legacyClusterProfileWorkflow(input: LegacyWorkflowInput): 
     }
   }
 
-  /** Deletion (SPEC §4): stop refreshing, delete the SveltosCluster and the Secret (if ours), remove the finalizer. */
+  /** Deletion: stop refreshing, delete the SveltosCluster and the Secret (if ours), remove the finalizer. */
   async function cleanup(): Promise<void> {
     // Wait for an in-flight sync; it is being cancelled. Take the mutex for good: nothing syncs after this.
     while (st.busy) await condition(() => !st.busy);

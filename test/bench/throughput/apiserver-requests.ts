@@ -12,7 +12,7 @@ export type RequestCounts = Record<string, number>;
 
 const READ_VERBS = new Set(['GET', 'LIST', 'WATCH', 'WATCHLIST']);
 
-/** What the controller reads and writes (SPEC §1, §6). Everything else is somebody else's traffic. */
+/** What the controller reads and writes (its objects and their Events). Everything else is somebody else's traffic. */
 export const CONTROLLER_RESOURCES = new Set(['clusterprofiles', 'secrets', 'sveltosclusters', 'events']);
 
 export function requestCounts(metricsText: string): RequestCounts {
