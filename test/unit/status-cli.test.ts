@@ -13,7 +13,7 @@ import { describeOutcome, parseRefreshArgs } from '../../cli/refresh.js';
 import { EXIT, UsageError } from '../../cli/command.js';
 import { describeStatus, parseStatusArgs, printList, runStatus, tableCells } from '../../cli/status.js';
 import { profilesQuery, rowFromExecution, type ProfileRow } from '../../workflows/visibility.js';
-import { SearchAttr, WORKFLOW_TYPE, type WorkflowStatus } from '../../workflows/api.js';
+import { SearchAttr, WORKFLOW_TYPE, parseWorkflowId, workflowIdFor, type WorkflowStatus } from '../../workflows/api.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const MIN = 60_000;
@@ -136,6 +136,7 @@ describe('visibility', () => {
           { key: SearchAttr.phase, value: 'Degraded' },
           { key: SearchAttr.provider, value: 'eks' },
           { key: SearchAttr.credentialExpiry, value: new Date(NOW + HOUR) },
+          { key: SearchAttr.observedHash, value: 'h-1' },
         ],
         { managedSinceMs: NOW - 24 * HOUR, nextRefreshAtMs: NOW + 10 * MIN, lastSyncAtMs: NOW - MIN, lastError: { reason: 'InvalidInput', message: 'bad', atMs: NOW - MIN } },
       ),
@@ -152,6 +153,7 @@ describe('visibility', () => {
       runStartedAtMs: NOW - HOUR,
       phase: 'Degraded',
       provider: 'eks',
+      observedHash: 'h-1',
       credentialExpiresAtMs: NOW + HOUR,
       nextRefreshAtMs: NOW + 10 * MIN,
       lastSyncAtMs: NOW - MIN,
@@ -165,6 +167,14 @@ describe('visibility', () => {
     assert.equal(r?.sinceMs, NOW - HOUR);
     assert.equal(r?.lastError, undefined);
     assert.equal(rowFromExecution(info([], undefined, 'something-else')), undefined, 'not ours');
+  });
+
+  test('the workflow ID and its parser agree; IDs of another shape parse to nothing', () => {
+    const ref = { namespace: 'fleet', name: 'spoke.a-1', uid: '0f1e-22' };
+    assert.deepEqual(parseWorkflowId(workflowIdFor(ref)), ref);
+    for (const id of ['clusterprofile/fleet/spoke', 'clusterprofile/fleet/spoke/uid/extra', 'other/fleet/spoke/uid', 'clusterprofile//spoke/uid']) {
+      assert.equal(parseWorkflowId(id), undefined, id);
+    }
   });
 });
 
