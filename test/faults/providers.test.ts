@@ -154,6 +154,7 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
     const all = latency(healthy);
     const inBurst = latency(burst);
     console.log(`# fault-matrix: hanging provider: healthy first sync p50/p90/p99/max ${fmt(all)} s; burst ${fmt(inBurst)} s`);
+    await printTimeline(fx, fleet, healthy);
     const warningsDuringOutage = slowTaskWarnings(fx);
     console.log(`# fault-matrix: hanging provider: slow-workflow-task warnings during the outage: ${warningsDuringOutage}`);
     for (const name of healthy) roster.live.push(await incarnation(fx, name, 'bench-token'));
@@ -221,6 +222,22 @@ function slowTaskWarnings(fx: FaultFixture): number {
 
 async function breakerState(fx: FaultFixture): Promise<number | undefined> {
   return find(await fx.controller.metrics(), 'clusterinventory_provider_breaker_state', { provider: 'fault-idp' })[0]?.value;
+}
+
+/** Where the slowest healthy first sync spent its time: before its workflow started, queued, in its first task. */
+async function printTimeline(fx: FaultFixture, fleet: Fleet, healthy: string[]): Promise<void> {
+  const latency = (n: string) => fleet.sveltosClusterSeen.get(n)! - fleet.createdAt.get(n)!;
+  const slowest = healthy.reduce((a, b) => (latency(b) > latency(a) ? b : a));
+  const created = performance.timeOrigin + fleet.createdAt.get(slowest)!;
+  const events = (await fx.handleOf(await incarnation(fx, slowest, 'bench-token')).fetchHistory()).events ?? [];
+  const at = (e: (typeof events)[number] | undefined) => (e?.eventTime ? Number(e.eventTime.seconds) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 - created : NaN);
+  const stages = [
+    ['workflow started', events[0]],
+    ['first task started', events.find((e) => e.workflowTaskStartedEventAttributes)],
+    ['first task completed', events.find((e) => e.workflowTaskCompletedEventAttributes)],
+  ] as const;
+  const parts = stages.map(([what, e]) => `${what} +${(at(e) / 1000).toFixed(2)} s`);
+  console.log(`# fault-matrix: hanging provider: slowest healthy profile ${slowest}: ${parts.join(', ')}, SveltosCluster +${(latency(slowest) / 1000).toFixed(2)} s`);
 }
 
 /** Workflow tasks the Temporal server has seen completed (its own counter; every profile in the namespace). */
