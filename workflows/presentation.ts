@@ -4,6 +4,8 @@
 // history event and a billable action).
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { MEMO_ERROR_MESSAGE_MAX, SearchAttr, type ProfileRef, type StatusMemo, type WorkflowStatus } from './api.js';
+import type { WaitPurpose } from './phase.js';
+import { formatDuration } from './schedule.js';
 
 /** Search attribute values as last upserted, by attribute name (null: unset). */
 export type SearchAttributeValues = Map<string, string | number | null>;
@@ -76,6 +78,18 @@ export function currentDetails(profile: string, s: WorkflowStatus): string {
     lines.push(`- next refresh: ${at(s.nextRefreshAtMs)} · last sync: ${at(s.lastSyncAtMs)}`);
   }
   return lines.join('\n');
+}
+
+/** The summary of the timer the workflow sleeps on, as the Web UI's history shows it. */
+export function waitSummary(profile: string, s: WorkflowStatus, purpose: WaitPurpose, ms: number): string {
+  if (purpose === 'degraded-retry') {
+    return `${profile} is ${s.phase} (${s.lastError?.reason ?? 'error'}): retry in ${formatDuration(ms)}`;
+  }
+  const expiry = s.credentialExpiresAtMs;
+  if (expiry !== undefined) {
+    return `sleep until 80% of credential lifetime for ${profile} (expires ${new Date(expiry).toISOString()}; ${formatDuration(ms)})`;
+  }
+  return `wait for the sync period for ${profile} (${formatDuration(ms)})`;
 }
 
 export function shorten(text: string, max: number): string {
