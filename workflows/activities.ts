@@ -1,10 +1,9 @@
 // The activities the current workflow calls, with their timeouts, retries and cancellation, and how their
 // failures read. Workflow code (sandboxed): the implementations are in activities/.
-import type {
-  ActivityFailure} from '@temporalio/workflow';
 import {
   ActivityCancellationType,
   ApplicationFailure,
+  type ActivityFailure,
   proxyActivities,
   proxyLocalActivities,
   type RetryPolicy,
