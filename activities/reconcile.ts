@@ -13,12 +13,10 @@ import {
   PROVIDER_DEFERRED,
   TRANSIENT_CREDENTIAL_ERROR,
   WORKER_SHUTDOWN_ERROR,
-  type ApplyResult,
   type CleanupRequest,
   type CleanupResult,
   type CredentialSyncResult,
   type FailureDetails,
-  type FinalizerResult,
   type ProfileEvent,
   type ProfileRef,
   type ReconcileActivities,
@@ -52,6 +50,7 @@ import {
   type ManagedKind,
 } from './kube/types.js';
 import { hasFinalizer, isDeleting } from './profile/model.js';
+import { createLegacyActivities } from './legacy/first-release.js';
 import { ownershipOf, staleOwnerReferences, type ExistingManagedObject } from './profile/ownership.js';
 
 /** The Kubernetes rate-limit lane of failure Events (activities/kube/client.ts recordEvent). */
@@ -240,28 +239,6 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     return cleanupGiven(ref, current);
   }
 
-  async function ensureFinalizer(ref: ProfileRef): Promise<FinalizerResult> {
-    return withGuardRetries(async () => {
-      const profile = await kube.getClusterProfile(ref.namespace, ref.name);
-      if (!profile || profile.metadata.uid !== ref.uid) return { gone: true, deleting: false };
-      if (isDeleting(profile)) return { gone: false, deleting: true };
-      if (profile.metadata.finalizers?.includes(FINALIZER)) return { gone: false, deleting: false };
-      try {
-        await kube.addFinalizer(profile, FINALIZER);
-      } catch (err) {
-        if (err instanceof ProfileGoneError) return { gone: true, deleting: false };
-        throw err;
-      }
-      log('info', 'finalizer added', { profile: `${ref.namespace}/${ref.name}`, finalizer: FINALIZER });
-      return { gone: false, deleting: false };
-    });
-  }
-
-  /** The first release's credential step (its workflows still call it until they continue as new). */
-  async function syncCredentials(ref: ProfileRef): Promise<CredentialSyncResult> {
-    return withHeartbeat(async () => writeCredentials(ref, await loadProfile(ref, { allowDeleting: false }), { compare: true }));
-  }
-
   /**
    * Resolves the credential and writes the Secret when its content differs. `compare: false` with the
    * fingerprint last written: a credential with that same fingerprint is taken as written (drift of the
@@ -347,11 +324,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     return result;
   }
 
-  async function applySveltosCluster(ref: ProfileRef): Promise<ApplyResult> {
-    return applySveltosClusterFor(ref, await loadProfile(ref, { allowDeleting: false }));
-  }
-
-  async function applySveltosClusterFor(ref: ProfileRef, profile: ClusterProfile, opts: { expectAbsent?: boolean } = {}): Promise<ApplyResult> {
+  async function applySveltosClusterFor(ref: ProfileRef, profile: ClusterProfile, opts: { expectAbsent?: boolean } = {}): Promise<{ changed: boolean }> {
     const desired = desiredSveltosCluster(profile);
     const object = describe(SVELTOS_CLUSTER.kind, ref.namespace, desired.metadata.name);
     const read = () => readForWrite(SVELTOS_CLUSTER.kind, object, ref, () => kube.getSveltosCluster(ref.namespace, desired.metadata.name));
@@ -376,10 +349,6 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       changed,
     });
     return { changed };
-  }
-
-  async function cleanup(ref: ProfileRef): Promise<CleanupResult> {
-    return cleanupGiven(ref, await kube.getClusterProfile(ref.namespace, ref.name));
   }
 
   /** The cleanup, given the ClusterProfile as just read from the API server (undefined: gone). */
@@ -514,11 +483,8 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
         providerWaitFailure(failure, args[1], { attempt, nowMs: Date.now(), random: Math.random(), waitingSinceMs: currentActivityContext()?.info.scheduledTimestampMs }),
     }),
     cleanupProfile: wrap('cleanupProfile', cleanupProfile, { details }),
-    ensureFinalizer: wrap('ensureFinalizer', ensureFinalizer),
-    syncCredentials: wrap('syncCredentials', syncCredentials),
-    applySveltosCluster: wrap('applySveltosCluster', applySveltosCluster),
-    cleanup: wrap('cleanup', cleanup),
-    recordEvent: wrap('recordEvent', recordEvent),
+    // The first release's activities (the legacy box), registered while its workflows may still run.
+    ...createLegacyActivities({ kube, log, withGuardRetries, loadProfile, writeCredentials, applySveltosClusterFor, cleanupGiven, recordEvent }, wrap),
   };
 }
 

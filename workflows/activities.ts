@@ -8,7 +8,7 @@ import {
   proxyLocalActivities,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERROR_TYPES, PROVIDER_WAIT_MAX_ATTEMPTS, type FailureDetails, type ReconcileActivities } from './api.js';
+import { NON_RETRYABLE_ERROR_TYPES, PROVIDER_WAIT_MAX_ATTEMPTS, type FailureDetails, type ProfileActivities } from './api.js';
 
 /**
  * Attempts of one sync before the workflow takes over: a few quick retries (1 s, 2 s, 4 s) ride out an API
@@ -46,7 +46,7 @@ const WAIT_FOR_CANCELLATION = ActivityCancellationType.WAIT_CANCELLATION_COMPLET
  * (ADR 6). A worker that dies mid-sync loses the workflow task; the server hands it to another worker after
  * the task timeout, which syncs again (syncs are idempotent). Cancellation reaches it in-process.
  */
-export const syncActivities = proxyLocalActivities<ReconcileActivities>({
+export const syncActivities = proxyLocalActivities<ProfileActivities>({
   // An exec plugin may run up to its own timeout (30 s by default) before the writes.
   startToCloseTimeout: '2m',
   retry: SYNC_RETRY,
@@ -61,7 +61,7 @@ export const syncActivities = proxyLocalActivities<ReconcileActivities>({
  * its full timeout and heartbeats, and no workflow task waits for it (ADR 9). One attempt: the workflow
  * decides the retries (jittered, before the held credential expires).
  */
-export const providerActivities = proxyActivities<ReconcileActivities>({
+export const providerActivities = proxyActivities<ProfileActivities>({
   // A few seconds' queue, the plugin's timeout (30 s by default) and the writes.
   startToCloseTimeout: '5m',
   heartbeatTimeout: '15s',
@@ -75,14 +75,14 @@ export const providerActivities = proxyActivities<ReconcileActivities>({
  * the held credential expires), so a fleet behind a provider that is down costs no workflow task per retry and
  * leaves the task queue to healthy profiles (ADR 9). The last attempt's failure comes back to the workflow.
  */
-export const providerWaitActivities = proxyActivities<ReconcileActivities>({
+export const providerWaitActivities = proxyActivities<ProfileActivities>({
   startToCloseTimeout: '5m',
   heartbeatTimeout: '15s',
   retry: { maximumAttempts: PROVIDER_WAIT_MAX_ATTEMPTS, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m' },
   cancellationType: WAIT_FOR_CANCELLATION,
 });
 
-export const cleanupActivities = proxyActivities<ReconcileActivities>({
+export const cleanupActivities = proxyActivities<ProfileActivities>({
   startToCloseTimeout: '1m',
   retry: CLEANUP_RETRY,
   cancellationType: WAIT_FOR_CANCELLATION,

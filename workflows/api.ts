@@ -3,6 +3,7 @@
 // Everything here is safe inside the workflow sandbox, and nothing here ever holds a credential.
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { LegacyActivities } from './legacy/api.js';
 
 export const DEFAULT_TASK_QUEUE = 'clusterinventory';
 export const WORKFLOW_TYPE = 'clusterProfileWorkflow';
@@ -101,23 +102,12 @@ export interface CredentialSyncResult {
   server: string;
 }
 
-export interface ApplyResult {
-  changed: boolean;
-}
-
 export interface CleanupResult {
   sveltosClusterDeleted: boolean;
   secretDeleted: boolean;
   finalizerRemoved: boolean;
   /** Objects left in place because they are not ours. */
   skipped: string[];
-}
-
-export interface FinalizerResult {
-  /** The ClusterProfile with this uid no longer exists. */
-  gone: boolean;
-  /** It exists and carries a deletionTimestamp. */
-  deleting: boolean;
 }
 
 export interface SyncOutcome {
@@ -159,9 +149,6 @@ export interface StatusMemo {
   lastError?: { reason: string; message: string; atMs: number };
 }
 
-/** `patched()` ID of the status memo (new commands: existing histories replay without it). */
-export const STATUS_MEMO_PATCH = 'memo-status-v1';
-
 /**
  * `patched()` ID of the provider bulkhead: a sync whose plugin could not run inside the workflow task is run
  * again as a regular activity (a new command). Called only when that happens, so histories of healthy
@@ -196,7 +183,7 @@ export const DEFAULT_SCHEDULE: ScheduleConfig = { syncPeriodMs: 10 * 60_000, min
 /**
  * Input of the current workflow code (`version: 2`). Histories whose input has no version were started by
  * the first release and run the frozen code in workflows/legacy/ until it continues as new into this one
- * (docs/adr/0005-workflow-upgrade.md).
+ * (docs/adr/0005-workflow-upgrade.md, docs/adr/0012-first-release-code-in-one-box.md).
  */
 export interface ClusterProfileWorkflowInput {
   version: typeof WORKFLOW_INPUT_VERSION;
@@ -215,7 +202,7 @@ export interface ClusterProfileWorkflowInput {
   finalizerPresent?: boolean;
   /** Carried across continue-as-new: failed syncs in a row (for the retry backoff). */
   failures?: number;
-  /** Syncs per run before continue-as-new (default 50; also on continueAsNewSuggested). Tests set it small. */
+  /** Syncs per run before continue-as-new (default 50, DEFAULT_MAX_CYCLES_PER_RUN; also on continueAsNewSuggested). Tests set it small. */
   maxCyclesPerRun?: number;
 }
 
@@ -294,18 +281,19 @@ export const SEARCH_ATTRIBUTE_DECLARATIONS: ReadonlyArray<{ name: string; type: 
   (key) => ({ name: key.name, type: key.type.charAt(0) + key.type.slice(1).toLowerCase() }),
 );
 
-/** The activity surface the workflow calls; implemented in activities/. */
-export interface ReconcileActivities {
-  ensureFinalizer(ref: ProfileRef): Promise<FinalizerResult>;
-  syncCredentials(ref: ProfileRef): Promise<CredentialSyncResult>;
-  applySveltosCluster(ref: ProfileRef): Promise<ApplyResult>;
-  cleanup(ref: ProfileRef): Promise<CleanupResult>;
-  recordEvent(ref: ProfileRef, event: ProfileEvent): Promise<void>;
-  /** One sync of the current workflow code: finalizer (first time), credential, Secret, SveltosCluster, Event. */
+/** The activities the current workflow calls (workflows/activities.ts); implemented in activities/. */
+export interface ProfileActivities {
+  /** One sync: finalizer (first time), credential, Secret, SveltosCluster, Event. */
   syncProfile(ref: ProfileRef, request: SyncRequest): Promise<SyncReport>;
-  /** Cleanup of the current workflow code: verifies the deletion, records the Deleting Event once, cleans up. */
+  /** Cleanup: verifies the deletion, records the Deleting Event once, cleans up. */
   cleanupProfile(ref: ProfileRef, request: CleanupRequest): Promise<CleanupResult>;
 }
+
+/**
+ * What a worker registers: the current activities and, while workflows started by the first release may
+ * still run, that release's own (workflows/legacy/api.ts). Deleting the legacy box drops the second half.
+ */
+export type ReconcileActivities = ProfileActivities & LegacyActivities;
 
 /** What the workflow knows, so that a sync writes (and reads) only what it must. */
 export interface SyncRequest {

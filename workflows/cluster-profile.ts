@@ -14,7 +14,8 @@ import {
   statusQuery,
   type ClusterProfileWorkflowInput,
 } from './api.js';
-import { legacyClusterProfileWorkflow, type LegacyWorkflowInput } from './legacy/cluster-profile-v1.js';
+import type { LegacyWorkflowInput } from './legacy/api.js';
+import { legacyClusterProfileWorkflow } from './legacy/cluster-profile-v1.js';
 import { ProfileReconciler } from './reconciler.js';
 
 

@@ -32,15 +32,6 @@ export function nextRefreshAtMs(input: RefreshDelayInput): number {
   return input.nowMs + nextRefreshDelayMs(input);
 }
 
-/**
- * How long a Degraded profile (invalid input, conflict) waits before it tries again on its own: the sync
- * period. A relevant change (profileChanged with a new hash/generation, resyncRequested, refresh update)
- * ends the wait earlier.
- */
-export function degradedRetryDelayMs(schedule: ScheduleConfig): number {
-  return Math.max(1, schedule.syncPeriodMs);
-}
-
 /** The first workflow-level retry of a failed refresh; doubled per consecutive failure, capped by the sync period. */
 export const RETRY_BASE_MS = 15_000;
 /** No two workflow-level retries closer than this (no hot loop, even right before expiry). */

@@ -205,12 +205,12 @@ void test('expiring credentials (1 h TTL) refresh every 48 min over 3 days', GUA
   const mock = new MockReconcileActivities({ now, credentialTtlMs: HOUR });
   const { handle } = await startProfile('expiring', mock);
   await waitForPhase(handle, 'Ready');
-  const t0 = mock.times('syncCredentials')[0]!;
+  const t0 = mock.times('syncProfile')[0]!;
 
   await ts.env.sleep(3 * DAY + 10 * MIN);
   const s = await waitIdle(handle);
 
-  const times = mock.times('syncCredentials');
+  const times = mock.times('syncProfile');
   const elapsed = (await now()) - t0;
   assert.ok(elapsed >= 3 * DAY, `server time advanced ${elapsed} ms`);
   // 3 days / 48 min = 90 refreshes after the first sync
@@ -220,9 +220,9 @@ void test('expiring credentials (1 h TTL) refresh every 48 min over 3 days', GUA
   }
   // One activity per sync: the finalizer and the SveltosCluster on the first sync only (nothing changed
   // since); every refresh resolves the credential.
-  assert.equal(mock.count('ensureFinalizer'), 1);
-  assert.equal(mock.count('applySveltosCluster'), 1);
-  assert.equal(mock.syncRequests.filter((r) => r.full).length, 1, 'only the first sync is a full one');
+  assert.equal(mock.count('syncProfile', 'ok'), times.length, 'every sync succeeded');
+  assert.equal(mock.syncRequests.filter((r) => !r.finalizerPresent).length, 1, 'only the first sync adds the finalizer');
+  assert.equal(mock.syncRequests.filter((r) => r.full).length, 1, 'only the first sync is a full one (applies the SveltosCluster)');
   assert.equal(s.syncCount, times.length);
   assert.equal(s.phase, 'Ready');
   assert.equal(s.credentialExpiresAtMs, times.at(-1)! + HOUR);
@@ -244,7 +244,7 @@ void test('credentials without expiry refresh every sync period; unchanged refre
   await ts.env.sleep(2 * HOUR + 5 * MIN);
   const s = await waitIdle(handle);
 
-  const times = mock.times('syncCredentials');
+  const times = mock.times('syncProfile');
   assert.equal(times.length, 13, `syncs: ${times.length}`); // initial + 12 × 10 min
   for (const gap of gaps(times)) {
     assert.ok(gap >= 10 * MIN && gap < 10 * MIN + 30_000, `refresh gap ${gap} ms is not the sync period`);
@@ -275,7 +275,8 @@ void test('InvalidInput → Degraded, one retry per sync period (no hot loop), r
 
   await ts.env.sleep(HOUR + 5 * MIN);
   await waitIdle(handle);
-  const attempts = mock.times('syncCredentials');
+  const attempts = mock.times('syncProfile', ErrorType.InvalidInput);
+  assert.equal(mock.count('syncProfile'), attempts.length, 'every attempt failed with InvalidInput');
   assert.equal(attempts.length, 7, `attempts: ${attempts.length}`); // first + 6 × 10 min, not hundreds
   for (const gap of gaps(attempts)) assert.ok(gap >= 10 * MIN, `retry gap ${gap} ms`);
   // One Warning, not one per retry.
@@ -294,17 +295,17 @@ void test('InvalidInput → Degraded, one retry per sync period (no hot loop), r
   assert.equal(ready.observedHash, 'h2');
   assert.equal(ready.observedGeneration, 2);
   assert.equal(ready.syncCount, 1);
-  assert.ok(mock.times('syncCredentials').at(-1)! - before < MIN, 'resynced promptly, not after the period');
+  assert.ok(mock.times('syncProfile', 'ok').at(-1)! - before < MIN, 'resynced promptly, not after the period');
   assert.deepEqual(
     mock.events().map((e) => e.reason),
     ['InvalidInput', 'Synced'],
   );
 
   // A profileChanged with the same hash and generation is recorded but does not resync.
-  const syncsBefore = mock.count('syncCredentials');
+  const syncsBefore = mock.count('syncProfile');
   await handle.signal(profileChanged, snapshot('h2', 2, '102'));
   await waitIdle(handle);
-  assert.equal(mock.count('syncCredentials'), syncsBefore);
+  assert.equal(mock.count('syncProfile'), syncsBefore);
 });
 
 void test('Conflict on the SveltosCluster → Degraded; the credential that was written is still reported', GUARD, async () => {
@@ -335,14 +336,14 @@ void test('deletion cancels a sync that is stuck in transient retries, then clea
   const mock = new MockReconcileActivities({ now });
   mock.syncFailure = () => new Error('exec plugin: connection refused'); // retryable: retried with backoff
   const { handle } = await startProfile('stuck', mock);
-  await eventually('a retried sync', () => Promise.resolve(mock.count('syncCredentials') >= 2));
+  await eventually('a retried sync', () => Promise.resolve(mock.count('syncProfile', 'MockTransient') >= 2));
   // Retried inside the sync first, then (Degraded) by the workflow before the credential expires.
   assert.ok(['Syncing', 'Degraded'].includes((await status(handle)).phase));
 
   await handle.signal(deletionRequested, { resourceVersion: '400' });
   await handle.result();
-  assert.equal(mock.count('cleanup'), 1);
-  assert.equal(mock.count('applySveltosCluster'), 0);
+  assert.equal(mock.count('cleanupProfile'), 1);
+  assert.equal(mock.count('syncProfile', 'ok'), 0, 'no sync got through (none applied a SveltosCluster)');
   assert.equal((await status(handle)).phase, 'Deleted');
 });
 
@@ -351,14 +352,16 @@ void test('deletionRequested → cleanup (retried until done), phase Deleted, wo
   mock.cleanupTransientFailures = 2;
   const { handle } = await startProfile('doomed', mock);
   await waitForPhase(handle, 'Ready');
-  assert.equal(mock.calls[0]?.name, 'ensureFinalizer', 'the finalizer comes before any write');
-  const syncs = mock.count('syncCredentials');
+  const first = mock.calls[0];
+  assert.ok(first?.name === 'syncProfile' && !first.request.finalizerPresent, 'the first sync adds the finalizer (before any write)');
+  const syncs = mock.count('syncProfile');
 
   await handle.signal(deletionRequested, { resourceVersion: '200' });
   await handle.result(); // completes; time skips over the cleanup retry backoff
 
-  assert.equal(mock.count('cleanup'), 3, 'two transient failures, then success');
-  assert.equal(mock.count('syncCredentials'), syncs, 'no refresh after deletion was requested');
+  assert.equal(mock.count('cleanupProfile'), 3, 'two transient failures, then success');
+  assert.equal(mock.count('cleanupProfile', 'ok'), 1);
+  assert.equal(mock.count('syncProfile'), syncs, 'no refresh after deletion was requested');
   assert.deepEqual(
     mock.events().map((e) => e.reason),
     ['Synced', 'Deleting'],
@@ -371,18 +374,19 @@ void test('deletionRequested → cleanup (retried until done), phase Deleted, wo
   assert.equal(desc.typedSearchAttributes.get(SearchAttr.phase), 'Deleted');
 });
 
-void test('a deletionTimestamp seen by ensureFinalizer leads to cleanup and completion', GUARD, async () => {
+void test('a deletionTimestamp seen by a sync (ProfileGone) leads to cleanup and completion', GUARD, async () => {
   const mock = new MockReconcileActivities({ now });
   const { handle } = await startProfile('finalizer-deleting', mock);
   await waitForPhase(handle, 'Ready');
-  const syncs = mock.count('syncCredentials');
+  const syncs = mock.count('syncProfile', 'ok');
 
-  mock.finalizer = { gone: false, deleting: true };
+  mock.profile = 'deleting';
   await handle.signal(resyncRequested, { reason: 'relist', object: 'fleet/finalizer-deleting' });
   await handle.result();
 
-  assert.equal(mock.count('syncCredentials'), syncs, 'no credential sync once the profile is being deleted');
-  assert.equal(mock.count('cleanup'), 1);
+  assert.equal(mock.count('syncProfile', 'ok'), syncs, 'no credential sync once the profile is being deleted');
+  assert.equal(mock.count('syncProfile', ErrorType.ProfileGone), 1, 'the sync that found the deletionTimestamp');
+  assert.equal(mock.count('cleanupProfile'), 1);
   assert.equal((await status(handle)).phase, 'Deleted');
 });
 
@@ -390,18 +394,18 @@ void test('a deletion request the API server refutes is ignored: nothing deleted
   const mock = new MockReconcileActivities({ now });
   const { handle } = await startProfile('forged', mock);
   await waitForPhase(handle, 'Ready');
-  const syncs = mock.count('syncCredentials');
+  const syncs = mock.count('syncProfile');
 
   // A forged signal: the cleanup activity checks the API server, which shows the profile alive.
   mock.deletionRefuted = true;
   await handle.signal(deletionRequested, { resourceVersion: '999' });
-  await eventually('the refuted cleanup', () => Promise.resolve(mock.count('cleanup') >= 1));
+  await eventually('the refuted cleanup', () => Promise.resolve(mock.count('cleanupProfile', ErrorType.DeletionNotConfirmed) >= 1));
   const s = await waitForPhase(handle, 'Ready');
   assert.equal(s.lastError, undefined);
   // Back to reconciling: a sync right away (the request may have interrupted one), then the schedule.
-  await eventually('a sync after the refuted request', () => Promise.resolve(mock.count('syncCredentials') > syncs));
+  await eventually('a sync after the refuted request', () => Promise.resolve(mock.count('syncProfile') > syncs));
   assert.equal((await handle.describe()).status.name, 'RUNNING', 'the workflow goes on');
-  assert.equal(mock.count('cleanup'), 1, 'one verification, no cleanup loop');
+  assert.equal(mock.count('cleanupProfile'), 1, 'one verification, no cleanup loop');
   assert.ok(!mock.events().some((e) => e.reason === 'Deleting'), 'no Deleting Event for a refuted request');
 
   // A real deletion afterwards still cleans up.
@@ -420,7 +424,7 @@ void test('ProfileGone from an activity leads to cleanup and completion, without
   await handle.signal(resyncRequested, { reason: 'source-secret-changed', object: 'fleet/src' });
   await handle.result();
 
-  assert.equal(mock.count('cleanup'), 1);
+  assert.equal(mock.count('cleanupProfile'), 1);
   assert.deepEqual(
     mock.events().map((e) => e.reason),
     ['Synced'],
@@ -447,12 +451,12 @@ void test('refresh update returns the sync outcome, never overlaps a running syn
   assert.equal(after1.fingerprint, 'fp-2');
   assert.equal(after1.nextRefreshAtMs, outcome.nextRefreshAtMs, 'the main loop re-planned from the update’s sync');
 
-  // 2. Mutual exclusion: the main loop is inside syncCredentials when the update arrives.
+  // 2. Mutual exclusion: the main loop is inside syncProfile when the update arrives.
   const gate = new Gate();
   mock.syncGate = gate;
   const callsBefore = mock.calls.length;
   await handle.signal(resyncRequested, { reason: 'managed-secret-changed', object: 'fleet/refreshable-sveltos-kubeconfig' });
-  await eventually('the main loop to enter syncCredentials', () => Promise.resolve(mock.count('syncCredentials') === 3));
+  await eventually('the main loop to enter syncProfile', () => Promise.resolve(mock.count('syncProfile') === 3));
   const update = await handle.startUpdate(refreshUpdate, {
     args: [{ reason: 'concurrent' }],
     waitForStage: WorkflowUpdateStage.ACCEPTED,
@@ -463,12 +467,12 @@ void test('refresh update returns the sync outcome, never overlaps a running syn
   const concurrentOutcome = await update.result();
   assert.equal(concurrentOutcome.phase, 'Ready');
   assert.equal(mock.maxConcurrentSyncs, 1);
-  const sequence = mock.calls
-    .slice(callsBefore)
-    .map((c) => c.name)
-    .filter((name) => name !== 'recordEvent'); // CredentialsRefreshed after each (non-routine) sync
-  // The finalizer step runs on the first sync only; both forced syncs apply the SveltosCluster.
-  assert.deepEqual(sequence, ['syncCredentials', 'applySveltosCluster', 'syncCredentials', 'applySveltosCluster']);
+  const sequence = mock.calls.slice(callsBefore).map((c) => (c.name === 'syncProfile' ? [c.name, c.request.finalizerPresent, c.request.full, c.outcome] : [c.name]));
+  // One after the other: the finalizer was added by the first sync; both forced syncs are full ones (they apply the SveltosCluster).
+  assert.deepEqual(sequence, [
+    ['syncProfile', true, true, 'ok'],
+    ['syncProfile', true, true, 'ok'],
+  ]);
 
   // 3. While deleting (cleanup held open), a refresh is rejected by the validator.
   const cleanupGate = new Gate();
@@ -497,7 +501,7 @@ void test('continue-as-new carries the status, the snapshot and a signal that ar
   await ts.env.sleep(HOUR + 5 * MIN);
   const s = await waitIdle(handle);
 
-  const times = mock.times('syncCredentials');
+  const times = mock.times('syncProfile');
   assert.ok(s.runCount >= 3, `runCount ${s.runCount}`);
   // A sync is a local activity: when the signal arrives while the run's last task continues as new, the
   // server rejects that task and the sync runs once more in the retried task (syncs are idempotent).
@@ -531,7 +535,7 @@ void test('status query and search attributes describe the profile; summaries ar
   const mock = new MockReconcileActivities({ now, credentialTtlMs: HOUR, provider: 'eks-token' });
   const { ref, handle } = await startProfile('observed', mock);
   const s = await waitIdle(handle);
-  const syncedAt = mock.times('syncCredentials')[0]!;
+  const syncedAt = mock.times('syncProfile')[0]!;
 
   assert.deepEqual(s.ref, ref);
   assert.equal(s.phase, 'Ready');

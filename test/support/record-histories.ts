@@ -28,7 +28,7 @@ import {
   type ClusterProfileWorkflowInput,
 } from '../../workflows/api.js';
 import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
-import type { LegacyWorkflowInput } from '../../workflows/legacy/cluster-profile-v1.js';
+import type { LegacyWorkflowInput } from '../../workflows/legacy/api.js';
 import { E2E, secretReaderProvider, spokeKubeconfig } from './e2e.js';
 import { credentialLeaks, historyToJSONText, type History } from './histories.js';
 import { eventually, uniqueName } from './stack.js';

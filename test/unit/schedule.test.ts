@@ -6,7 +6,6 @@ import {
   RETRY_BASE_MS,
   RETRY_FLOOR_MS,
   RETRY_MIN_NEAR_EXPIRY_MS,
-  degradedRetryDelayMs,
   failedRefreshDelayMs,
   formatDuration,
   nextRefreshAtMs,
@@ -67,12 +66,6 @@ void test('degenerate schedules still give a positive timer', () => {
   const zero: ScheduleConfig = { syncPeriodMs: 0, minRefreshMs: 0 };
   assert.equal(nextRefreshDelayMs({ nowMs: now, schedule: zero }), 1);
   assert.equal(nextRefreshDelayMs({ nowMs: now, expiresAtMs: now - 1, schedule: zero }), 1);
-  assert.equal(degradedRetryDelayMs(zero), 1);
-});
-
-void test('Degraded waits for the sync period', () => {
-  assert.equal(degradedRetryDelayMs(schedule), 10 * MIN);
-  assert.equal(degradedRetryDelayMs(DEFAULT_SCHEDULE), 10 * MIN);
 });
 
 void test('formatDuration for timer summaries', () => {

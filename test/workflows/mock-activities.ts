@@ -1,8 +1,10 @@
-// A recording, scriptable implementation of ReconcileActivities for workflow tests. Runs in the worker
-// (not in the workflow sandbox). Times are server (workflow) time, so that on the time-skipping server
-// "expires in 1 h" means one hour of skipped time, not of wall time.
-import { providerWaitFailure } from '../../activities/providers/wait-retry.js';
+// A recording, scriptable implementation of the current workflow's activities (ProfileActivities:
+// syncProfile, cleanupProfile) for workflow tests. Runs in the worker (not in the workflow sandbox). It
+// records each call with its request and how it ended, and the Kubernetes Events the real activities would
+// record (decided by the same pure functions). Times are server (workflow) time, so that on the
+// time-skipping server "expires in 1 h" means one hour of skipped time, not of wall time.
 import { Context } from '@temporalio/activity';
+import { providerWaitFailure } from '../../activities/providers/wait-retry.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { EventReason, eventForSyncFailure, eventForSyncReport } from '../../workflows/phase.js';
 import {
@@ -10,28 +12,25 @@ import {
   ErrorType,
   PROVIDER_BUSY,
   PROVIDER_DEFERRED,
-  type ApplyResult,
   type CleanupRequest,
+  type CleanupResult,
+  type CredentialSyncResult,
+  type ProfileActivities,
+  type ProfileEvent,
+  type ProfileRef,
   type ScheduleConfig,
   type SyncReport,
   type SyncRequest,
-  type CleanupResult,
-  type CredentialSyncResult,
-  type FinalizerResult,
-  type ProfileEvent,
-  type ProfileRef,
-  type ReconcileActivities,
 } from '../../workflows/api.js';
 
-export type ActivityName = keyof ReconcileActivities;
+export type ActivityName = keyof ProfileActivities;
 
-export interface RecordedCall {
-  name: ActivityName;
-  /** Server time when the call started. */
-  atMs: number;
-  ref: ProfileRef;
-  event?: ProfileEvent;
-}
+/** `ok`, or the type of the failure the call ended with (undefined while it runs). */
+export type CallOutcome = string;
+
+export type RecordedCall =
+  | { name: 'syncProfile'; atMs: number; ref: ProfileRef; request: SyncRequest; outcome?: CallOutcome }
+  | { name: 'cleanupProfile'; atMs: number; ref: ProfileRef; request: CleanupRequest; outcome?: CallOutcome };
 
 /** A gate that activities can wait on; open() lets them through. */
 export class Gate {
@@ -50,24 +49,29 @@ export interface MockOptions {
   provider?: string;
 }
 
+/** The ClusterProfile as the API server would show it to a sync. */
+export type ProfileState = 'present' | 'deleting' | 'gone';
+
 export class MockReconcileActivities {
   readonly calls: RecordedCall[] = [];
+  /** The Events the activities recorded on the ClusterProfile, in order. */
+  private readonly recordedEvents: ProfileEvent[] = [];
   credentialTtlMs: number | undefined;
   provider: string;
-  /** Make syncCredentials fail with this (e.g. ApplicationFailure.nonRetryable(msg, 'InvalidInput')). */
+  /** A sync's credential step fails with this (e.g. ApplicationFailure.nonRetryable(msg, 'InvalidInput')). */
   syncFailure: (() => Error) | undefined;
-  /** Make applySveltosCluster fail with this (e.g. a Conflict). */
+  /** A sync's SveltosCluster step fails with this (e.g. a Conflict), after the Secret was written. */
   applyFailure: (() => Error) | undefined;
-  /** Checked by ensureFinalizer. */
-  finalizer: FinalizerResult = { gone: false, deleting: false };
+  /** What a sync finds: `deleting` or `gone` fail it with ProfileGone, as the real activity does. */
+  profile: ProfileState = 'present';
   /** cleanupProfile answers DeletionNotConfirmed (the API server shows the profile alive). */
   deletionRefuted = false;
-  /** cleanup throws a retryable error this many times before it succeeds. */
+  /** cleanupProfile throws a retryable error this many times before it succeeds. */
   cleanupTransientFailures = 0;
-  /** Awaited inside syncCredentials / cleanup before they return. */
+  /** Awaited inside syncProfile (before the credential step) and cleanupProfile before they go on. */
   syncGate: Gate | undefined;
   cleanupGate: Gate | undefined;
-  /** Runs inside syncCredentials (n = 1-based call number) before it returns. */
+  /** Runs inside syncProfile (n = 1-based syncProfile call) before its credential step. */
   onSync: ((n: number) => Promise<void>) | undefined;
   /**
    * The provider bulkhead's answer to a sync before its plugin runs (e.g. ProviderDeferred for a sync in the
@@ -76,12 +80,11 @@ export class MockReconcileActivities {
   providerAnswer: ((req: SyncRequest, n: number) => Error | undefined) | undefined;
   /** What syncProfile reports as the worker's schedule. */
   schedule: ScheduleConfig = DEFAULT_SCHEDULE;
-  /** The requests syncProfile received, in order. */
-  readonly syncRequests: SyncRequest[] = [];
-  /** Highest number of syncCredentials calls running at once. */
+  /** Highest number of syncProfile calls running at once. */
   maxConcurrentSyncs = 0;
   private runningSyncs = 0;
-  private tokenSerial = 0;
+  private credentialsIssued = 0;
+  private sveltosClusterApplies = 0;
   private readonly now: () => Promise<number>;
 
   constructor(options: MockOptions) {
@@ -90,150 +93,163 @@ export class MockReconcileActivities {
     this.provider = options.provider ?? 'mock-provider';
   }
 
-  count(name: ActivityName): number {
-    return this.calls.filter((c) => c.name === name).length;
+  /** Calls of an activity, optionally only those that ended with `outcome`. */
+  count(name: ActivityName, outcome?: CallOutcome): number {
+    return this.callsOf(name, outcome).length;
   }
 
-  times(name: ActivityName): number[] {
-    return this.calls.filter((c) => c.name === name).map((c) => c.atMs);
+  /** Server times at which calls of an activity started. */
+  times(name: ActivityName, outcome?: CallOutcome): number[] {
+    return this.callsOf(name, outcome).map((c) => c.atMs);
+  }
+
+  /** The requests syncProfile received, in order. */
+  get syncRequests(): SyncRequest[] {
+    return this.calls.flatMap((c) => (c.name === 'syncProfile' ? [c.request] : []));
   }
 
   events(): ProfileEvent[] {
-    return this.calls.flatMap((c) => (c.event ? [c.event] : []));
+    return [...this.recordedEvents];
   }
 
-  private async record(name: ActivityName, ref: ProfileRef, event?: ProfileEvent): Promise<number> {
-    const atMs = await this.now();
-    this.calls.push(event ? { name, atMs, ref, event } : { name, atMs, ref });
-    return atMs;
+  private callsOf(name: ActivityName, outcome?: CallOutcome): RecordedCall[] {
+    return this.calls.filter((c) => c.name === name && (outcome === undefined || c.outcome === outcome));
   }
 
-  readonly activities: ReconcileActivities = {
-    ensureFinalizer: async (ref: ProfileRef): Promise<FinalizerResult> => {
-      await this.record('ensureFinalizer', ref);
-      return { ...this.finalizer };
-    },
+  private async record<C extends RecordedCall>(call: Omit<C, 'atMs'>): Promise<C> {
+    const recorded = { ...call, atMs: await this.now() } as C;
+    this.calls.push(recorded);
+    return recorded;
+  }
 
-    syncCredentials: async (ref: ProfileRef): Promise<CredentialSyncResult> => {
-      const atMs = await this.record('syncCredentials', ref);
-      const n = this.count('syncCredentials');
+  /** Runs a call, noting how it ended. */
+  private async settle<R>(call: RecordedCall, run: () => Promise<R>): Promise<R> {
+    try {
+      const result = await run();
+      call.outcome = 'ok';
+      return result;
+    } catch (err) {
+      call.outcome = err instanceof ApplicationFailure ? (err.type ?? 'Error') : 'Error';
+      throw err;
+    }
+  }
+
+  private issueCredential(atMs: number): CredentialSyncResult {
+    this.credentialsIssued++;
+    if (this.credentialTtlMs === undefined) {
+      // A static credential: same content every time, so only the first write changes the Secret.
+      return { provider: this.provider, fingerprint: 'fp-static', secretChanged: this.credentialsIssued === 1, server: 'https://spoke.example:6443' };
+    }
+    return {
+      provider: this.provider,
+      fingerprint: `fp-${this.credentialsIssued}`,
+      expiresAtMs: atMs + this.credentialTtlMs,
+      secretChanged: true,
+      server: 'https://spoke.example:6443',
+    };
+  }
+
+  /** The steps of the real syncProfile, in its order; `written` is set once the Secret holds a credential. */
+  private async syncSteps(call: { ref: ProfileRef; request: SyncRequest; atMs: number }, n: number, written: { cred?: CredentialSyncResult }): Promise<SyncReport> {
+    const { ref, request } = call;
+    if (this.profile !== 'present') {
+      throw profileGone(`ClusterProfile ${ref.namespace}/${ref.name}: ${this.profile === 'gone' ? 'no longer exists' : 'is being deleted'}`);
+    }
+    const refused = this.providerAnswer?.(request, n);
+    if (refused) throw refused;
+    if (this.syncGate) await this.syncGate.opened;
+    if (this.onSync) await this.onSync(n);
+    if (this.syncFailure) throw this.syncFailure();
+    const cred = this.issueCredential(call.atMs);
+    written.cred = cred;
+    let sveltosClusterChanged = false;
+    if (request.full) {
+      if (this.applyFailure) throw this.applyFailure();
+      sveltosClusterChanged = ++this.sveltosClusterApplies === 1;
+    }
+    const event = eventForSyncReport(ref, request, cred);
+    if (event) this.recordedEvents.push(event);
+    return { ...cred, sveltosClusterChanged, schedule: this.schedule };
+  }
+
+  /** A failure as the real activity lets it leave: with the worker's schedule and the credential written, if any. */
+  private async failureOfSync(err: unknown, request: SyncRequest, written: CredentialSyncResult | undefined): Promise<Error> {
+    const failure = err instanceof ApplicationFailure ? err : ApplicationFailure.retryable(err instanceof Error ? err.message : String(err), 'MockTransient');
+    const final = failure.nonRetryable === true || Context.current().info.attempt >= request.attemptsPerSync;
+    const notAFailure = failure.type === PROVIDER_DEFERRED || failure.type === PROVIDER_BUSY;
+    if (final && failure.type !== ErrorType.ProfileGone && !notAFailure) {
+      const event = eventForSyncFailure(request.previousError, failure.type ?? 'Error', failure.message);
+      if (event) this.recordedEvents.push(event);
+    }
+    const classified = ApplicationFailure.create({
+      message: failure.message,
+      type: failure.type ?? 'Error',
+      nonRetryable: failure.nonRetryable ?? false,
+      details: [{ ...(failure.details?.[0] as object | undefined), schedule: this.schedule, ...(written ? { written } : {}) }],
+    });
+    // As activities/reconcile.ts does: a provider wait's attempts are retried by Temporal.
+    const info = Context.current().info;
+    return providerWaitFailure(classified, request, { attempt: info.attempt, nowMs: await this.now(), random: 0.5, waitingSinceMs: info.scheduledTimestampMs });
+  }
+
+  readonly activities: ProfileActivities = {
+    syncProfile: async (ref: ProfileRef, request: SyncRequest): Promise<SyncReport> => {
+      const call = await this.record<Extract<RecordedCall, { name: 'syncProfile' }>>({ name: 'syncProfile', ref, request });
+      const n = this.count('syncProfile');
       this.runningSyncs++;
       this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.runningSyncs);
+      const written: { cred?: CredentialSyncResult } = {};
       try {
-        if (this.syncGate) await this.syncGate.opened;
-        if (this.onSync) await this.onSync(n);
-        if (this.syncFailure) throw this.syncFailure();
-        if (this.credentialTtlMs === undefined) {
-          // A static credential: same content every time, so only the first write changes the Secret.
-          return { provider: this.provider, fingerprint: 'fp-static', secretChanged: n === 1, server: 'https://spoke.example:6443' };
-        }
-        this.tokenSerial++;
-        return {
-          provider: this.provider,
-          fingerprint: `fp-${this.tokenSerial}`,
-          expiresAtMs: atMs + this.credentialTtlMs,
-          secretChanged: true,
-          server: 'https://spoke.example:6443',
-        };
+        return await this.settle(call, async () => {
+          try {
+            return await this.syncSteps(call, n, written);
+          } catch (err) {
+            throw await this.failureOfSync(err, request, written.cred);
+          }
+        });
       } finally {
         this.runningSyncs--;
       }
     },
 
-    applySveltosCluster: async (ref: ProfileRef): Promise<ApplyResult> => {
-      await this.record('applySveltosCluster', ref);
-      if (this.applyFailure) throw this.applyFailure();
-      return { changed: this.count('applySveltosCluster') === 1 };
-    },
-
-    cleanup: async (ref: ProfileRef): Promise<CleanupResult> => {
-      await this.record('cleanup', ref);
-      if (this.cleanupGate) await this.cleanupGate.opened;
-      if (this.cleanupTransientFailures > 0) {
-        this.cleanupTransientFailures--;
-        throw new Error('apiserver: 503 Service Unavailable');
-      }
-      return { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] };
-    },
-
-    recordEvent: async (ref: ProfileRef, event: ProfileEvent): Promise<void> => {
-      await this.record('recordEvent', ref, event);
-    },
-
-    // The current workflow's activities, composed from the steps above as activities/reconcile.ts composes
-    // them, so that tests keep counting finalizer, credential and SveltosCluster steps.
-    syncProfile: async (ref: ProfileRef, req: SyncRequest): Promise<SyncReport> => {
-      this.syncRequests.push(req);
-      const a = this.activities;
-      let written: CredentialSyncResult | undefined;
-      try {
-        // With the finalizer in place the real activity only reads the profile (not recorded as a step).
-        const f = req.finalizerPresent ? { ...this.finalizer } : await a.ensureFinalizer(ref);
-        if (f.gone || f.deleting) throw profileGone(`ClusterProfile ${ref.namespace}/${ref.name}: ${f.gone ? 'no longer exists' : 'is being deleted'}`);
-        const refused = this.providerAnswer?.(req, this.syncRequests.length);
-        if (refused) throw refused;
-        const cred = await a.syncCredentials(ref);
-        written = cred;
-        const applied = req.full ? await a.applySveltosCluster(ref) : { changed: false };
-        const event = eventForSyncReport(ref, req, cred);
-        if (event) await a.recordEvent(ref, event);
-        return { ...cred, sveltosClusterChanged: applied.changed, schedule: this.schedule };
-      } catch (err) {
-        const failure = err instanceof ApplicationFailure ? err : ApplicationFailure.retryable(err instanceof Error ? err.message : String(err), 'MockTransient');
-        const final = failure.nonRetryable === true || (Context.current().info.attempt >= req.attemptsPerSync);
-        const notAFailure = failure.type === PROVIDER_DEFERRED || failure.type === PROVIDER_BUSY;
-        if (final && failure.type !== ErrorType.ProfileGone && !notAFailure) {
-          const event = eventForSyncFailure(req.previousError, failure.type ?? 'Error', failure.message);
-          if (event) await a.recordEvent(ref, event);
+    cleanupProfile: async (ref: ProfileRef, request: CleanupRequest): Promise<CleanupResult> => {
+      const call = await this.record<Extract<RecordedCall, { name: 'cleanupProfile' }>>({ name: 'cleanupProfile', ref, request });
+      return this.settle(call, async () => {
+        if (this.deletionRefuted) {
+          throw ApplicationFailure.nonRetryable(`ClusterProfile ${ref.namespace}/${ref.name} exists without a deletionTimestamp`, ErrorType.DeletionNotConfirmed);
         }
-        const classified = ApplicationFailure.create({
-          message: failure.message,
-          type: failure.type ?? 'Error',
-          nonRetryable: failure.nonRetryable ?? false,
-          details: [{ ...(failure.details?.[0] as object | undefined), schedule: this.schedule, ...(written ? { written } : {}) }],
-        });
-        // As activities/reconcile.ts does: a provider wait's attempts are retried by Temporal.
-        const info = Context.current().info;
-        throw providerWaitFailure(classified, req, { attempt: info.attempt, nowMs: await this.now(), random: 0.5, waitingSinceMs: info.scheduledTimestampMs });
-      }
-    },
-
-    cleanupProfile: async (ref: ProfileRef, req: CleanupRequest): Promise<CleanupResult> => {
-      if (this.deletionRefuted) {
-        await this.record('cleanup', ref);
-        throw ApplicationFailure.nonRetryable(`ClusterProfile ${ref.namespace}/${ref.name} exists without a deletionTimestamp`, ErrorType.DeletionNotConfirmed);
-      }
-      if (req.recordDeletingEvent && !this.finalizer.gone && Context.current().info.attempt === 1) {
-        await this.activities.recordEvent(ref, {
-          type: 'Normal',
-          reason: EventReason.Deleting,
-          message: `ClusterProfile ${ref.namespace}/${ref.name} is being deleted: removing its SveltosCluster and kubeconfig Secret`,
-        });
-      }
-      return this.activities.cleanup(ref);
+        if (request.recordDeletingEvent && this.profile !== 'gone' && Context.current().info.attempt === 1) {
+          this.recordedEvents.push({
+            type: 'Normal',
+            reason: EventReason.Deleting,
+            message: `ClusterProfile ${ref.namespace}/${ref.name} is being deleted: removing its SveltosCluster and kubeconfig Secret`,
+          });
+        }
+        if (this.cleanupGate) await this.cleanupGate.opened;
+        if (this.cleanupTransientFailures > 0) {
+          this.cleanupTransientFailures--;
+          throw ApplicationFailure.retryable('apiserver: 503 Service Unavailable', 'KubeApiError');
+        }
+        return { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] };
+      });
     },
   };
 }
 
-/** The failure an activity throws for a wrong provider configuration. */
 /** Routes each call to the mock of the profile it is about (by name), so that tests share one worker. */
-export function mockDispatcher(mocks: ReadonlyMap<string, MockReconcileActivities>): ReconcileActivities {
-  const mockFor = (ref: ProfileRef): ReconcileActivities => {
+export function mockDispatcher(mocks: ReadonlyMap<string, MockReconcileActivities>): ProfileActivities {
+  const mockFor = (ref: ProfileRef): ProfileActivities => {
     const mock = mocks.get(ref.name);
     if (!mock) throw new Error(`no mock for ${ref.name}`);
     return mock.activities;
   };
   return {
-    ensureFinalizer: (ref) => mockFor(ref).ensureFinalizer(ref),
-    syncCredentials: (ref) => mockFor(ref).syncCredentials(ref),
-    applySveltosCluster: (ref) => mockFor(ref).applySveltosCluster(ref),
-    cleanup: (ref) => mockFor(ref).cleanup(ref),
-    recordEvent: (ref, event) => mockFor(ref).recordEvent(ref, event),
     syncProfile: (ref, req) => mockFor(ref).syncProfile(ref, req),
     cleanupProfile: (ref, req) => mockFor(ref).cleanupProfile(ref, req),
   };
 }
 
+/** The failure an activity throws for a wrong provider configuration. */
 export function invalidInput(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, ErrorType.InvalidInput);
 }

@@ -3,6 +3,10 @@
 // without. Its one patch, MIGRATE_TO_V2_PATCH, makes a running workflow continue as new into the current
 // code (workflows/cluster-profile.ts) at its next loop turn (docs/adr/0005-workflow-upgrade.md).
 //
+// Part of the legacy box (docs/adr/0012-first-release-code-in-one-box.md): its own types, patch IDs and
+// activity interface are in ./api.ts; of the live code it uses only the names that ADR lists (eslint
+// enforces the list), and the replay of the first release's histories guards their behaviour.
+//
 // The long-lived workflow behind one ClusterProfile (docs/behaviour.md: Refresh, The workflow). Deterministic: imports only
 // @temporalio/workflow, @temporalio/common and types. Credentials never pass through here: activities
 // resolve and write them and return metadata (fingerprint, expiry, what changed).
@@ -36,7 +40,6 @@ import {
   ErrorType,
   MEMO_ERROR_MESSAGE_MAX,
   NON_RETRYABLE_ERROR_TYPES,
-  STATUS_MEMO_PATCH,
   SearchAttr,
   deletionRequested,
   profileChanged,
@@ -47,32 +50,18 @@ import {
   type ClusterProfileWorkflowInput,
   type Phase,
   type ProfileEvent,
-  type ProfileRef,
   type ProfileSnapshot,
-  type ReconcileActivities,
-  type ScheduleConfig,
   type StatusMemo,
   type SyncOutcome,
   type WorkflowStatus,
 } from '../api.js';
 import { decideNext, eventForSyncFailure, eventForSyncSuccess, EventReason, nextPhase, type PhaseEvent } from '../phase.js';
-import { degradedRetryDelayMs, formatDuration, nextRefreshDelayMs } from '../schedule.js';
+import { formatDuration, nextRefreshDelayMs } from '../schedule.js';
+import { MIGRATE_TO_V2_PATCH, STATUS_MEMO_PATCH, type LegacyActivities, type LegacyWorkflowInput } from './api.js';
+import { degradedRetryDelayMs } from './schedule.js';
 
 /** Syncs per run before continue-as-new, unless the input says otherwise (tests) or the server suggests it earlier. */
 const DEFAULT_MAX_CYCLES_PER_RUN = 500;
-
-/** `patched()` ID: a running first-release workflow continues as new into the current code. */
-export const MIGRATE_TO_V2_PATCH = 'continue-as-v2';
-
-/** The first release's input (no `version`): the schedule was fixed when the workflow started. */
-export interface LegacyWorkflowInput {
-  ref: ProfileRef;
-  snapshot: ProfileSnapshot;
-  schedule: ScheduleConfig;
-  carried?: WorkflowStatus;
-  dirty?: boolean;
-  maxCyclesPerRun?: number;
-}
 
 /** Transient failures (API 5xx/429, timeouts, plugin hiccups) retry with backoff, forever; wrong input does not. */
 const ACTIVITY_RETRY: RetryPolicy = {
@@ -93,10 +82,10 @@ const ACTIVITY_RETRY: RetryPolicy = {
 const SYNC_CANCELLATION = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
 
 /** Kubernetes reads and writes: finalizer, SveltosCluster, cleanup. */
-const kube = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1m', retry: ACTIVITY_RETRY, cancellationType: SYNC_CANCELLATION });
+const kube = proxyActivities<LegacyActivities>({ startToCloseTimeout: '1m', retry: ACTIVITY_RETRY, cancellationType: SYNC_CANCELLATION });
 
 /** Credential resolution may run an exec plugin (up to its own timeout, 30 s by default) and then write the Secret. */
-const credentials = proxyActivities<ReconcileActivities>({
+const credentials = proxyActivities<LegacyActivities>({
   startToCloseTimeout: '2m',
   // The activity heartbeats while a plugin runs; this makes a deletion's cancellation reach it within seconds.
   heartbeatTimeout: '20s',
@@ -105,7 +94,7 @@ const credentials = proxyActivities<ReconcileActivities>({
 });
 
 /** Events are best effort: a few quick attempts, then the workflow moves on. */
-const events = proxyActivities<ReconcileActivities>({
+const events = proxyActivities<LegacyActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
 });
