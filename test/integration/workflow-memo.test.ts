@@ -6,11 +6,9 @@
 //  - the current details (served by the built-in metadata query) name the phase and the expiry.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import {
   MEMO_ERROR_MESSAGE_MAX,
   SearchAttr,
@@ -26,6 +24,7 @@ import {
   type WorkflowStatus,
 } from '../../workflows/api.js';
 import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
+import { startWorkflowHarness, type WorkflowHarness } from '../workflows/harness.js';
 import { MockReconcileActivities, invalidInput, mockDispatcher } from '../workflows/mock-activities.js';
 import { eventually } from '../support/stack.js';
 
@@ -38,29 +37,18 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const TASK_QUEUE = 'clusterinventory-memo-test';
 const GUARD = { timeout: 10 * 60_000 };
-const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-let ts: TimeSkippingEnvironment;
-let worker: Worker;
-let workerRun: Promise<void>;
+let harness: WorkflowHarness;
+let ts: WorkflowHarness['ts'];
 const mocks = new Map<string, MockReconcileActivities>();
 const open: WorkflowHandle[] = [];
 
-const dispatcher = mockDispatcher(mocks);
-
 before(async () => {
-  ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
-  worker = await Worker.create({ connection: ts.env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: { code }, activities: dispatcher });
-  workerRun = worker.run();
+  harness = await startWorkflowHarness(TASK_QUEUE, mockDispatcher(mocks));
+  ts = harness.ts;
 });
 
-after(async () => {
-  for (const h of open) await h.terminate('test finished').catch(() => undefined);
-  worker?.shutdown();
-  await workerRun;
-  await ts?.env.teardown();
-});
+after(() => harness?.stop(open));
 
 const now = (): Promise<number> => ts.env.currentTimeMs();
 const snapshot = (hash: string, generation: number): ProfileSnapshot => ({ observedHash: hash, generation, resourceVersion: String(generation), providerNames: ['mock-provider'], deleting: false });

@@ -5,10 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import {
   DEFAULT_SCHEDULE,
   ErrorType,
@@ -31,6 +29,7 @@ import {
 } from '../../workflows/api.js';
 import type { clusterProfileWorkflow } from '../../workflows/cluster-profile.js';
 import { ApplicationFailure } from '@temporalio/common';
+import { startWorkflowHarness, type WorkflowHarness } from '../workflows/harness.js';
 import { Gate, MockReconcileActivities, conflict, invalidInput, mockDispatcher, profileGone } from '../workflows/mock-activities.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -41,11 +40,9 @@ const DAY = 24 * HOUR;
 const TASK_QUEUE = 'clusterinventory-test';
 /** A guard against hangs (e.g. a regression that never lets a workflow complete), not a timing assertion. */
 const GUARD = { timeout: 10 * 60_000 };
-const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-let ts: TimeSkippingEnvironment;
-let worker: Worker;
-let workerRun: Promise<void>;
+let harness: WorkflowHarness;
+let ts: WorkflowHarness['ts'];
 let workflowCode: string;
 const mocks = new Map<string, MockReconcileActivities>();
 const openHandles: WorkflowHandle[] = [];
@@ -55,18 +52,12 @@ const recordedHistories: Array<{ workflowId: string; history: HistoryOf<Workflow
 const dispatcher = mockDispatcher(mocks);
 
 before(async () => {
-  ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });
-  process.stderr.write(`[workflow-timeskipping] test server (${ts.launchedBy}) connected after ${ts.startupMs} ms\n`);
   // Bundled once (webpack resolves the `.js` specifiers of the ESM sources to `.ts` on its own) and
   // shared by the worker and the replay test.
-  workflowCode = (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })).code;
-  worker = await Worker.create({
-    connection: ts.env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: { code: workflowCode },
-    activities: dispatcher,
-  });
-  workerRun = worker.run();
+  harness = await startWorkflowHarness(TASK_QUEUE, dispatcher);
+  ts = harness.ts;
+  workflowCode = harness.workflowCode;
+  process.stderr.write(`[workflow-timeskipping] test server (${ts.launchedBy}) connected after ${ts.startupMs} ms\n`);
 });
 
 afterEach(async () => {
@@ -77,11 +68,7 @@ afterEach(async () => {
   }
 });
 
-after(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await ts?.env.teardown();
-});
+after(() => harness?.stop([]));
 
 const now = (): Promise<number> => ts.env.currentTimeMs();
 

@@ -6,11 +6,9 @@
 // Both runs' histories replay against the current code.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import {
   SearchAttr,
   WORKFLOW_INPUT_VERSION,
@@ -24,6 +22,7 @@ import {
 } from '../../workflows/api.js';
 import { MIGRATE_TO_V2_PATCH, STATUS_MEMO_PATCH, type LegacyWorkflowInput } from '../../workflows/legacy/api.js';
 import { MockLegacyActivities, legacyDispatcher } from '../workflows/legacy-activities.js';
+import { startWorkflowHarness, type WorkflowHarness } from '../workflows/harness.js';
 import { MockReconcileActivities, mockDispatcher } from '../workflows/mock-activities.js';
 import { historyFromJSONText, historyToJSONText } from '../support/histories.js';
 import { eventually } from '../support/stack.js';
@@ -36,35 +35,20 @@ const TASK_QUEUE = 'clusterinventory-upgrade-test';
 /** Hang guards on a busy 2-core machine, not timing assertions. */
 const GUARD = { timeout: 10 * 60_000 };
 const WAIT_MS = 120_000;
-const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-let ts: TimeSkippingEnvironment;
-let worker: Worker;
-let workerRun: Promise<void>;
-let workflowCode: string;
+let harness: WorkflowHarness;
+let ts: WorkflowHarness['ts'];
 const mocks = new Map<string, MockReconcileActivities>();
 const legacyMocks = new Map<string, MockLegacyActivities>();
 const open: WorkflowHandle[] = [];
 
 before(async () => {
-  ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });
-  workflowCode = (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })).code;
-  worker = await Worker.create({
-    connection: ts.env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: { code: workflowCode },
-    // What a worker registers while first-release workflows may run: the current activities and theirs.
-    activities: { ...mockDispatcher(mocks), ...legacyDispatcher(legacyMocks) },
-  });
-  workerRun = worker.run();
+  // What a worker registers while first-release workflows may run: the current activities and theirs.
+  harness = await startWorkflowHarness(TASK_QUEUE, { ...mockDispatcher(mocks), ...legacyDispatcher(legacyMocks) });
+  ts = harness.ts;
 });
 
-after(async () => {
-  for (const h of open) await h.terminate('test finished').catch(() => undefined);
-  worker?.shutdown();
-  await workerRun;
-  await ts?.env.teardown();
-});
+after(() => harness?.stop(open));
 
 const now = (): Promise<number> => ts.env.currentTimeMs();
 const snapshot = (deleting = false): ProfileSnapshot => ({ observedHash: 'h1', generation: 1, resourceVersion: '10', providerCount: 1, deleting });
@@ -89,6 +73,13 @@ async function startLegacy(name: string, input: Omit<LegacyWorkflowInput, 'ref'>
   const handle = ts.env.client.workflow.getHandle(started.workflowId);
   open.push(handle);
   return { ref, firstRunId: started.firstExecutionRunId, handle };
+}
+
+function statusWhen(handle: WorkflowHandle, what: string, done: (s: WorkflowStatus) => boolean): Promise<WorkflowStatus> {
+  return eventually(what, async () => {
+    const s = await handle.query(statusQuery);
+    return done(s) ? s : undefined;
+  }, WAIT_MS);
 }
 
 async function runHistory(handle: WorkflowHandle, runId: string): Promise<History> {
@@ -143,20 +134,14 @@ void test('a first-release workflow continues as new into the current code at on
   assert.equal(input.dirty, false);
 
   // The current code waits for the carried refresh time instead of syncing at once.
-  const waiting = await eventually('the current code waiting', async () => {
-    const s = await handle.query(statusQuery);
-    return s.runCount === 4 ? s : undefined;
-  }, WAIT_MS);
+  const waiting = await statusWhen(handle, 'the current code waiting', (s) => s.runCount === 4);
   assert.equal(waiting.phase, 'Ready');
   assert.equal(waiting.fingerprint, 'fp-old');
   const mock = mocks.get('upgraded')!;
   assert.equal(mock.count('syncProfile'), 0, 'no sync before the carried refresh time');
 
   await ts.env.sleep(31 * MIN);
-  const synced = await eventually('the first sync of the current code', async () => {
-    const s = await handle.query(statusQuery);
-    return s.syncCount === 8 ? s : undefined;
-  }, WAIT_MS);
+  const synced = await statusWhen(handle, 'the first sync of the current code', (s) => s.syncCount === 8);
   assert.equal(synced.phase, 'Ready');
   assert.equal(synced.fingerprint, 'fp-1');
   const [request] = mock.syncRequests;
@@ -189,7 +174,7 @@ void test('a first-release workflow that is being deleted finishes its cleanup i
 void test('the histories of both codes replay against the current bundle', GUARD, async () => {
   assert.equal(replayable.length, 3);
   for await (const result of Worker.runReplayHistories(
-    { workflowBundle: { code: workflowCode } },
+    { workflowBundle: { code: harness.workflowCode } },
     // Through the fixture format, as test/unit/replay.test.ts reads them.
     replayable.map((r) => ({ workflowId: r.workflowId, history: historyFromJSONText(historyToJSONText(r.history), r.workflowId) })),
   )) {

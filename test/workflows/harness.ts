@@ -1,0 +1,34 @@
+// A worker for clusterProfileWorkflow on the time-skipping test server (tools/test-server), bundled from
+// source, with the given (mocked) activities: what the workflow tests share.
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
+import { SearchAttr } from '../../workflows/api.js';
+
+const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+export interface WorkflowHarness {
+  ts: TimeSkippingEnvironment;
+  /** The bundle the worker runs (for replays). */
+  workflowCode: string;
+  /** Terminates the given workflows, stops the worker and the server. */
+  stop(open: readonly WorkflowHandle[]): Promise<void>;
+}
+
+export async function startWorkflowHarness(taskQueue: string, activities: object): Promise<WorkflowHarness> {
+  const ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });
+  const workflowCode = (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })).code;
+  const worker = await Worker.create({ connection: ts.env.nativeConnection, taskQueue, workflowBundle: { code: workflowCode }, activities });
+  const running = worker.run();
+  return {
+    ts,
+    workflowCode,
+    async stop(open) {
+      for (const h of open) await h.terminate('test finished').catch(() => undefined);
+      worker.shutdown();
+      await running;
+      await ts.env.teardown();
+    },
+  };
+}
