@@ -6,6 +6,7 @@ import {
   chooseTrigger,
   classifyFailure,
   isFullSync,
+  providerTrouble,
   retryDelayAfterFailure,
   snapshotChange,
   statusAfterFailure,
@@ -85,6 +86,14 @@ void test('classifyFailure', () => {
   for (const type of [ErrorType.InvalidInput, ErrorType.Conflict, ErrorType.ProviderUnavailable, 'CredentialSourceFailed', 'KubeApiError']) {
     assert.equal(classifyFailure(type, false), 'failed', type);
   }
+});
+
+void test('providerTrouble: a busy answer, or a last error from the provider, makes the next sync wait for it', () => {
+  assert.equal(providerTrouble({ busyRetries: 1, status: ready }), PROVIDER_BUSY);
+  assert.equal(providerTrouble({ busyRetries: 0, status: { ...ready, lastError: { ...error, reason: ErrorType.ProviderUnavailable } } }), ErrorType.ProviderUnavailable);
+  assert.equal(providerTrouble({ busyRetries: 0, status: { ...ready, lastError: { ...error, reason: 'CredentialSourceFailed' } } }), 'CredentialSourceFailed');
+  assert.equal(providerTrouble({ busyRetries: 0, status: { ...ready, lastError: error } }), undefined, 'an input error is not the provider’s trouble');
+  assert.equal(providerTrouble({ busyRetries: 0, status: ready }), undefined);
 });
 
 void test('retryDelayAfterFailure: input errors wait the sync period; transient ones back off, spread, and draw one random number', () => {
