@@ -7,23 +7,8 @@
 // it resolves and writes them, and returns metadata only (ADR 3).
 import { hostname } from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  DEFAULT_SCHEDULE,
-  PROVIDER_BUSY,
-  PROVIDER_DEFERRED,
-  TRANSIENT_CREDENTIAL_ERROR,
-  WORKER_SHUTDOWN_ERROR,
-  type CleanupRequest,
-  type CleanupResult,
-  type CredentialSyncResult,
-  type FailureDetails,
-  type ProfileEvent,
-  type ProfileRef,
-  type ReconcileActivities,
-  type ScheduleConfig,
-  type SyncReport,
-  type SyncRequest,
-} from '../workflows/api.js';
+import { DEFAULT_SCHEDULE, PROVIDER_BUSY, PROVIDER_DEFERRED, TRANSIENT_CREDENTIAL_ERROR, WORKER_SHUTDOWN_ERROR, type CleanupRequest, type CleanupResult, type CredentialSyncResult, type FailureDetails, type ProfileEvent, type ProfileRef, type ScheduleConfig, type SyncReport, type SyncRequest } from '../workflows/api.js';
+import type { ReconcileActivities } from '../workflows/registered-activities.js';
 import { EventReason, eventForSyncFailure, eventForSyncReport } from '../workflows/phase.js';
 import { currentActivityContext, currentCancellationSignal, withHeartbeat } from './activity-context.js';
 import { validateSecretName } from './credentials/names.js';

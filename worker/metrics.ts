@@ -32,7 +32,8 @@ import type { BulkheadObserver } from '../activities/providers/bulkhead.js';
 import type { BreakerState } from '../activities/providers/breaker.js';
 import type { InformerCounters, SignalCounters, DecisionCounters, WatcherCounters } from '../watcher/counters.js';
 import { INFORMERS } from '../watcher/counters.js';
-import { ErrorType, PHASES, isTransientFailureType, type ProfileRef, type ReconcileActivities } from '../workflows/api.js';
+import { ErrorType, PHASES, isTransientFailureType, type ProfileRef } from '../workflows/api.js';
+import type { ReconcileActivities } from '../workflows/registered-activities.js';
 import type { ProfileRow } from '../workflows/visibility.js';
 
 export const METRIC = {

@@ -1,6 +1,6 @@
 // The Temporal worker: the workflow bundle plus the activities wired to a Kubernetes client.
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import type { ReconcileActivities } from '../workflows/api.js';
+import type { ReconcileActivities } from '../workflows/registered-activities.js';
 import { loadWorkflowBundle } from './bundle.js';
 
 /**

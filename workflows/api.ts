@@ -3,7 +3,6 @@
 // Everything here is safe inside the workflow sandbox, and nothing here ever holds a credential.
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { LegacyActivities } from './legacy/api.js';
 
 export const DEFAULT_TASK_QUEUE = 'clusterinventory';
 export const WORKFLOW_TYPE = 'clusterProfileWorkflow';
@@ -288,12 +287,6 @@ export interface ProfileActivities {
   /** Cleanup: verifies the deletion, records the Deleting Event once, cleans up. */
   cleanupProfile(ref: ProfileRef, request: CleanupRequest): Promise<CleanupResult>;
 }
-
-/**
- * What a worker registers: the current activities and, while workflows started by the first release may
- * still run, that release's own (workflows/legacy/api.ts). Deleting the legacy box drops the second half.
- */
-export type ReconcileActivities = ProfileActivities & LegacyActivities;
 
 /** What the workflow knows, so that a sync writes (and reads) only what it must. */
 export interface SyncRequest {

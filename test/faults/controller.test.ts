@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { secretNameFor } from '../../activities/kube/types.js';
-import type { ReconcileActivities } from '../../workflows/api.js';
+import type { ReconcileActivities } from '../../workflows/registered-activities.js';
 import { total } from '../support/prometheus.js';
 import { eventually } from '../support/stack.js';
 import { activityExecutions } from '../support/e2e.js';

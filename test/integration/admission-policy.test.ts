@@ -26,7 +26,8 @@ import { EXEC_EXTENSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SECRET_READER_PROVI
 import { createReconcileActivities } from '../../activities/reconcile.js';
 import { ensureHelm } from '../../tools/helm/ensure.js';
 import { NAMESPACE, helmTemplate } from '../../tools/helm/render.js';
-import type { ProfileRef, ReconcileActivities } from '../../workflows/api.js';
+import type { ProfileRef } from '../../workflows/api.js';
+import type { ReconcileActivities } from '../../workflows/registered-activities.js';
 import { spokeKubeconfig } from '../support/e2e.js';
 import { eventually, kubeConfig, uniqueName } from '../support/stack.js';
 

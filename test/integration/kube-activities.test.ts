@@ -38,7 +38,8 @@ import {
   type SveltosCluster,
 } from '../../activities/kube/types.js';
 import { createReconcileActivities, type StructuredLogger } from '../../activities/reconcile.js';
-import { ErrorType, type ProfileRef, type ReconcileActivities, type SyncRequest } from '../../workflows/api.js';
+import { ErrorType, type ProfileRef, type SyncRequest } from '../../workflows/api.js';
+import type { ReconcileActivities } from '../../workflows/registered-activities.js';
 import { kubeConfig, uniqueName } from '../support/stack.js';
 import { spokeKubeconfig } from '../support/e2e.js';
 import { selectedContext } from '../support/kubeconfig-view.js';

@@ -23,7 +23,8 @@ import {
   instrumentSpawn,
 } from '../../worker/metrics.js';
 import type { ProfileRow } from '../../workflows/visibility.js';
-import { DEFAULT_SCHEDULE, type ProfileRef, type ReconcileActivities } from '../../workflows/api.js';
+import { DEFAULT_SCHEDULE, type ProfileRef } from '../../workflows/api.js';
+import type { ReconcileActivities } from '../../workflows/registered-activities.js';
 
 interface Recorded {
   name: string;
