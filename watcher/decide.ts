@@ -260,3 +260,16 @@ export function takeToken(bucket: TokenBucket | undefined, limit: SignalRateLimi
 export function isRateLimited(decision: Decision): boolean {
   return decision.action === 'profileChanged' || decision.action === 'resyncRequested';
 }
+
+/**
+ * What the per-profile rate limit does with a change-triggered decision: `merge` it into the re-decision
+ * already scheduled; `pass` (a token was free and is now spent: act now); or `hold` it for `waitMs` and
+ * then decide again with the latest state (the trailing edge, so the last state is always delivered).
+ */
+export type HoldPlan = { kind: 'merge' } | { kind: 'pass'; bucket: TokenBucket } | { kind: 'hold'; bucket: TokenBucket; waitMs: number };
+
+export function planHold(state: { held?: { untilMs: number }; bucket?: TokenBucket }, limit: SignalRateLimit, nowMs: number): HoldPlan {
+  if (state.held && nowMs < state.held.untilMs) return { kind: 'merge' };
+  const { bucket, waitMs } = takeToken(state.bucket, limit, nowMs);
+  return waitMs === 0 ? { kind: 'pass', bucket } : { kind: 'hold', bucket, waitMs };
+}

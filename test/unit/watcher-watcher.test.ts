@@ -8,7 +8,8 @@ import { clusterProfilePath, secretPath, sveltosClusterPath } from '../../watche
 import { silentLogger } from '../../watcher/log.js';
 import { snapshotOf } from '../../watcher/snapshot.js';
 import type { RunningWorkflow } from '../../watcher/signaler.js';
-import { createWatcher, type RunningWatcher, type WatcherOptions } from '../../watcher/watcher.js';
+import { createWatcher, type RunningWatcher } from '../../watcher/watcher.js';
+import type { WatcherOptions } from '../../watcher/options.js';
 import { FakeClock, FakeSignaler, FakeTransport, drain, type FakeObject } from './watcher-fakes.js';
 
 const NS = 'fleet';
