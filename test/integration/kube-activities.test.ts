@@ -37,7 +37,8 @@ import {
   type ClusterProfile,
   type SveltosCluster,
 } from '../../activities/kube/types.js';
-import { createReconcileActivities, type StructuredLogger } from '../../activities/reconcile.js';
+import { createReconcileActivities } from '../../activities/reconcile.js';
+import type { StructuredLogger } from '../../activities/reconcile/scope.js';
 import { ErrorType, type ProfileRef, type SyncRequest } from '../../workflows/api.js';
 import type { ReconcileActivities } from '../../workflows/registered-activities.js';
 import { kubeConfig, uniqueName } from '../support/stack.js';

@@ -20,7 +20,8 @@ import {
   type V1ObjectMeta,
   type V1Secret,
 } from '../../activities/kube/types.js';
-import { createReconcileActivities, type ReconcileDeps, type StructuredLogger } from '../../activities/reconcile.js';
+import { createReconcileActivities } from '../../activities/reconcile.js';
+import type { ReconcileDeps, StructuredLogger } from '../../activities/reconcile/scope.js';
 import { DEFAULT_SCHEDULE, ErrorType, type ProfileRef, type SyncRequest } from '../../workflows/api.js';
 
 const REF: ProfileRef = { namespace: 'fleet', name: 'spoke-1', uid: 'uid-1' };
