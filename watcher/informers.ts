@@ -78,6 +78,39 @@ export function objectKey(o: KubeObject): string {
 
 type WatchOutcome = 'closed' | 'gone' | 'relist' | 'stopped' | 'error';
 
+/** What the list+watch loop carries from one round to the next. */
+interface LoopState {
+  /** Why the next list happens. */
+  reason: RelistReason;
+  /** Consecutive failures (backoff). */
+  failures: number;
+  /** The next watch continues from the last resourceVersion (a reconnect, not a connect). */
+  resumed: boolean;
+}
+
+/**
+ * The events a relist yields against the cache: added, modified (new resourceVersion), deleted (missing
+ * from the list), and a delete plus an add for an object deleted and recreated with the same name while
+ * nothing watched. Only the very first list's additions are `initial`.
+ */
+export function listDiff<T extends KubeObject>(previous: ReadonlyMap<string, T>, next: ReadonlyMap<string, T>, initial: boolean): Array<ReflectorEvent<T>> {
+  const events: Array<ReflectorEvent<T>> = [];
+  for (const [key, obj] of next) {
+    const old = previous.get(key);
+    if (!old) events.push({ type: 'ADDED', object: obj, initial, via: 'list' });
+    else if (old.metadata.uid !== obj.metadata.uid) {
+      events.push({ type: 'DELETED', object: old, initial: false, via: 'list' });
+      events.push({ type: 'ADDED', object: obj, initial: false, via: 'list' });
+    } else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+      events.push({ type: 'MODIFIED', object: obj, old, initial: false, via: 'list' });
+    }
+  }
+  for (const [key, old] of previous) {
+    if (!next.has(key)) events.push({ type: 'DELETED', object: old, initial: false, via: 'list' });
+  }
+  return events;
+}
+
 export class Reflector<T extends KubeObject> {
   readonly synced: Promise<void>;
   private markSynced: () => void = () => {};
@@ -133,100 +166,108 @@ export class Reflector<T extends KubeObject> {
   }
 
   private async run(): Promise<void> {
-    const o = this.o;
-    const initialMs = o.backoff?.initialMs ?? 1000;
-    const maxMs = o.backoff?.maxMs ?? 30_000;
-    const relistAfter = o.relistAfterWatchFailures ?? 5;
-    let reason: RelistReason = 'initial';
-    let failures = 0;
-    let resumed = false;
+    const st: LoopState = { reason: 'initial', failures: 0, resumed: false };
     while (!this.stopped) {
       if (this.pendingRelist) {
-        reason = this.pendingRelist;
+        st.reason = this.pendingRelist;
         this.pendingRelist = undefined;
         this.resourceVersion = undefined;
       }
-      if (this.resourceVersion === undefined) {
-        try {
-          this.resourceVersion = await this.listAll(reason);
-          failures = 0;
-          resumed = false;
-          this.armRelistTimer();
-        } catch (err) {
-          if (this.stopped) break;
-          failures++;
-          o.counters.listErrors++;
-          const wait = backoffMs(failures, initialMs, maxMs);
-          o.logger.warn({ ...this.log, reason, error: errorText(err), retryInMs: wait }, 'list failed');
-          await sleep(o.clock, wait, this.wakers);
-          reason = reason === 'initial' ? 'initial' : 'error';
-          continue;
-        }
-      }
+      if (this.resourceVersion === undefined && !(await this.listStep(st))) continue;
       if (this.stopped) break;
       if (this.pendingRelist) continue;
-
-      const started = o.clock.now();
+      const started = this.o.clock.now();
       let outcome: WatchOutcome;
       let error: unknown;
       try {
-        outcome = await this.watchOnce(resumed);
+        outcome = await this.watchOnce(st.resumed);
       } catch (err) {
         outcome = 'error';
         error = err;
       }
       if (this.stopped) break;
-      switch (outcome) {
-        case 'gone':
-          o.counters.relistsGone++;
-          o.logger.info({ ...this.log, resourceVersion: this.resourceVersion }, 'watch: 410 Gone (resourceVersion too old); relisting');
-          this.resourceVersion = undefined;
-          reason = 'gone';
-          break;
-        case 'relist':
-          // pendingRelist is set; the loop takes it.
-          break;
-        case 'closed': {
-          o.counters.watchCloses++;
-          resumed = true;
-          // A stream the server ends at once, again and again, must not spin.
-          const quick = o.clock.now() - started < 1000;
-          failures = quick ? failures + 1 : 0;
-          o.logger.debug({ ...this.log, resourceVersion: this.resourceVersion }, 'watch closed by the server; reconnecting');
-          if (quick) await sleep(o.clock, backoffMs(failures, initialMs, maxMs), this.wakers);
-          break;
-        }
-        case 'error': {
-          if (error instanceof KubeHttpError && error.code === 410) {
-            o.counters.relistsGone++;
-            o.logger.info({ ...this.log, resourceVersion: this.resourceVersion }, 'watch: 410 Gone (resourceVersion too old); relisting');
-            this.resourceVersion = undefined;
-            reason = 'gone';
-            break;
-          }
-          o.counters.watchErrors++;
-          failures++;
-          resumed = true;
-          const wait = backoffMs(failures, initialMs, maxMs);
-          const relisting = failures >= relistAfter;
-          o.logger.warn(
-            { ...this.log, error: errorText(error), failures, retryInMs: wait, relisting },
-            relisting ? 'watch failed repeatedly; relisting after backoff' : 'watch failed; reconnecting after backoff',
-          );
-          if (relisting) {
-            o.counters.relistsError++;
-            this.resourceVersion = undefined;
-            reason = 'error';
-            failures = 0;
-          }
-          await sleep(o.clock, wait, this.wakers);
-          break;
-        }
-        case 'stopped':
-          break;
-      }
+      await this.afterWatch(st, outcome, error, started);
     }
     this.cancelRelistTimer();
+  }
+
+  private backoff(failures: number): number {
+    return backoffMs(failures, this.o.backoff?.initialMs ?? 1000, this.o.backoff?.maxMs ?? 30_000);
+  }
+
+  /** Lists (into the cache); false when the list failed and the loop should start over after the backoff. */
+  private async listStep(st: LoopState): Promise<boolean> {
+    const o = this.o;
+    try {
+      this.resourceVersion = await this.listAll(st.reason);
+      st.failures = 0;
+      st.resumed = false;
+      this.armRelistTimer();
+      return true;
+    } catch (err) {
+      if (this.stopped) return true;
+      st.failures++;
+      o.counters.listErrors++;
+      const wait = this.backoff(st.failures);
+      o.logger.warn({ ...this.log, reason: st.reason, error: errorText(err), retryInMs: wait }, 'list failed');
+      await sleep(o.clock, wait, this.wakers);
+      st.reason = st.reason === 'initial' ? 'initial' : 'error';
+      return false;
+    }
+  }
+
+  private async afterWatch(st: LoopState, outcome: WatchOutcome, error: unknown, startedAtMs: number): Promise<void> {
+    const o = this.o;
+    switch (outcome) {
+      case 'gone':
+        this.relistGone(st);
+        return;
+      case 'closed': {
+        o.counters.watchCloses++;
+        st.resumed = true;
+        // A stream the server ends at once, again and again, must not spin.
+        const quick = o.clock.now() - startedAtMs < 1000;
+        st.failures = quick ? st.failures + 1 : 0;
+        o.logger.debug({ ...this.log, resourceVersion: this.resourceVersion }, 'watch closed by the server; reconnecting');
+        if (quick) await sleep(o.clock, this.backoff(st.failures), this.wakers);
+        return;
+      }
+      case 'error':
+        if (error instanceof KubeHttpError && error.code === 410) this.relistGone(st);
+        else await this.afterWatchError(st, error);
+        return;
+      case 'relist': // pendingRelist is set; the loop takes it.
+      case 'stopped':
+        return;
+    }
+  }
+
+  private relistGone(st: LoopState): void {
+    this.o.counters.relistsGone++;
+    this.o.logger.info({ ...this.log, resourceVersion: this.resourceVersion }, 'watch: 410 Gone (resourceVersion too old); relisting');
+    this.resourceVersion = undefined;
+    st.reason = 'gone';
+  }
+
+  /** Reconnects after a backoff; after repeated failures, relists instead (the cache may have missed changes). */
+  private async afterWatchError(st: LoopState, error: unknown): Promise<void> {
+    const o = this.o;
+    o.counters.watchErrors++;
+    st.failures++;
+    st.resumed = true;
+    const wait = this.backoff(st.failures);
+    const relisting = st.failures >= (o.relistAfterWatchFailures ?? 5);
+    o.logger.warn(
+      { ...this.log, error: errorText(error), failures: st.failures, retryInMs: wait, relisting },
+      relisting ? 'watch failed repeatedly; relisting after backoff' : 'watch failed; reconnecting after backoff',
+    );
+    if (relisting) {
+      o.counters.relistsError++;
+      this.resourceVersion = undefined;
+      st.reason = 'error';
+      st.failures = 0;
+    }
+    await sleep(o.clock, wait, this.wakers);
   }
 
   private armRelistTimer(): void {
@@ -242,6 +283,33 @@ export class Reflector<T extends KubeObject> {
   private async listAll(reason: RelistReason): Promise<string> {
     const o = this.o;
     const startedAtMs = o.clock.now();
+    const { items, resourceVersion } = await this.listPages();
+    o.counters.lists++;
+    const next = new Map<string, T>();
+    for (const raw of items) {
+      const obj = this.project(raw);
+      if (obj) next.set(objectKey(obj), obj);
+    }
+    const previous = this.cache;
+    this.cache = next;
+    const initial = !this.hasSyncedFlag;
+    o.logger.info({ ...this.log, reason, items: next.size, resourceVersion }, initial ? 'listed' : 'relisted');
+    for (const ev of listDiff(previous, next, initial)) this.emit(ev);
+    if (initial) {
+      this.hasSyncedFlag = true;
+      this.markSynced();
+    }
+    try {
+      o.onListed?.({ reason, items: next.size, startedAtMs });
+    } catch (err) {
+      o.logger.error({ ...this.log, error: errorText(err) }, 'onListed handler failed');
+    }
+    return resourceVersion ?? '';
+  }
+
+  /** Every page of one list; all pages share the first page's snapshot (its resourceVersion). */
+  private async listPages(): Promise<{ items: unknown[]; resourceVersion: string | undefined }> {
+    const o = this.o;
     const items: unknown[] = [];
     let resourceVersion: string | undefined;
     let continueToken: string | undefined;
@@ -254,47 +322,11 @@ export class Reflector<T extends KubeObject> {
         ...(continueToken ? { continueToken } : {}),
         signal: this.stopAbort.signal,
       });
-      // All pages of one list share the first page's snapshot.
       resourceVersion ??= page.resourceVersion;
       items.push(...page.items);
       continueToken = page.continueToken;
     } while (continueToken && !this.stopped);
-    o.counters.lists++;
-
-    const next = new Map<string, T>();
-    for (const raw of items) {
-      const obj = this.project(raw);
-      if (obj) next.set(objectKey(obj), obj);
-    }
-    const previous = this.cache;
-    this.cache = next;
-    const initial = !this.hasSyncedFlag;
-    o.logger.info({ ...this.log, reason, items: next.size, resourceVersion }, initial ? 'listed' : 'relisted');
-
-    for (const [key, obj] of next) {
-      const old = previous.get(key);
-      if (!old) this.emit({ type: 'ADDED', object: obj, initial, via: 'list' });
-      else if (old.metadata.uid !== obj.metadata.uid) {
-        // Deleted and recreated with the same name while we were not watching.
-        this.emit({ type: 'DELETED', object: old, initial: false, via: 'list' });
-        this.emit({ type: 'ADDED', object: obj, initial: false, via: 'list' });
-      } else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
-        this.emit({ type: 'MODIFIED', object: obj, old, initial: false, via: 'list' });
-      }
-    }
-    for (const [key, old] of previous) {
-      if (!next.has(key)) this.emit({ type: 'DELETED', object: old, initial: false, via: 'list' });
-    }
-    if (initial) {
-      this.hasSyncedFlag = true;
-      this.markSynced();
-    }
-    try {
-      o.onListed?.({ reason, items: next.size, startedAtMs });
-    } catch (err) {
-      o.logger.error({ ...this.log, error: errorText(err) }, 'onListed handler failed');
-    }
-    return resourceVersion ?? '';
+    return { items, resourceVersion };
   }
 
   private watchOnce(resumed: boolean): Promise<WatchOutcome> {

@@ -89,100 +89,110 @@ export interface KubeTransportOptions {
 export function kubeTransport(kc: KubeConfig, opts: KubeTransportOptions = {}): ListWatchTransport {
   const requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
   const watchIdleMarginMs = opts.watchIdleMarginMs ?? 60_000;
-
-  async function open(path: string, query: Record<string, string | undefined>, accept: string, idleMs: number, signal?: AbortSignal) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const options: https.RequestOptions = {};
-    // Fresh per request: exec/OIDC tokens are refreshed here.
-    await kc.applyToHTTPSOptions(options);
-    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(options.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    headers.Accept = accept;
-    const request = url.protocol === 'http:' ? http.request : https.request;
-    return new Promise<{ res: http.IncomingMessage; req: http.ClientRequest }>((resolve, reject) => {
-      const req = request(url, { ...options, method: 'GET', headers, ...(signal ? { signal } : {}) }, (res) => resolve({ res, req }));
-      req.setTimeout(idleMs, () => req.destroy(new Error(`no data from ${url.pathname} for ${idleMs} ms`)));
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  async function readBody(res: http.IncomingMessage): Promise<string> {
-    res.setEncoding('utf8');
-    let body = '';
-    for await (const chunk of res) body += chunk as string;
-    return body;
-  }
-
   return {
-    async list(r) {
-      const { res } = await open(
-        r.path,
-        {
-          labelSelector: r.labelSelector,
-          limit: r.limit !== undefined ? String(r.limit) : undefined,
-          continue: r.continueToken,
-        },
-        r.metadataOnly ? ACCEPT_METADATA_LIST : ACCEPT_JSON,
-        requestTimeoutMs,
-        r.signal,
-      );
-      const body = await readBody(res);
-      const code = res.statusCode ?? 0;
-      if (code < 200 || code >= 300) throw statusFromBody(code, body, `list ${r.path}`);
-      const list = JSON.parse(body) as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
-      const page: ListPage = { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
-      if (list.metadata?.continue) page.continueToken = list.metadata.continue;
-      return page;
-    },
-
-    async watch(r, handlers, signal) {
-      if (signal.aborted) return;
-      let opened;
-      try {
-        opened = await open(
-          r.path,
-          {
-            watch: 'true',
-            labelSelector: r.labelSelector,
-            resourceVersion: r.resourceVersion,
-            allowWatchBookmarks: 'true',
-            timeoutSeconds: String(r.timeoutSeconds),
-          },
-          r.metadataOnly ? ACCEPT_METADATA : ACCEPT_JSON,
-          r.timeoutSeconds * 1000 + watchIdleMarginMs,
-          signal,
-        );
-      } catch (err) {
-        if (signal.aborted) return;
-        throw err;
-      }
-      const { res } = opened;
-      const code = res.statusCode ?? 0;
-      if (code !== 200) {
-        const body = await readBody(res).catch(() => '');
-        throw statusFromBody(code, body, `watch ${r.path}`);
-      }
-      handlers.onOpen();
-      res.setEncoding('utf8');
-      let buffer = '';
-      try {
-        for await (const chunk of res) {
-          buffer += chunk as string;
-          let nl: number;
-          while ((nl = buffer.indexOf('\n')) >= 0) {
-            const line = buffer.slice(0, nl).trim();
-            buffer = buffer.slice(nl + 1);
-            if (line) handlers.onEvent(JSON.parse(line) as RawWatchEvent);
-          }
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        throw err;
-      }
-    },
+    list: (r) => listPage(kc, r, requestTimeoutMs),
+    watch: (r, handlers, signal) => watchUntilClosed(kc, r, handlers, signal, watchIdleMarginMs),
   };
+}
+
+async function listPage(kc: KubeConfig, r: ListRequest, requestTimeoutMs: number): Promise<ListPage> {
+  const { res } = await open(
+    kc,
+    r.path,
+    {
+      labelSelector: r.labelSelector,
+      limit: r.limit !== undefined ? String(r.limit) : undefined,
+      continue: r.continueToken,
+    },
+    r.metadataOnly ? ACCEPT_METADATA_LIST : ACCEPT_JSON,
+    requestTimeoutMs,
+    r.signal,
+  );
+  const body = await readBody(res);
+  const code = res.statusCode ?? 0;
+  if (code < 200 || code >= 300) throw statusFromBody(code, body, `list ${r.path}`);
+  const list = JSON.parse(body) as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+  const page: ListPage = { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
+  if (list.metadata?.continue) page.continueToken = list.metadata.continue;
+  return page;
+}
+
+/** One watch request, its events delivered until the server closes it; an abort ends it quietly. */
+async function watchUntilClosed(kc: KubeConfig, r: WatchRequest, handlers: WatchHandlers, signal: AbortSignal, watchIdleMarginMs: number): Promise<void> {
+  if (signal.aborted) return;
+  let opened;
+  try {
+    opened = await open(
+      kc,
+      r.path,
+      {
+        watch: 'true',
+        labelSelector: r.labelSelector,
+        resourceVersion: r.resourceVersion,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: String(r.timeoutSeconds),
+      },
+      r.metadataOnly ? ACCEPT_METADATA : ACCEPT_JSON,
+      r.timeoutSeconds * 1000 + watchIdleMarginMs,
+      signal,
+    );
+  } catch (err) {
+    if (signal.aborted) return;
+    throw err;
+  }
+  const { res } = opened;
+  const code = res.statusCode ?? 0;
+  if (code !== 200) {
+    const body = await readBody(res).catch(() => '');
+    throw statusFromBody(code, body, `watch ${r.path}`);
+  }
+  handlers.onOpen();
+  try {
+    await readEventLines(res, (event) => handlers.onEvent(event));
+  } catch (err) {
+    if (signal.aborted) return;
+    throw err;
+  }
+}
+
+/** A watch stream: one JSON event per line. */
+async function readEventLines(res: http.IncomingMessage, onEvent: (event: RawWatchEvent) => void): Promise<void> {
+  res.setEncoding('utf8');
+  let buffer = '';
+  for await (const chunk of res) {
+    buffer += chunk as string;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (line) onEvent(JSON.parse(line) as RawWatchEvent);
+    }
+  }
+}
+
+async function open(kc: KubeConfig, path: string, query: Record<string, string | undefined>, accept: string, idleMs: number, signal?: AbortSignal) {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const options: https.RequestOptions = {};
+  // Fresh per request: exec/OIDC tokens are refreshed here.
+  await kc.applyToHTTPSOptions(options);
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(options.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+  headers.Accept = accept;
+  const request = url.protocol === 'http:' ? http.request : https.request;
+  return new Promise<{ res: http.IncomingMessage; req: http.ClientRequest }>((resolve, reject) => {
+    const req = request(url, { ...options, method: 'GET', headers, ...(signal ? { signal } : {}) }, (res) => resolve({ res, req }));
+    req.setTimeout(idleMs, () => req.destroy(new Error(`no data from ${url.pathname} for ${idleMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function readBody(res: http.IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let body = '';
+  for await (const chunk of res) body += chunk as string;
+  return body;
 }

@@ -65,52 +65,132 @@ export const ALWAYS_LEADER: Leadership = {
 };
 
 export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
-  const clock = o.clock ?? systemClock;
-  const random = o.random ?? Math.random;
-  const sm = new LeaseStateMachine(o.identity, o.timings);
-  const listeners = new Set<(leading: boolean) => void>();
-  const transitions = { acquired: 0, lost: 0, released: 0 };
-  let announced = false;
-  let stopped = false;
-  let failures = 0;
-  let cancelTry: () => void = () => undefined;
-  let cancelDeadline: () => void = () => undefined;
-  let inFlight: Promise<void> = Promise.resolve();
+  const elector = new LeaseElector(o);
+  o.logger.info({ lease: o.lease, identity: o.identity, ...o.timings }, 'leader election: trying to become the leader');
+  elector.tick();
+  return elector;
+}
+
+class LeaseElector implements LeaderElection {
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly sm: LeaseStateMachine;
+  private readonly listeners = new Set<(leading: boolean) => void>();
+  private readonly transitions = { acquired: 0, lost: 0, released: 0 };
+  private announced = false;
+  private stopped = false;
+  private failures = 0;
+  private cancelTry: () => void = () => undefined;
+  private cancelDeadline: () => void = () => undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: LeaderElectionOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.random = o.random ?? Math.random;
+    this.sm = new LeaseStateMachine(o.identity, o.timings);
+  }
+
+  isLeader(): boolean {
+    return !this.stopped && this.sm.isLeader(this.clock.now());
+  }
+
+  onChange(listener: (leading: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  othersLastSeenAtMs(): number | undefined {
+    return this.sm.othersLastSeenAtMs();
+  }
+
+  status(): LeaderElectionStatus {
+    return { leader: this.isLeader(), identity: this.o.identity, holder: this.sm.holder(), lease: this.o.lease, transitions: { ...this.transitions } };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTry();
+    this.cancelDeadline();
+    const wasLeader = this.announced;
+    this.announce();
+    // A renewal in flight would rewrite the Lease after the release.
+    await this.within(this.inFlight).catch(() => undefined);
+    const release = this.sm.release(this.clock.now());
+    if (!release) return;
+    const { logger, lease, identity } = this.o;
+    try {
+      await this.within(this.o.api.update(release.spec, release.resourceVersion));
+      this.transitions.released++;
+      logger.info({ lease, identity, wasLeader }, 'released the lease: a standby takes over at its next try');
+    } catch (err) {
+      logger.warn({ lease, error: errorText(err) }, 'could not release the lease; a standby takes over once it expires');
+    }
+  }
+
+  /** One try now; the next is scheduled when it ends. */
+  tick(): void {
+    if (this.stopped) return;
+    this.inFlight = this.attempt()
+      .then(
+        () => {
+          this.failures = 0;
+        },
+        (err: unknown) => {
+          this.failures++;
+          const level = err instanceof LeaseConflictError ? 'debug' : 'warn';
+          this.o.logger[level]({ lease: this.o.lease, error: errorText(err), failures: this.failures }, 'leader election: lease request failed');
+        },
+      )
+      .finally(() => {
+        this.announce();
+        this.armDeadline();
+        this.schedule();
+      });
+  }
+
+  /** The release write during shutdown, bounded by releaseTimeoutMs. */
+  private within<T>(p: Promise<T>): Promise<T> {
+    const timeoutMs = this.o.releaseTimeoutMs ?? 2_000;
+    return Promise.race([p, new Promise<never>((_, reject) => this.clock.setTimer(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))]);
+  }
 
   /** Compares the state machine's verdict with what listeners were told, and tells them the change. */
-  function announce(): void {
-    const leading = !stopped && sm.isLeader(clock.now());
-    if (leading === announced) return;
-    announced = leading;
+  private announce(): void {
+    const leading = !this.stopped && this.sm.isLeader(this.clock.now());
+    if (leading === this.announced) return;
+    this.announced = leading;
+    const { logger, lease, identity } = this.o;
     if (leading) {
-      transitions.acquired++;
-      o.logger.info({ lease: o.lease, identity: o.identity }, 'became the leader: signalling');
-    } else if (!stopped) {
-      transitions.lost++;
-      o.logger.warn({ lease: o.lease, identity: o.identity, holder: sm.holder() }, 'lost the leadership: signals stop');
+      this.transitions.acquired++;
+      logger.info({ lease, identity }, 'became the leader: signalling');
+    } else if (!this.stopped) {
+      this.transitions.lost++;
+      logger.warn({ lease, identity, holder: this.sm.holder() }, 'lost the leadership: signals stop');
     }
-    for (const l of listeners) {
+    for (const l of this.listeners) {
       try {
         l(leading);
       } catch (err) {
-        o.logger.error({ error: errorText(err) }, 'leadership listener failed');
+        logger.error({ error: errorText(err) }, 'leadership listener failed');
       }
     }
   }
 
-  function armDeadline(): void {
-    cancelDeadline();
-    const until = sm.leaderUntilMs();
-    if (until === undefined || stopped) return;
-    cancelDeadline = clock.setTimer(announce, Math.max(0, until - clock.now()));
+  private armDeadline(): void {
+    this.cancelDeadline();
+    const until = this.sm.leaderUntilMs();
+    if (until === undefined || this.stopped) return;
+    this.cancelDeadline = this.clock.setTimer(() => this.announce(), Math.max(0, until - this.clock.now()));
   }
 
-  async function write(plan: Exclude<LeasePlan, { kind: 'wait' }>, startedAtMs: number): Promise<void> {
-    const written = plan.kind === 'create' ? await o.api.create(plan.spec) : await o.api.update(plan.spec, plan.resourceVersion);
-    sm.wrote(written, startedAtMs, clock.now());
+  private async write(plan: Exclude<LeasePlan, { kind: 'wait' }>, startedAtMs: number): Promise<void> {
+    const written = plan.kind === 'create' ? await this.o.api.create(plan.spec) : await this.o.api.update(plan.spec, plan.resourceVersion);
+    this.sm.wrote(written, startedAtMs, this.clock.now());
   }
 
-  async function attempt(): Promise<void> {
+  private async attempt(): Promise<void> {
+    const { sm, clock } = this;
     const startedAtMs = clock.now();
     // The leader writes from the record it wrote last (one request per renewal); a conflict falls back
     // to reading the Lease, like client-go's fast path.
@@ -118,77 +198,29 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
       try {
         const renewal = sm.plan(startedAtMs);
         if (renewal.kind !== 'wait') {
-          await write(renewal, startedAtMs);
+          await this.write(renewal, startedAtMs);
           return;
         }
       } catch (err) {
         if (!(err instanceof LeaseConflictError)) throw err;
       }
     }
-    sm.observe(await o.api.get(), clock.now());
+    sm.observe(await this.o.api.get(), clock.now());
     const plan = sm.plan(clock.now());
     if (plan.kind === 'wait') return;
-    await write(plan, startedAtMs);
+    await this.write(plan, startedAtMs);
   }
 
-  function schedule(): void {
-    if (stopped) return;
-    const base = o.timings.retryPeriodMs;
+  private schedule(): void {
+    if (this.stopped) return;
+    const base = this.o.timings.retryPeriodMs;
     // Standbys spread their tries; after errors the wait grows (a down API server is not hammered).
-    const wait = failures > 0 ? Math.max(base, backoffMs(failures, base, 4 * base)) : sm.isLeader(clock.now()) ? base : base * (1 + RETRY_JITTER * random());
-    cancelTry = clock.setTimer(tick, wait);
+    const wait =
+      this.failures > 0
+        ? Math.max(base, backoffMs(this.failures, base, 4 * base))
+        : this.sm.isLeader(this.clock.now())
+          ? base
+          : base * (1 + RETRY_JITTER * this.random());
+    this.cancelTry = this.clock.setTimer(() => this.tick(), wait);
   }
-
-  function tick(): void {
-    if (stopped) return;
-    inFlight = attempt().then(
-      () => {
-        failures = 0;
-      },
-      (err: unknown) => {
-        failures++;
-        const level = err instanceof LeaseConflictError ? 'debug' : 'warn';
-        o.logger[level]({ lease: o.lease, error: errorText(err), failures }, 'leader election: lease request failed');
-      },
-    ).finally(() => {
-      announce();
-      armDeadline();
-      schedule();
-    });
-  }
-
-  o.logger.info({ lease: o.lease, identity: o.identity, ...o.timings }, 'leader election: trying to become the leader');
-  tick();
-
-  return {
-    isLeader: () => !stopped && sm.isLeader(clock.now()),
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    othersLastSeenAtMs: () => sm.othersLastSeenAtMs(),
-    status: () => ({ leader: !stopped && sm.isLeader(clock.now()), identity: o.identity, holder: sm.holder(), lease: o.lease, transitions: { ...transitions } }),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      cancelTry();
-      cancelDeadline();
-      const wasLeader = announced;
-      announce();
-      const timeoutMs = o.releaseTimeoutMs ?? 2_000;
-      const within = <T>(p: Promise<T>): Promise<T> =>
-        Promise.race([p, new Promise<never>((_, reject) => clock.setTimer(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))]);
-      // A renewal in flight would rewrite the Lease after the release.
-      await within(inFlight).catch(() => undefined);
-      const release = sm.release(clock.now());
-      if (!release) return;
-      try {
-        await within(o.api.update(release.spec, release.resourceVersion));
-        transitions.released++;
-        o.logger.info({ lease: o.lease, identity: o.identity, wasLeader }, 'released the lease: a standby takes over at its next try');
-      } catch (err) {
-        o.logger.warn({ lease: o.lease, error: errorText(err) }, 'could not release the lease; a standby takes over once it expires');
-      }
-    },
-  };
 }

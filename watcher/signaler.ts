@@ -13,6 +13,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Client,
+  type WorkflowExecutionInfo,
   type WorkflowHandleWithSignaledRunId,
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
@@ -86,124 +87,136 @@ export function staticDetailsFor(ref: ProfileRef): string {
 
 type WorkflowFn = (input: ClusterProfileWorkflowInput) => Promise<void>;
 
-export function temporalSignaler(o: SignalerOptions): WorkflowSignaler {
-  const { client, counters, logger } = o;
+/** Start options shared by both signal-with-start calls (the signal itself is added by the caller). */
+export function startOptionsFor(ref: ProfileRef, snapshot: ProfileSnapshot, o: Pick<SignalerOptions, 'taskQueue' | 'maxCyclesPerRun'>, nowMs: number) {
+  const input: ClusterProfileWorkflowInput = { version: WORKFLOW_INPUT_VERSION, ref, snapshot };
+  if (o.maxCyclesPerRun !== undefined) input.maxCyclesPerRun = o.maxCyclesPerRun;
+  const typedSearchAttributes: SearchAttributePair[] = [
+    { key: SearchAttr.namespace, value: ref.namespace },
+    { key: SearchAttr.name, value: ref.name },
+    { key: SearchAttr.observedHash, value: snapshot.observedHash },
+    { key: SearchAttr.phase, value: 'Pending' },
+  ];
+  return {
+    workflowId: workflowIdFor(ref),
+    taskQueue: o.taskQueue,
+    args: [input] as [ClusterProfileWorkflowInput],
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
+    typedSearchAttributes,
+    // Set at start so that the workflow's first sync upserts no memo (one history event and action less).
+    memo: { managedSinceMs: nowMs },
+    staticSummary: staticSummaryFor(ref),
+    staticDetails: staticDetailsFor(ref),
+  };
+}
 
-  /** Start options shared by both signal-with-start calls (the signal itself is added by the caller). */
-  function startOptions(ref: ProfileRef, snapshot: ProfileSnapshot) {
-    const input: ClusterProfileWorkflowInput = { version: WORKFLOW_INPUT_VERSION, ref, snapshot };
-    if (o.maxCyclesPerRun !== undefined) input.maxCyclesPerRun = o.maxCyclesPerRun;
-    const typedSearchAttributes: SearchAttributePair[] = [
-      { key: SearchAttr.namespace, value: ref.namespace },
-      { key: SearchAttr.name, value: ref.name },
-      { key: SearchAttr.observedHash, value: snapshot.observedHash },
-      { key: SearchAttr.phase, value: 'Pending' },
-    ];
-    return {
-      workflowId: workflowIdFor(ref),
-      taskQueue: o.taskQueue,
-      args: [input] as [ClusterProfileWorkflowInput],
-      workflowIdConflictPolicy: 'USE_EXISTING' as const,
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
-      typedSearchAttributes,
-      // Set at start so that the workflow's first sync upserts no memo (one history event and action less).
-      memo: { managedSinceMs: Date.now() },
-      staticSummary: staticSummaryFor(ref),
-      staticDetails: staticDetailsFor(ref),
-    };
+/** One row of the visibility list as the watcher reads it (the read model of workflows/visibility.ts); undefined for a workflow ID that is not ours. */
+export function runningWorkflowOf(info: WorkflowExecutionInfo): { uid: string; view: RunningWorkflow } | undefined {
+  const row = rowFromExecution(info);
+  if (row?.uid === undefined) return undefined;
+  const view: RunningWorkflow = { workflowId: row.workflowId, runId: row.runId, running: true, startedAtMs: row.runStartedAtMs };
+  if (row.observedHash !== undefined) view.observedHash = row.observedHash;
+  if (row.phase !== undefined) view.phase = row.phase;
+  return { uid: row.uid, view };
+}
+
+export function temporalSignaler(o: SignalerOptions): WorkflowSignaler {
+  return new TemporalSignaler(o);
+}
+
+class TemporalSignaler implements WorkflowSignaler {
+  constructor(private readonly o: SignalerOptions) {}
+
+  async profileChanged(ref: ProfileRef, snapshot: ProfileSnapshot): Promise<SignalOutcome> {
+    const { client, counters, logger } = this.o;
+    const runId = await this.unlessDone(ref, profileChanged.name, () =>
+      client.workflow.signalWithStart<WorkflowFn, [ProfileSnapshot]>(WORKFLOW_TYPE, {
+        ...startOptionsFor(ref, snapshot, this.o, Date.now()),
+        signal: profileChanged,
+        signalArgs: [snapshot],
+      }),
+    );
+    if (runId === undefined) return 'already-done';
+    counters.profileChanged++;
+    logger.info(
+      { workflowId: workflowIdFor(ref), runId, observedHash: snapshot.observedHash, resourceVersion: snapshot.resourceVersion },
+      'signalled profileChanged',
+    );
+    return 'signalled';
+  }
+
+  async deletionRequested(ref: ProfileRef, snapshot: ProfileSnapshot): Promise<SignalOutcome> {
+    const { client, counters, logger } = this.o;
+    const workflowId = workflowIdFor(ref);
+    const request: DeletionRequest = { resourceVersion: snapshot.resourceVersion };
+    try {
+      await client.workflow.getHandle(workflowId).signal(deletionRequested, request);
+      counters.deletionRequested++;
+      logger.info({ workflowId, resourceVersion: snapshot.resourceVersion }, 'signalled deletionRequested');
+      return 'signalled';
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const deleting = { ...snapshot, deleting: true };
+    const runId = await this.unlessDone(ref, deletionRequested.name, () =>
+      client.workflow.signalWithStart<WorkflowFn, [DeletionRequest]>(WORKFLOW_TYPE, {
+        ...startOptionsFor(ref, deleting, this.o, Date.now()),
+        signal: deletionRequested,
+        signalArgs: [request],
+      }),
+    );
+    if (runId === undefined) return 'already-done';
+    counters.deletionRequested++;
+    counters.deletionStarted++;
+    logger.info({ workflowId, runId, resourceVersion: snapshot.resourceVersion }, 'no running workflow: started one with deletionRequested for cleanup');
+    return 'started';
+  }
+
+  async resyncRequested(ref: ProfileRef, request: ResyncRequest): Promise<SignalOutcome> {
+    const { client, counters, logger } = this.o;
+    const workflowId = workflowIdFor(ref);
+    try {
+      await client.workflow.getHandle(workflowId).signal(resyncRequested, request);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      counters.notFound++;
+      logger.debug({ workflowId, reason: request.reason, object: request.object }, 'resync dropped: no running workflow');
+      return 'not-found';
+    }
+    counters.resyncRequested++;
+    logger.info({ workflowId, reason: request.reason, object: request.object }, 'signalled resyncRequested');
+    return 'signalled';
+  }
+
+  async listRunning(): Promise<Map<string, RunningWorkflow>> {
+    const { client, counters } = this.o;
+    counters.visibilityQueries++;
+    const out = new Map<string, RunningWorkflow>();
+    try {
+      const query = profilesQuery({ taskQueue: this.o.taskQueue, running: true });
+      for await (const wf of client.workflow.list({ query, pageSize: DEFAULT_PAGE_SIZE })) {
+        const row = runningWorkflowOf(wf);
+        if (row) out.set(row.uid, row.view);
+      }
+    } catch (err) {
+      counters.visibilityErrors++;
+      throw err;
+    }
+    return out;
   }
 
   /** Runs a signal-with-start; undefined when the ID belongs to a run that completed. */
-  async function unlessDone(ref: ProfileRef, signal: string, call: () => Promise<WorkflowHandleWithSignaledRunId>): Promise<string | undefined> {
+  private async unlessDone(ref: ProfileRef, signal: string, call: () => Promise<WorkflowHandleWithSignaledRunId>): Promise<string | undefined> {
     try {
       return (await call()).signaledRunId;
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        counters.alreadyDone++;
-        logger.debug({ workflowId: workflowIdFor(ref), signal }, 'workflow already completed for this ClusterProfile uid; not restarting it');
+        this.o.counters.alreadyDone++;
+        this.o.logger.debug({ workflowId: workflowIdFor(ref), signal }, 'workflow already completed for this ClusterProfile uid; not restarting it');
         return undefined;
       }
       throw err;
     }
   }
-
-  return {
-    async profileChanged(ref, snapshot) {
-      const runId = await unlessDone(ref, profileChanged.name, () =>
-        client.workflow.signalWithStart<WorkflowFn, [ProfileSnapshot]>(WORKFLOW_TYPE, {
-          ...startOptions(ref, snapshot),
-          signal: profileChanged,
-          signalArgs: [snapshot],
-        }),
-      );
-      if (runId === undefined) return 'already-done';
-      counters.profileChanged++;
-      logger.info(
-        { workflowId: workflowIdFor(ref), runId, observedHash: snapshot.observedHash, resourceVersion: snapshot.resourceVersion },
-        'signalled profileChanged',
-      );
-      return 'signalled';
-    },
-
-    async deletionRequested(ref, snapshot) {
-      const workflowId = workflowIdFor(ref);
-      const request: DeletionRequest = { resourceVersion: snapshot.resourceVersion };
-      try {
-        await client.workflow.getHandle(workflowId).signal(deletionRequested, request);
-        counters.deletionRequested++;
-        logger.info({ workflowId, resourceVersion: snapshot.resourceVersion }, 'signalled deletionRequested');
-        return 'signalled';
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
-      const deleting = { ...snapshot, deleting: true };
-      const runId = await unlessDone(ref, deletionRequested.name, () =>
-        client.workflow.signalWithStart<WorkflowFn, [DeletionRequest]>(WORKFLOW_TYPE, {
-          ...startOptions(ref, deleting),
-          signal: deletionRequested,
-          signalArgs: [request],
-        }),
-      );
-      if (runId === undefined) return 'already-done';
-      counters.deletionRequested++;
-      counters.deletionStarted++;
-      logger.info({ workflowId, runId, resourceVersion: snapshot.resourceVersion }, 'no running workflow: started one with deletionRequested for cleanup');
-      return 'started';
-    },
-
-    async resyncRequested(ref, request) {
-      const workflowId = workflowIdFor(ref);
-      try {
-        await client.workflow.getHandle(workflowId).signal(resyncRequested, request);
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-        counters.notFound++;
-        logger.debug({ workflowId, reason: request.reason, object: request.object }, 'resync dropped: no running workflow');
-        return 'not-found';
-      }
-      counters.resyncRequested++;
-      logger.info({ workflowId, reason: request.reason, object: request.object }, 'signalled resyncRequested');
-      return 'signalled';
-    },
-
-    async listRunning() {
-      counters.visibilityQueries++;
-      const out = new Map<string, RunningWorkflow>();
-      try {
-        const query = profilesQuery({ taskQueue: o.taskQueue, running: true });
-        for await (const info of client.workflow.list({ query, pageSize: DEFAULT_PAGE_SIZE })) {
-          const row = rowFromExecution(info);
-          if (row?.uid === undefined) continue;
-          const view: RunningWorkflow = { workflowId: row.workflowId, runId: row.runId, running: true, startedAtMs: row.runStartedAtMs };
-          if (row.observedHash !== undefined) view.observedHash = row.observedHash;
-          if (row.phase !== undefined) view.phase = row.phase;
-          out.set(row.uid, view);
-        }
-      } catch (err) {
-        counters.visibilityErrors++;
-        throw err;
-      }
-      return out;
-    },
-  };
 }
