@@ -169,134 +169,182 @@ export function execCredentialInput(apiVersion: ExecCredentialApiVersion, cluste
 }
 
 export async function runExecPlugin(req: ExecPluginRequest, deps: ExecPluginDeps = {}): Promise<ExecPluginCredential> {
-  const spawn: SpawnFn = deps.spawn ?? nodeSpawn;
   const now = deps.now ?? Date.now;
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-  const maxStdout = deps.maxStdoutBytes ?? MAX_STDOUT_BYTES;
-  const killGroup = deps.killProcessGroup ?? ((pid, signal) => process.kill(-pid, signal));
-  const { command, args } = req.invocation;
-  const what = `exec plugin "${req.provider}" (command "${command}")`;
-  const invalid = (reason: string) => new InvalidInputError(req.object, req.providerField, `${what} ${reason}`);
-  const transient = (reason: string, outcome: ExecFailureOutcome = 'spawn') =>
-    new ExecPluginTransientError(`${req.object}: ${req.providerField}: ${what} ${reason}`, outcome);
-  const logStderr = deps.logStderr ?? logToActivity;
-  /** How the plugin ended, logged with its stderr byte count; the error says stderr is withheld when there was any. */
-  const ended = (outcome: string, tail: StderrTail): string => {
-    logStderr({ object: req.object, provider: req.provider, outcome, stderrBytes: tail.totalBytes, debugTail: () => tail.text() });
-    return tail.totalBytes > 0 ? `${outcome}${STDERR_WITHHELD}` : outcome;
-  };
-
-  if (deps.signal?.aborted) throw transient('was not started: the activity was cancelled', 'cancelled');
+  const failures = new PluginFailures(req, deps.logStderr ?? logToActivity);
+  if (deps.signal?.aborted) throw failures.transient('was not started: the activity was cancelled', 'cancelled');
   const env = { ...req.invocation.env, KUBERNETES_EXEC_INFO: JSON.stringify(execCredentialInput(req.apiVersion, req.cluster)) };
   const started = now();
-
-  const { stdout, stderr, exit } = await new Promise<{
-    stdout: Buffer;
-    stderr: StderrTail;
-    exit: { code: number | null; signal: NodeJS.Signals | null };
-  }>((resolve, reject) => {
-    const stdoutChunks: Buffer[] = [];
-    let stdoutBytes = 0;
-    const stderrTail = new StderrTail(STDERR_BUFFER_BYTES);
-    let settled = false;
-    let child: PluginProcess | undefined;
-    const timers: { kill?: NodeJS.Timeout } = {};
-
-    const kill = () => {
-      if (!child) return;
-      if (child.pid !== undefined && child.pid > 0) {
-        try {
-          killGroup(child.pid, 'SIGKILL');
-          return;
-        } catch {
-          // The group is gone or was never formed; fall through to the process itself.
-        }
-      }
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // Already exited.
-      }
-    };
-    const onAbort = () => fail(transient(ended('was killed: the activity was cancelled', stderrTail), 'cancelled'));
-    /** Set once the process has exited: a failed run ends when its plugin is gone (or REAP_WAIT_MS passed). */
-    let reaped: (() => void) | undefined;
-    let exited = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timers.kill);
-      deps.signal?.removeEventListener('abort', onAbort);
-      kill();
-      child?.stdout?.destroy();
-      child?.stderr?.destroy();
-      if (!child || exited) {
-        reject(err);
-        return;
-      }
-      const cap = setTimeout(() => reaped?.(), deps.reapWaitMs ?? REAP_WAIT_MS);
-      reaped = () => {
-        reaped = undefined;
-        clearTimeout(cap);
-        reject(err);
-      };
-    };
-
-    try {
-      child = spawn(command, args, {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        shell: false,
-        detached: true,
-        windowsHide: true,
-      });
-    } catch (err) {
-      reject(spawnFailure(err, req, invalid, transient));
-      return;
-    }
-
-    timers.kill = setTimeout(
-      () => fail(transient(ended(`did not finish within ${timeoutMs} ms and was killed`, stderrTail), 'timeout')),
-      timeoutMs,
-    );
-    deps.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout?.on('data', (chunk: Buffer | string) => {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      stdoutBytes += buf.length;
-      if (stdoutBytes > maxStdout) {
-        fail(invalid(ended(`wrote more than ${maxStdout} bytes to stdout and was killed`, stderrTail)));
-        return;
-      }
-      stdoutChunks.push(buf);
-    });
-    child.stderr?.on('data', (chunk: Buffer | string) => stderrTail.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
-    // Stream errors surface as 'close'/'error' on the child; unhandled they would crash the worker.
-    child.stdout?.on('error', () => undefined);
-    child.stderr?.on('error', () => undefined);
-    child.on('error', (err) => fail(spawnFailure(err, req, invalid, transient)));
-    child.on('close', (code, signal) => {
-      exited = true;
-      reaped?.();
-      if (settled) return;
-      settled = true;
-      clearTimeout(timers.kill);
-      deps.signal?.removeEventListener('abort', onAbort);
-      resolve({ stdout: Buffer.concat(stdoutChunks), stderr: stderrTail, exit: { code, signal } });
-    });
-  });
-
+  const { stdout, stderr, exit } = await new PluginRun(req, deps, failures).run(env);
   const durationMs = now() - started;
   if (exit.code !== 0) {
-    if (exit.code === null) throw transient(ended(`was killed by signal ${exit.signal ?? 'unknown'}`, stderr), 'killed');
+    if (exit.code === null) throw failures.transient(failures.ended(`was killed by signal ${exit.signal ?? 'unknown'}`, stderr), 'killed');
     // An identity provider blip or a network error looks the same as a broken setup from here: retried a
     // few times, then the workflow retries before the held credential expires.
-    throw transient(ended(`exited with code ${exit.code}`, stderr), 'exit');
+    throw failures.transient(failures.ended(`exited with code ${exit.code}`, stderr), 'exit');
   }
   try {
     return { ...parseExecCredential(stdout.toString('utf8'), req.apiVersion, now()), durationMs };
   } catch (err) {
-    if (err instanceof ExecOutputError) throw invalid(ended(err.message, stderr));
+    if (err instanceof ExecOutputError) throw failures.invalid(failures.ended(err.message, stderr));
     throw err;
+  }
+}
+
+/** How a run's failures are worded: the object, the provider field and the command; never stdout or stderr. */
+class PluginFailures {
+  private readonly what: string;
+
+  constructor(
+    private readonly req: ExecPluginRequest,
+    private readonly logStderr: (entry: StderrLogEntry) => void,
+  ) {
+    this.what = `exec plugin "${req.provider}" (command "${req.invocation.command}")`;
+  }
+
+  invalid(reason: string): InvalidInputError {
+    return new InvalidInputError(this.req.object, this.req.providerField, `${this.what} ${reason}`);
+  }
+
+  transient(reason: string, outcome: ExecFailureOutcome = 'spawn'): ExecPluginTransientError {
+    return new ExecPluginTransientError(`${this.req.object}: ${this.req.providerField}: ${this.what} ${reason}`, outcome);
+  }
+
+  /** How the plugin ended, logged with its stderr byte count; the error says stderr is withheld when there was any. */
+  ended(outcome: string, tail: StderrTail): string {
+    this.logStderr({ object: this.req.object, provider: this.req.provider, outcome, stderrBytes: tail.totalBytes, debugTail: () => tail.text() });
+    return tail.totalBytes > 0 ? `${outcome}${STDERR_WITHHELD}` : outcome;
+  }
+
+  spawn(err: unknown): Error {
+    return spawnFailure(
+      err,
+      this.req,
+      (reason) => this.invalid(reason),
+      (reason) => this.transient(reason),
+    );
+  }
+}
+
+interface PluginExit {
+  stdout: Buffer;
+  stderr: StderrTail;
+  exit: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+/**
+ * One process of a plugin: spawned as a process-group leader, killed with its group on timeout,
+ * cancellation or an oversized stdout. A failed run settles once the process is gone (or REAP_WAIT_MS
+ * passed), so that the provider's concurrency slot frees only when the plugin really ended.
+ */
+class PluginRun {
+  private readonly stdoutChunks: Buffer[] = [];
+  private stdoutBytes = 0;
+  private readonly stderrTail = new StderrTail(STDERR_BUFFER_BYTES);
+  private settled = false;
+  private exited = false;
+  private child: PluginProcess | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  /** Set once a failed run waits for its process to exit. */
+  private reaped: (() => void) | undefined;
+  private resolve: (exit: PluginExit) => void = () => undefined;
+  private reject: (err: Error) => void = () => undefined;
+  private readonly onAbort = () => this.fail(this.failures.transient(this.failures.ended('was killed: the activity was cancelled', this.stderrTail), 'cancelled'));
+
+  constructor(
+    private readonly req: ExecPluginRequest,
+    private readonly deps: ExecPluginDeps,
+    private readonly failures: PluginFailures,
+  ) {}
+
+  run(env: NodeJS.ProcessEnv): Promise<PluginExit> {
+    return new Promise<PluginExit>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.start(env);
+    });
+  }
+
+  private start(env: NodeJS.ProcessEnv): void {
+    const { command, args } = this.req.invocation;
+    let child: PluginProcess;
+    try {
+      child = (this.deps.spawn ?? nodeSpawn)(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true, windowsHide: true });
+    } catch (err) {
+      this.reject(this.failures.spawn(err));
+      return;
+    }
+    this.child = child;
+    const timeoutMs = this.deps.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    this.killTimer = setTimeout(
+      () => this.fail(this.failures.transient(this.failures.ended(`did not finish within ${timeoutMs} ms and was killed`, this.stderrTail), 'timeout')),
+      timeoutMs,
+    );
+    this.deps.signal?.addEventListener('abort', this.onAbort, { once: true });
+    child.stdout?.on('data', (chunk: Buffer | string) => this.onStdout(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    child.stderr?.on('data', (chunk: Buffer | string) => this.stderrTail.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    // Stream errors surface as 'close'/'error' on the child; unhandled they would crash the worker.
+    child.stdout?.on('error', () => undefined);
+    child.stderr?.on('error', () => undefined);
+    child.on('error', (err) => this.fail(this.failures.spawn(err)));
+    child.on('close', (code, signal) => this.onClose(code, signal));
+  }
+
+  private onStdout(buf: Buffer): void {
+    const maxStdout = this.deps.maxStdoutBytes ?? MAX_STDOUT_BYTES;
+    this.stdoutBytes += buf.length;
+    if (this.stdoutBytes > maxStdout) {
+      this.fail(this.failures.invalid(this.failures.ended(`wrote more than ${maxStdout} bytes to stdout and was killed`, this.stderrTail)));
+      return;
+    }
+    this.stdoutChunks.push(buf);
+  }
+
+  private onClose(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = true;
+    this.reaped?.();
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.killTimer);
+    this.deps.signal?.removeEventListener('abort', this.onAbort);
+    this.resolve({ stdout: Buffer.concat(this.stdoutChunks), stderr: this.stderrTail, exit: { code, signal } });
+  }
+
+  private fail(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.killTimer);
+    this.deps.signal?.removeEventListener('abort', this.onAbort);
+    this.kill();
+    this.child?.stdout?.destroy();
+    this.child?.stderr?.destroy();
+    if (!this.child || this.exited) {
+      this.reject(err);
+      return;
+    }
+    const cap = setTimeout(() => this.reaped?.(), this.deps.reapWaitMs ?? REAP_WAIT_MS);
+    this.reaped = () => {
+      this.reaped = undefined;
+      clearTimeout(cap);
+      this.reject(err);
+    };
+  }
+
+  private kill(): void {
+    const child = this.child;
+    if (!child) return;
+    if (child.pid !== undefined && child.pid > 0) {
+      try {
+        (this.deps.killProcessGroup ?? ((pid, signal) => process.kill(-pid, signal)))(child.pid, 'SIGKILL');
+        return;
+      } catch {
+        // The group is gone or was never formed; fall through to the process itself.
+      }
+    }
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // Already exited.
+    }
   }
 }
 

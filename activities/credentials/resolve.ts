@@ -4,7 +4,7 @@ import type { ExecMode } from '../../workflows/api.js';
 import { InvalidInputError } from '../errors.js';
 import type { ProviderBulkheads } from '../providers/bulkhead.js';
 import type { ClusterProfile } from '../kube/types.js';
-import { chooseProvider } from '../profile/model.js';
+import { chooseProvider, type ProviderChoice } from '../profile/model.js';
 import { buildExecInvocation, type BaseEnv } from './exec-merge.js';
 import { execClusterInfo, runExecPlugin, type SpawnFn } from './exec-plugin.js';
 import { buildKubeconfig, fingerprint, staticCluster } from './kubeconfig.js';
@@ -52,29 +52,39 @@ export async function resolveKubeconfig(profile: ClusterProfile, deps: ResolveDe
   if (!namespace) throw new InvalidInputError(object, 'metadata.namespace', 'is required (ClusterProfile is namespaced)');
   // Before any work: a profile whose Secret could never be written is not worth a plugin run.
   validateSecretName(profile);
-
   const choice = chooseProvider(profile, deps.providers);
-  const cluster = choice.provider.cluster;
+  if (choice.kind === 'secret-reader') return resolveFromSecret(choice, namespace, object, deps);
+  return resolveFromPlugin(profile, choice, object, deps);
+}
 
-  if (choice.kind === 'secret-reader') {
-    const read = await readSecretReaderKubeconfig({
-      profileNamespace: namespace,
-      cluster,
-      object,
-      providerField: choice.field,
-      allowedNamespaces: deps.secretReaderNamespaces,
-      getSecret: deps.getSecret,
-    });
-    return {
-      kubeconfig: read.kubeconfig,
-      fingerprint: fingerprint(read.kubeconfig),
-      provider: choice.provider.name,
-      server: read.server,
-      sourceSecret: read.source,
-    };
-  }
+/** The built-in kubeconfig-secretreader: the kubeconfig from a Secret the profile names. */
+async function resolveFromSecret(choice: ProviderChoice, namespace: string, object: string, deps: ResolveDeps): Promise<ResolvedKubeconfig> {
+  const read = await readSecretReaderKubeconfig({
+    profileNamespace: namespace,
+    cluster: choice.provider.cluster,
+    object,
+    providerField: choice.field,
+    allowedNamespaces: deps.secretReaderNamespaces,
+    getSecret: deps.getSecret,
+  });
+  return {
+    kubeconfig: read.kubeconfig,
+    fingerprint: fingerprint(read.kubeconfig),
+    provider: choice.provider.name,
+    server: read.server,
+    sourceSecret: read.source,
+  };
+}
 
+/** An exec credential plugin, run under the provider's bulkhead when the worker has one. */
+async function resolveFromPlugin(
+  profile: ClusterProfile,
+  choice: Extract<ProviderChoice, { kind: 'exec' }>,
+  object: string,
+  deps: ResolveDeps,
+): Promise<ResolvedKubeconfig> {
   const { config } = choice;
+  const cluster = choice.provider.cluster;
   // Validated before the plugin runs, so a profile without a usable server fails fast and cheaply.
   const target = staticCluster(cluster, object, `${choice.field}.cluster`);
   const invocation = buildExecInvocation(config, cluster, object, choice.field, deps.baseEnv);
@@ -97,26 +107,9 @@ export async function resolveKubeconfig(profile: ClusterProfile, deps: ResolveDe
         ...(deps.signal ? { signal: deps.signal } : {}),
       },
     );
-  const credential = deps.bulkheads
-    ? await deps.bulkheads.run(
-        {
-          provider: config.name,
-          object,
-          field: choice.field,
-          mode: deps.execMode,
-          execTimeoutMs: deps.execTimeoutMs,
-          ...(deps.signal ? { signal: deps.signal } : {}),
-        },
-        run,
-      )
-    : await run(deps.execTimeoutMs);
-  const kubeconfig = buildKubeconfig({
-    name: profile.metadata.name ?? 'cluster',
-    cluster,
-    credentials: credential,
-    object,
-    providerField: choice.field,
-  });
+  const gate = { provider: config.name, object, field: choice.field, mode: deps.execMode, execTimeoutMs: deps.execTimeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) };
+  const credential = deps.bulkheads ? await deps.bulkheads.run(gate, run) : await run(deps.execTimeoutMs);
+  const kubeconfig = buildKubeconfig({ name: profile.metadata.name ?? 'cluster', cluster, credentials: credential, object, providerField: choice.field });
   const result: ResolvedKubeconfig = {
     kubeconfig,
     fingerprint: fingerprint(kubeconfig),
