@@ -3,11 +3,11 @@
 // resourceVersions like the API server does.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LeaseConflictError, startLeaderElection, type LeaderElection, type LeaseApi } from '../../watcher/leader-election.js';
-import { DEFAULT_LEASE_TIMINGS, LeaseStateMachine, microTime, validateTimings, type LeaseSpec, type ObservedLease } from '../../watcher/lease.js';
-import { defaultLeaseName, defaultLeaseNamespace } from '../../watcher/lease-defaults.js';
-import { silentLogger } from '../../watcher/log.js';
-import { FakeClock, drain } from './watcher-fakes.js';
+import { LeaseConflictError, startLeaderElection, type LeaderElection, type LeaseApi } from '../../../watcher/leader-election.js';
+import { DEFAULT_LEASE_TIMINGS, LeaseStateMachine, microTime, validateTimings, type LeaseSpec, type ObservedLease } from '../../../watcher/lease.js';
+import { defaultLeaseName, defaultLeaseNamespace } from '../../../watcher/lease-defaults.js';
+import { silentLogger } from '../../../watcher/log.js';
+import { FakeClock, drain } from './fakes.js';
 
 const T = DEFAULT_LEASE_TIMINGS;
 

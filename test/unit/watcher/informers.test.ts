@@ -2,11 +2,11 @@
 // counted (and the counters are what a metrics exporter will read).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { newInformerCounters, type InformerCounters } from '../../watcher/counters.js';
-import { Reflector, projectManaged, projectSourceSecret, type KubeObject, type ReflectorEvent, type RelistReason } from '../../watcher/informers.js';
-import { KubeHttpError } from '../../watcher/kube-transport.js';
-import { silentLogger } from '../../watcher/log.js';
-import { FakeClock, FakeTransport, drain } from './watcher-fakes.js';
+import { newInformerCounters, type InformerCounters } from '../../../watcher/counters.js';
+import { Reflector, projectManaged, projectSourceSecret, type KubeObject, type ReflectorEvent, type RelistReason } from '../../../watcher/informers.js';
+import { KubeHttpError } from '../../../watcher/kube-transport.js';
+import { silentLogger } from '../../../watcher/log.js';
+import { FakeClock, FakeTransport, drain } from './fakes.js';
 
 const PATH = '/api/v1/namespaces/fleet/secrets';
 const obj = (name: string, extra: Record<string, unknown> = {}) => ({ metadata: { name, namespace: 'fleet', uid: `uid-${name}`, ...extra } });

@@ -1,9 +1,9 @@
 // Fakes for the watcher's unit tests: a manual clock, a scripted list/watch transport and a recording
 // Temporal signaler. No servers, no real time.
-import type { Clock } from '../../watcher/clock.js';
-import type { ListPage, ListRequest, ListWatchTransport, RawWatchEvent, WatchHandlers, WatchRequest } from '../../watcher/kube-transport.js';
-import type { RunningWorkflow, SignalOutcome, WorkflowSignaler } from '../../watcher/signaler.js';
-import type { ProfileRef, ProfileSnapshot, ResyncRequest } from '../../workflows/api.js';
+import type { Clock } from '../../../watcher/clock.js';
+import type { ListPage, ListRequest, ListWatchTransport, RawWatchEvent, WatchHandlers, WatchRequest } from '../../../watcher/kube-transport.js';
+import type { RunningWorkflow, SignalOutcome, WorkflowSignaler } from '../../../watcher/signaler.js';
+import type { ProfileRef, ProfileSnapshot, ResyncRequest } from '../../../workflows/api.js';
 
 /** Lets every pending promise callback and I/O callback run. */
 export async function drain(): Promise<void> {

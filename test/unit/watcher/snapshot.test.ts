@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ClusterProfile } from '../../activities/kube/types.js';
-import { carriedAccessProviders, profileRef } from '../../activities/profile/model.js';
+import type { ClusterProfile } from '../../../activities/kube/types.js';
+import { carriedAccessProviders, profileRef } from '../../../activities/profile/model.js';
 import {
   canonicalJson,
   observedHashOf,
   safeSnapshotOf,
   snapshotOf,
   sourceSecretOf,
-} from '../../watcher/snapshot.js';
+} from '../../../watcher/snapshot.js';
 
 function profile(): ClusterProfile {
   return {

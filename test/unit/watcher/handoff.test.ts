@@ -4,13 +4,13 @@
 // missed; a leader that loses the Lease stops at once.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EXEC_EXTENSION, SECRET_READER_PROVIDER, type ClusterProfile } from '../../activities/kube/types.js';
-import { clusterProfilePath, secretPath } from '../../watcher/informers.js';
-import type { Leadership } from '../../watcher/leader-election.js';
-import { silentLogger } from '../../watcher/log.js';
-import { snapshotOf } from '../../watcher/snapshot.js';
-import { createWatcher, type RunningWatcher } from '../../watcher/watcher.js';
-import { FakeClock, FakeSignaler, FakeTransport, type FakeObject } from './watcher-fakes.js';
+import { EXEC_EXTENSION, SECRET_READER_PROVIDER, type ClusterProfile } from '../../../activities/kube/types.js';
+import { clusterProfilePath, secretPath } from '../../../watcher/informers.js';
+import type { Leadership } from '../../../watcher/leader-election.js';
+import { silentLogger } from '../../../watcher/log.js';
+import { snapshotOf } from '../../../watcher/snapshot.js';
+import { createWatcher, type RunningWatcher } from '../../../watcher/watcher.js';
+import { FakeClock, FakeSignaler, FakeTransport, type FakeObject } from './fakes.js';
 
 const NS = 'fleet';
 

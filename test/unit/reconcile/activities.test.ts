@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { NO_PROVIDER_FILE } from '../../activities/credentials/provider-file.js';
-import { InvalidInputError } from '../../activities/errors.js';
-import { KubeApiError } from '../../activities/kube/classify.js';
-import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient } from '../../activities/kube/client.js';
-import type { ManagedKind } from '../../activities/kube/types.js';
+import { NO_PROVIDER_FILE } from '../../../activities/credentials/provider-file.js';
+import { InvalidInputError } from '../../../activities/errors.js';
+import { KubeApiError } from '../../../activities/kube/classify.js';
+import { PATCH_GUARD_FAILED, type DeleteOutcome, type KubeClient } from '../../../activities/kube/client.js';
+import type { ManagedKind } from '../../../activities/kube/types.js';
 import {
   FINALIZER,
   MANAGED_BY_LABEL,
@@ -19,10 +19,10 @@ import {
   type SveltosCluster,
   type V1ObjectMeta,
   type V1Secret,
-} from '../../activities/kube/types.js';
-import { createReconcileActivities } from '../../activities/reconcile.js';
-import type { ReconcileDeps, StructuredLogger } from '../../activities/reconcile/scope.js';
-import { DEFAULT_SCHEDULE, ErrorType, type ProfileRef, type SyncRequest } from '../../workflows/api.js';
+} from '../../../activities/kube/types.js';
+import { createReconcileActivities } from '../../../activities/reconcile.js';
+import type { ReconcileDeps, StructuredLogger } from '../../../activities/reconcile/scope.js';
+import { DEFAULT_SCHEDULE, ErrorType, type ProfileRef, type SyncRequest } from '../../../workflows/api.js';
 
 const REF: ProfileRef = { namespace: 'fleet', name: 'spoke-1', uid: 'uid-1' };
 const TOKEN = 'fake-token-0123456789abcdef0123456789';

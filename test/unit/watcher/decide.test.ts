@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ProfileSnapshot, ResyncRequest } from '../../workflows/api.js';
-import { Coalescer, decide, knownHash, mergePending, takeToken, type DecisionInput, type Pending, type TokenBucket } from '../../watcher/decide.js';
-import { FakeClock } from './watcher-fakes.js';
+import type { ProfileSnapshot, ResyncRequest } from '../../../workflows/api.js';
+import { Coalescer, decide, knownHash, mergePending, takeToken, type DecisionInput, type Pending, type TokenBucket } from '../../../watcher/decide.js';
+import { FakeClock } from './fakes.js';
 
 const snap = (hash: string, deleting = false): ProfileSnapshot => ({
   resourceVersion: '7',

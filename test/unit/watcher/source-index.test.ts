@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SourceSecretIndex } from '../../watcher/source-index.js';
+import { SourceSecretIndex } from '../../../watcher/source-index.js';
 
 describe('SourceSecretIndex', () => {
   test('maps a Secret to every profile that reads it', () => {

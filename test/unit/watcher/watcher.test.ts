@@ -3,14 +3,14 @@
 // Secret mapping, managed-object drift, one visibility query per relist, retries, deletion, stop.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EXEC_EXTENSION, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SECRET_READER_PROVIDER, type ClusterProfile } from '../../activities/kube/types.js';
-import { clusterProfilePath, secretPath, sveltosClusterPath } from '../../watcher/informers.js';
-import { silentLogger } from '../../watcher/log.js';
-import { snapshotOf } from '../../watcher/snapshot.js';
-import type { RunningWorkflow } from '../../watcher/signaler.js';
-import { createWatcher, type RunningWatcher } from '../../watcher/watcher.js';
-import type { WatcherOptions } from '../../watcher/options.js';
-import { FakeClock, FakeSignaler, FakeTransport, drain, type FakeObject } from './watcher-fakes.js';
+import { EXEC_EXTENSION, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SECRET_READER_PROVIDER, type ClusterProfile } from '../../../activities/kube/types.js';
+import { clusterProfilePath, secretPath, sveltosClusterPath } from '../../../watcher/informers.js';
+import { silentLogger } from '../../../watcher/log.js';
+import { snapshotOf } from '../../../watcher/snapshot.js';
+import type { RunningWorkflow } from '../../../watcher/signaler.js';
+import { createWatcher, type RunningWatcher } from '../../../watcher/watcher.js';
+import type { WatcherOptions } from '../../../watcher/options.js';
+import { FakeClock, FakeSignaler, FakeTransport, drain, type FakeObject } from './fakes.js';
 
 const NS = 'fleet';
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../activities/kube/types.js';
-import { detectDrift, fieldPaths, foreignWriters, ownedPaths } from '../../watcher/drift.js';
+import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../activities/kube/types.js';
+import { detectDrift, fieldPaths, foreignWriters, ownedPaths } from '../../../watcher/drift.js';
 
 type Meta = Pick<V1ObjectMeta, 'managedFields' | 'resourceVersion' | 'labels'>;
 const API = 'lib.projectsveltos.io/v1beta1';

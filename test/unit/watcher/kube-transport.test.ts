@@ -12,7 +12,7 @@ import {
   kubeTransport,
   type ListWatchTransport,
   type RawWatchEvent,
-} from '../../watcher/kube-transport.js';
+} from '../../../watcher/kube-transport.js';
 
 interface Seen {
   url: URL;
