@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ProfileSnapshot, ResyncRequest } from '../../../workflows/api.js';
-import { Coalescer, decide, knownHash, mergePending, takeToken, type DecisionInput, type Pending, type TokenBucket } from '../../../watcher/decide.js';
+import { Coalescer, decide, knownHash, mergePending, planHold, takeToken, type DecisionInput, type Pending, type TokenBucket } from '../../../watcher/decide.js';
 import { FakeClock } from './fakes.js';
 
 const snap = (hash: string, deleting = false): ProfileSnapshot => ({
@@ -238,5 +238,21 @@ describe('takeToken (per-profile rate limit)', () => {
       assert.equal(x.waitMs, 0);
       b = x.bucket;
     }
+  });
+});
+
+describe('planHold (what the rate limit does with a change-triggered decision)', () => {
+  const limit = { burst: 1, intervalMs: 5000 };
+  test('a free token passes (and is spent); none free holds until one is; a hold still running takes the decision in', () => {
+    const first = planHold({}, limit, 1000);
+    assert.equal(first.kind, 'pass');
+    const bucket = first.kind === 'pass' ? first.bucket : undefined;
+    assert.deepEqual(planHold({ bucket }, limit, 2000), { kind: 'hold', bucket: { tokens: 0.2, atMs: 2000 }, waitMs: 4000 });
+    assert.deepEqual(planHold({ bucket, held: { untilMs: 6000 } }, limit, 5999), { kind: 'merge' });
+    // At the trailing edge the hold is over: the re-decision takes the token that refilled meanwhile.
+    assert.equal(planHold({ bucket, held: { untilMs: 6000 } }, limit, 6000).kind, 'pass');
+  });
+  test('intervalMs 0 (limit off) always passes', () => {
+    assert.equal(planHold({ bucket: { tokens: 0, atMs: 0 } }, { burst: 1, intervalMs: 0 }, 0).kind, 'pass');
   });
 });

@@ -9,6 +9,7 @@ import { clusterProfilePath, secretPath } from '../../../watcher/informers.js';
 import type { Leadership } from '../../../watcher/leader-election.js';
 import { silentLogger } from '../../../watcher/log.js';
 import { snapshotOf } from '../../../watcher/snapshot.js';
+import { HANDOFF_MARGIN_MS, isHandedOff } from '../../../watcher/handoff.js';
 import { createWatcher, type RunningWatcher } from '../../../watcher/watcher.js';
 import { FakeClock, FakeSignaler, FakeTransport, type FakeObject } from './fakes.js';
 
@@ -146,5 +147,13 @@ describe('watcher behind a leader election', () => {
     await w.settled();
     assert.deepEqual(kinds(), ['resyncRequested late source-secret-changed']);
     await stop();
+  });
+});
+
+describe('isHandedOff', () => {
+  test('what a standby saw is the leader\'s once the leader was seen renewing HANDOFF_MARGIN_MS after it, not before', () => {
+    assert.equal(isHandedOff(1_000, 1_000 + HANDOFF_MARGIN_MS), true);
+    assert.equal(isHandedOff(1_000, 1_000 + HANDOFF_MARGIN_MS - 1), false);
+    assert.equal(isHandedOff(1_000, 0), false);
   });
 });

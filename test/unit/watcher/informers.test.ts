@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { newInformerCounters, type InformerCounters } from '../../../watcher/counters.js';
-import { Reflector, projectManaged, projectSourceSecret, type KubeObject, type ReflectorEvent, type RelistReason } from '../../../watcher/informers.js';
+import { Reflector, listDiff, projectManaged, projectSourceSecret, type KubeObject, type ReflectorEvent, type RelistReason } from '../../../watcher/informers.js';
 import { KubeHttpError } from '../../../watcher/kube-transport.js';
 import { silentLogger } from '../../../watcher/log.js';
 import { FakeClock, FakeTransport, drain } from './fakes.js';
@@ -231,5 +231,27 @@ describe('projections keep no Secret content', () => {
     assert.equal(JSON.stringify(p).includes('c2VjcmV0'), false);
     assert.deepEqual(Object.keys(p), ['metadata']);
     assert.deepEqual(Object.keys(p.metadata).sort(), ['labels', 'managedFields', 'name', 'namespace', 'ownerReferences', 'resourceVersion', 'uid']);
+  });
+});
+
+describe('listDiff (a relist against the cache)', () => {
+  const obj = (name: string, uid: string, rv: string): KubeObject => ({ metadata: { namespace: 'fleet', name, uid, resourceVersion: rv } });
+  const cache = (...objs: KubeObject[]) => new Map(objs.map((o) => [`fleet/${o.metadata.name}`, o]));
+  const summary = (evs: Array<ReflectorEvent<KubeObject>>) => evs.map((e) => `${e.type} ${e.object.metadata.name}/${e.object.metadata.uid} ${e.initial ? 'initial' : ''}`.trim());
+
+  test('added, modified (new resourceVersion), unchanged (nothing), deleted (missing from the list)', () => {
+    const before = cache(obj('same', 'u1', '1'), obj('changed', 'u2', '1'), obj('gone', 'u3', '1'));
+    const after = cache(obj('same', 'u1', '1'), obj('changed', 'u2', '2'), obj('new', 'u4', '1'));
+    const evs = listDiff(before, after, false);
+    assert.deepEqual(summary(evs), ['MODIFIED changed/u2', 'ADDED new/u4', 'DELETED gone/u3']);
+    assert.equal(evs[0]?.old?.metadata.resourceVersion, '1');
+    assert.ok(evs.every((e) => e.via === 'list'));
+  });
+  test('recreated under the same name (another uid): the old one DELETED, the new one ADDED', () => {
+    assert.deepEqual(summary(listDiff(cache(obj('p', 'old', '1')), cache(obj('p', 'new', '2')), false)), ['DELETED p/old', 'ADDED p/new']);
+  });
+  test('only the first list\'s additions are initial', () => {
+    assert.deepEqual(summary(listDiff(new Map<string, KubeObject>(), cache(obj('p', 'u', '1')), true)), ['ADDED p/u initial']);
+    assert.deepEqual(summary(listDiff(new Map<string, KubeObject>(), cache(obj('p', 'u', '1')), false)), ['ADDED p/u']);
   });
 });
