@@ -2,13 +2,13 @@
 // the tracked snapshot, the source Secrets the profile reads, and a decision to make. They relist together
 // on the watcher's own timer, so that one visibility query follows one relist of all of them.
 import type { ClusterProfile } from '../activities/kube/types.js';
+import { profileRef } from '../activities/profile/model.js';
 import type { ProfileSnapshot } from '../workflows/api.js';
 import type { InformerCounters } from './counters.js';
 import type { Pending } from './decide.js';
 import { Reflector, clusterProfilePath, objectKey, projectClusterProfile, type ReflectorEvent, type RelistReason } from './informers.js';
 import type { WatcherLogger } from './log.js';
 import type { InformerCommon } from './options.js';
-import { profileRef } from '../activities/profile/model.js';
 import { safeSnapshotOf, sourceSecretOf, type SourceSecretRef } from './snapshot.js';
 import { newTracked, type TrackedProfiles } from './tracked.js';
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { runningWorkflowOf, startOptionsFor } from '../../../watcher/signaler.js';
 import { SearchAttr, WORKFLOW_INPUT_VERSION, workflowIdFor, type ProfileSnapshot } from '../../../workflows/api.js';
 
@@ -26,15 +27,20 @@ describe('signaler: what goes to Temporal and what is read back', () => {
   });
 
   test('runningWorkflowOf: our workflow IDs by uid with hash, phase and start; other IDs skipped', () => {
-    const row = runningWorkflowOf({
+    const row = runningWorkflowOf(execution({
       workflowId: workflowIdFor(REF),
       runId: 'r1',
       startTime: new Date(5000),
       typedSearchAttributes: attrs({ [SearchAttr.observedHash.name]: 'h7', [SearchAttr.phase.name]: 'Ready' }),
-    });
+    }));
     assert.deepEqual(row, { uid: 'uid-1', view: { workflowId: workflowIdFor(REF), runId: 'r1', running: true, startedAtMs: 5000, observedHash: 'h7', phase: 'Ready' } });
-    const bare = runningWorkflowOf({ workflowId: workflowIdFor(REF), runId: 'r2', startTime: new Date(1), typedSearchAttributes: attrs({}) });
+    const bare = runningWorkflowOf(execution({ workflowId: workflowIdFor(REF), runId: 'r2', startTime: new Date(1), typedSearchAttributes: attrs({}) }));
     assert.deepEqual(bare?.view, { workflowId: workflowIdFor(REF), runId: 'r2', running: true, startedAtMs: 1 });
-    assert.equal(runningWorkflowOf({ workflowId: 'other-workflow', runId: 'r3', startTime: new Date(1), typedSearchAttributes: attrs({}) }), undefined);
+    assert.equal(runningWorkflowOf(execution({ workflowId: 'other-workflow', runId: 'r3', startTime: new Date(1), typedSearchAttributes: attrs({}) })), undefined);
   });
 });
+
+/** A listed execution as the client returns it, with the fields the watcher reads. */
+function execution(fields: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'startTime' | 'typedSearchAttributes'>): WorkflowExecutionInfo {
+  return { ...fields, taskQueue: 'q', status: { code: 1, name: 'RUNNING' }, memo: {} } as unknown as WorkflowExecutionInfo;
+}
