@@ -127,7 +127,8 @@ export interface CoalescerStats {
  * Per-key debounce: the first touch opens a window of `windowMs`; touches inside it merge; at its end
  * one `flush(key, merged)` runs. Flushes of one key never overlap (a later one waits for the earlier),
  * so signals for one ClusterProfile keep their order. A constant stream of events still flushes once per
- * window (the window is not extended), so nothing starves.
+ * window (the window is not extended), so nothing starves. A touch with `now` ends its window at once:
+ * the change the window was waiting for has come (a new profile got its access providers).
  */
 export class Coalescer<K, V> {
   readonly stats: CoalescerStats = { touches: 0, coalesced: 0, flushes: 0 };
@@ -147,18 +148,23 @@ export class Coalescer<K, V> {
     },
   ) {}
 
-  touch(key: K, value: V): void {
+  touch(key: K, value: V, opts: { now?: boolean } = {}): void {
     if (this.stopped) return;
     this.stats.touches++;
     const open = this.pending.get(key);
     if (open) {
       this.stats.coalesced++;
       open.value = this.opts.merge(open.value, value);
+      if (opts.now) {
+        open.cancel();
+        this.fire(key);
+      }
       return;
     }
     const entry = { value: this.opts.merge(undefined, value), cancel: () => {} };
     this.pending.set(key, entry);
-    entry.cancel = this.opts.clock.setTimer(() => this.fire(key), this.opts.windowMs);
+    if (opts.now) this.fire(key);
+    else entry.cancel = this.opts.clock.setTimer(() => this.fire(key), this.opts.windowMs);
   }
 
   /** Touches `key` after `ms` (a retry, a held decision); counts as pending work for idle(). A function is read when the timer fires. */

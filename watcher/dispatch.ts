@@ -34,6 +34,12 @@ export interface DispatchDeps {
   isStopped(): boolean;
 }
 
+/** `now`: the change the window waited for has come; `windowMs`: the window this touch opens, if it opens one. */
+export interface TouchOptions {
+  now?: boolean;
+  windowMs?: number;
+}
+
 export class SignalDispatch {
   readonly coalescer: Coalescer<string, Pending>;
 
@@ -46,10 +52,10 @@ export class SignalDispatch {
     });
   }
 
-  /** Something about `uid` changed: decide within the debounce window. */
-  touch(uid: string, pending: Pending): void {
+  /** Something about `uid` changed: decide within the debounce window (`now`: at once). */
+  touch(uid: string, pending: Pending, opts: TouchOptions = {}): void {
     const before = this.coalescer.stats.coalesced;
-    this.coalescer.touch(uid, pending);
+    this.coalescer.touch(uid, pending, opts);
     this.d.counters.decisions.coalesced += this.coalescer.stats.coalesced - before;
   }
 

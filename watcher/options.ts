@@ -31,11 +31,16 @@ export interface WatcherOptions {
   /** Safety-net relist period of every informer (default 5 min; 0 disables). */
   relistPeriodMs?: number;
   /**
-   * Events for one ClusterProfile within this window make one decision (default 100 ms: a new cluster is
-   * usable within a second; a profile created without access providers costs nothing extra, its workflow
-   * waits for them).
+   * Events for one ClusterProfile within this window make one decision (default 100 ms). A profile that
+   * gets its access providers ends its window at once, so a new cluster does not wait for it.
    */
   debounceMs?: number;
+  /**
+   * A new ClusterProfile without access providers is signalled after this long (default 1 s) unless they
+   * come sooner, which ends the wait at once. Its status is usually written right after it is created;
+   * signalling before that costs a workflow start and a second signal for nothing to sync.
+   */
+  awaitProvidersMs?: number;
   /**
    * Change-triggered signals (profileChanged, resyncRequested) per profile: `burst` at once, then one per
    * `intervalMs`; what arrives meanwhile is held and the latest state delivered when a token is free.
@@ -71,6 +76,7 @@ export interface WatcherSettings {
   secretReaderNamespaces: readonly string[];
   relistPeriodMs: number;
   debounceMs: number;
+  awaitProvidersMs: number;
   visibilityGraceMs: number;
   signalRateLimit: SignalRateLimit;
   retry: { initialMs: number; maxMs: number };
@@ -86,6 +92,7 @@ export function settingsOf(opts: WatcherOptions): WatcherSettings {
     secretReaderNamespaces: opts.secretReaderNamespaces ?? ['*'],
     relistPeriodMs: opts.relistPeriodMs ?? 5 * 60_000,
     debounceMs: opts.debounceMs ?? 100,
+    awaitProvidersMs: Math.max(opts.debounceMs ?? 100, opts.awaitProvidersMs ?? 1_000),
     visibilityGraceMs: opts.visibilityGraceMs ?? 60_000,
     signalRateLimit: opts.signalRateLimit ?? DEFAULT_SIGNAL_RATE_LIMIT,
     retry: opts.retryBackoff ?? { initialMs: 1000, maxMs: 60_000 },

@@ -3,9 +3,10 @@
 // on the watcher's own timer, so that one visibility query follows one relist of all of them.
 import type { ClusterProfile } from '../activities/kube/types.js';
 import { profileRef } from '../activities/profile/model.js';
-import type { ProfileSnapshot } from '../workflows/api.js';
+import { carriesProviders, type ProfileSnapshot } from '../workflows/api.js';
 import type { InformerCounters } from './counters.js';
 import type { Pending } from './decide.js';
+import type { TouchOptions } from './dispatch.js';
 import { Reflector, clusterProfilePath, objectKey, projectClusterProfile, type ReflectorEvent, type RelistReason } from './informers.js';
 import type { WatcherLogger } from './log.js';
 import type { InformerCommon } from './options.js';
@@ -19,9 +20,11 @@ export interface ProfileInformerDeps {
   relistPeriodMs: number;
   tracked: TrackedProfiles;
   secretReaderNamespaces: readonly string[];
+  /** How long a new profile without access providers waits for them (WatcherOptions.awaitProvidersMs). */
+  awaitProvidersMs: number;
   /** Records the source Secrets a profile reads (none: []). */
   setSourceRefs(uid: string, refs: SourceSecretRef[]): void;
-  touch(uid: string, pending: Pending): void;
+  touch(uid: string, pending: Pending, opts?: TouchOptions): void;
   /** After a relist that was not the first list (a periodic one: once all informers relisted). */
   onRelisted(): void;
   isStopped(): boolean;
@@ -119,8 +122,9 @@ export class ProfileInformers {
 
   private onUpserted(uid: string, cp: ClusterProfile, snapshot: ProfileSnapshot, ev: ReflectorEvent<ClusterProfile>): void {
     const t = this.d.tracked.get(uid);
+    if (t?.snapshot.resourceVersion === snapshot.resourceVersion) return;
+    const touch = touchOptionsFor(t?.snapshot, snapshot, this.d.awaitProvidersMs);
     if (!t) this.d.tracked.set(uid, newTracked(profileRef(cp), snapshot, false));
-    else if (t.snapshot.resourceVersion === snapshot.resourceVersion) return;
     else t.snapshot = snapshot;
     const source = sourceSecretOf(cp, this.d.secretReaderNamespaces);
     if (source.kind === 'refused') {
@@ -131,6 +135,17 @@ export class ProfileInformers {
       { profile: objectKey(cp), uid, type: ev.type, via: ev.via, resourceVersion: snapshot.resourceVersion, observedHash: snapshot.observedHash },
       'ClusterProfile event',
     );
-    this.d.touch(uid, { profile: true });
+    this.d.touch(uid, { profile: true }, touch);
   }
+}
+
+/**
+ * A ClusterProfile is created without status (a subresource) and gets its access providers by a status
+ * update right after: a new one without them waits up to `awaitProvidersMs` for them (signalling earlier
+ * costs a workflow start and a second signal for nothing to sync), and their arrival ends the wait at once.
+ */
+export function touchOptionsFor(before: ProfileSnapshot | undefined, after: ProfileSnapshot, awaitProvidersMs: number): TouchOptions {
+  if (after.deleting) return {};
+  if (!before) return carriesProviders(after) ? {} : { windowMs: awaitProvidersMs };
+  return { now: !carriesProviders(before) && carriesProviders(after) };
 }

@@ -16,7 +16,7 @@ import type { ClusterProfile } from '../activities/kube/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { newWatcherCounters, type WatcherCounters } from './counters.js';
 import type { Pending } from './decide.js';
-import { SignalDispatch } from './dispatch.js';
+import { SignalDispatch, type TouchOptions } from './dispatch.js';
 import { LeaderHandoff } from './handoff.js';
 import { ALWAYS_LEADER, type Leadership } from './leader-election.js';
 import { jsonLogger, type WatcherLogger } from './log.js';
@@ -125,6 +125,7 @@ class ClusterProfileWatcher implements Watcher {
       touch,
       isStopped,
       secretReaderNamespaces: s.secretReaderNamespaces,
+      awaitProvidersMs: s.awaitProvidersMs,
       setSourceRefs: (uid, refs) => this.sources.setRefs(uid, refs),
       onRelisted: () => this.visibility.schedule(s.debounceMs),
     });
@@ -185,8 +186,8 @@ class ClusterProfileWatcher implements Watcher {
     return [...this.profiles.reflectors, ...this.managed.reflectors, ...this.sources.reflectors];
   }
 
-  private touch(uid: string, pending: Pending): void {
-    this.dispatch.touch(uid, pending);
+  private touch(uid: string, pending: Pending, opts?: TouchOptions): void {
+    this.dispatch.touch(uid, pending, opts);
   }
 
   private forget(uid: string): void {

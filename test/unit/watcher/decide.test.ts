@@ -131,6 +131,21 @@ describe('Coalescer (injected clock)', () => {
     assert.equal(c.isIdle(), true);
   });
 
+  test('a touch with `now` ends its window at once, with everything merged so far', async () => {
+    const { clock, c, flushed } = setup();
+    c.touch('uid-1', { profile: false, resync });
+    await clock.advance(10);
+    c.touch('uid-1', { profile: true }, { now: true });
+    await clock.advance(0);
+    assert.deepEqual(flushed, [['uid-1', { profile: true, resync }]]);
+    await clock.advance(5000);
+    assert.equal(flushed.length, 1, 'the ended window does not fire again');
+    c.touch('uid-2', { profile: true }, { now: true });
+    await clock.advance(0);
+    assert.deepEqual(flushed.map(([k]) => k), ['uid-1', 'uid-2'], 'no window open: flushed at once');
+    assert.equal(c.isIdle(), true);
+  });
+
   test('keys are independent', async () => {
     const { clock, c, flushed } = setup();
     c.touch('a', { profile: true });

@@ -113,6 +113,27 @@ describe('watcher (faked edges)', () => {
     await stopAll();
   });
 
+  test('a new profile is signalled as soon as its access providers appear, not at the end of the window', async () => {
+    const { clock, transport, start, stopAll, signaler } = setup();
+    const w = start();
+    await w.ready;
+    const path = clusterProfilePath(NS);
+    // As the API server shows a new ClusterProfile: created without status, which a status update fills.
+    const created = cp('a');
+    delete created.status;
+    transport.emit(path, 'ADDED', created);
+    await clock.advance(20);
+    assert.equal(signaler.sent.length, 0, 'nothing to sync without access providers: the window runs');
+    const withProviders = cp('a');
+    transport.emit(path, 'MODIFIED', withProviders);
+    await clock.advance(0);
+    assert.equal(signaler.sent.length, 1, 'signalled at once (window 1000 ms, 20 ms elapsed)');
+    assert.equal(signaler.sent[0]?.snapshot?.observedHash, hashOf(withProviders));
+    await clock.advance(1000);
+    assert.equal(signaler.sent.length, 1, 'and only once');
+    await stopAll();
+  });
+
   test('a source Secret change requests a resync of exactly the profiles that read it', async () => {
     const { clock, transport, start, stopAll, kinds } = setup();
     transport.put(clusterProfilePath(NS), cp('a', { source: { name: 'shared-src' } }));
