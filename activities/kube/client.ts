@@ -1,4 +1,5 @@
-// A small typed client over @kubernetes/client-node 1.4 for exactly what the activities need:
+// A small typed client for exactly what the activities need, over plain HTTPS (http.ts; client-node's
+// KubeConfig supplies the credentials):
 //  - ClusterProfile: get; add/remove our finalizer by JSON patch guarded by `test` ops, so that a
 //    concurrent writer's finalizers are never lost and a namesake is never touched;
 //  - Secret and SveltosCluster: get, create-if-absent, server-side apply with one field manager (FIELD_MANAGER, force:
@@ -9,25 +10,13 @@
 // reads come from its informer cache and never reach that limiter, so ours, single GETs by name bounded by
 // the worker's concurrency, are not charged either), has a timeout,
 // follows an optional external abort signal (the activity's cancellation) and fails with a classified
-// error (classify.ts). Secrets and SveltosClusters are sent as plain JSON on patch paths (client-node
-// passes `any` bodies through untouched), which avoids its model renaming for built-in kinds.
-import { KeepAliveAgents } from './agent-pool.js';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type ConfigurationOptions,
-  type CoreV1Event,
-  Observable,
-  type KubeConfig,
-  type ObservableMiddleware,
-  type V1ObjectMeta,
-  type V1Preconditions,
-} from '@kubernetes/client-node';
+// error (classify.ts). Bodies go out and come back as plain JSON, as the API server writes them (no
+// model renaming, timestamps stay strings).
+import type { CoreV1Event, KubeConfig, V1ObjectMeta, V1Preconditions } from '@kubernetes/client-node';
 import { currentCancellationSignal } from '../activity-context.js';
 import { InvalidInputError, ProfileGoneError } from '../errors.js';
 import { classifyKubeError, httpStatus, KubeApiError, type KubeOp, type KubeVerb } from './classify.js';
+import { kubeHttp, seg, type KubeHttpSend, type KubeRequest } from './http.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, TokenBucket, type Clock } from './rate-limit.js';
 import {
   CLUSTER_PROFILE,
@@ -57,6 +46,8 @@ export interface KubeClientOptions {
    * Temporal activity the request runs in, if any.
    */
   signal?: () => AbortSignal | undefined;
+  /** The HTTP round trip; tests inject a fake. Default: http.ts over the KubeConfig. */
+  send?: KubeHttpSend;
 }
 
 /** Preconditions for deletes: the uid we checked (always) and the resourceVersion we saw (optional). */
@@ -130,8 +121,19 @@ async function unlessTaken<T>(apply: () => Promise<T>): Promise<T | undefined> {
 /** Reason of the KubeApiError thrown when a guarded JSON patch's `test` op fails. */
 export const PATCH_GUARD_FAILED = 'PatchGuardFailed';
 
-const CP = { group: CLUSTER_PROFILE.group, version: CLUSTER_PROFILE.version, plural: CLUSTER_PROFILE.plural } as const;
-const SC = { group: SVELTOS_CLUSTER.group, version: SVELTOS_CLUSTER.version, plural: SVELTOS_CLUSTER.plural } as const;
+const JSON_PATCH = 'application/json-patch+json';
+const MERGE_PATCH = 'application/merge-patch+json';
+const APPLY_PATCH = 'application/apply-patch+yaml';
+
+const profilePath = (namespace: string, name: string): string =>
+  `/apis/${CLUSTER_PROFILE.group}/${CLUSTER_PROFILE.version}/namespaces/${seg(namespace)}/${CLUSTER_PROFILE.plural}/${seg(name)}`;
+const sveltosClusterPath = (namespace: string, name: string): string =>
+  `/apis/${SVELTOS_CLUSTER.group}/${SVELTOS_CLUSTER.version}/namespaces/${seg(namespace)}/${SVELTOS_CLUSTER.plural}/${seg(name)}`;
+const corePath = (resource: 'secrets' | 'events', namespace: string, name?: string): string =>
+  `/api/v1/namespaces/${seg(namespace)}/${resource}${name === undefined ? '' : `/${seg(name)}`}`;
+/** Query of every write: our field manager; applies take ownership of what they send and validate strictly. */
+const WRITE_QUERY = { fieldManager: FIELD_MANAGER };
+const APPLY_QUERY = { fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' };
 const CP_RESOURCE = `${CLUSTER_PROFILE.plural}.${CLUSTER_PROFILE.group}`;
 const SC_RESOURCE = `${SVELTOS_CLUSTER.plural}.${SVELTOS_CLUSTER.group}`;
 
@@ -194,19 +196,16 @@ export function rateLimitBucket(op: Pick<KubeOp, 'verb' | 'resource' | 'lane'>):
   return op.lane ? `${op.resource}/${op.lane}` : op.resource;
 }
 
-class ClientNodeKubeClient implements KubeClient {
-  private readonly core: CoreV1Api;
-  private readonly custom: CustomObjectsApi;
+class HttpKubeClient implements KubeClient {
+  private readonly send: KubeHttpSend;
   /** One token bucket per resource type (clusterprofiles, secrets, sveltosclusters, events). */
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly limits: ConstructorParameters<typeof TokenBucket>[0];
   private readonly timeoutMs: number;
   private readonly externalSignal: () => AbortSignal | undefined;
-  private readonly agents = new KeepAliveAgents();
 
   constructor(kc: KubeConfig, opts: KubeClientOptions) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.send = opts.send ?? kubeHttp(kc);
     this.limits = {
       qps: opts.qps ?? DEFAULT_KUBE_API_QPS,
       burst: opts.burst ?? DEFAULT_KUBE_API_BURST,
@@ -231,12 +230,7 @@ class ClientNodeKubeClient implements KubeClient {
    * Runs one request: rate limit, timeout, abort, classification. With `allow404`, a 404 resolves to
    * undefined instead of failing.
    */
-  private async request<T>(
-    op: KubeOp,
-    contentType: PatchStrategy | undefined,
-    send: (options: ConfigurationOptions) => Promise<T>,
-    allow404 = false,
-  ): Promise<T | undefined> {
+  private async request<T>(op: KubeOp, r: Omit<KubeRequest, 'signal' | 'timeoutMs'>, allow404 = false): Promise<T | undefined> {
     const external = this.externalSignal();
     try {
       const limitedBy = rateLimitBucket(op);
@@ -244,29 +238,13 @@ class ClientNodeKubeClient implements KubeClient {
     } catch (err) {
       throw cancellation(external) ?? classifyKubeError(err, op, this.timeoutMs);
     }
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = external ? AbortSignal.any([timeout, external]) : timeout;
-    // The object-parameter APIs take observable-style middleware (client-node's own rxjs stub).
-    const signalMiddleware: ObservableMiddleware = {
-      pre: (ctx) => {
-        ctx.setSignal(signal);
-        const agent = ctx.getAgent();
-        if (agent) ctx.setAgent(this.agents.reuse(agent));
-        return new Observable(Promise.resolve(ctx));
-      },
-      post: (ctx) => new Observable(Promise.resolve(ctx)),
-    };
-    let options: ConfigurationOptions = { middleware: [signalMiddleware], middlewareMergeStrategy: 'append' };
-    if (contentType) options = setHeaderOptions('Content-Type', contentType, options);
     try {
-      return await send(options);
+      return await this.send<T>({ ...r, timeoutMs: this.timeoutMs, ...(external ? { signal: external } : {}) });
     } catch (err) {
       if (allow404 && httpStatus(err) === 404) return undefined;
       // The activity was cancelled: let its own reason (Temporal's CancelledFailure) through.
       const cancelled = cancellation(external);
       if (cancelled) throw cancelled;
-      // node-fetch reports our timeout as a plain AbortError: say which it was.
-      if (timeout.aborted) throw classifyKubeError(new DOMException('timed out', 'TimeoutError'), op, this.timeoutMs);
       throw classifyKubeError(err, op, this.timeoutMs);
     }
   }
@@ -281,12 +259,7 @@ class ClientNodeKubeClient implements KubeClient {
   // ---- ClusterProfile --------------------------------------------------------------------------
 
   async getClusterProfile(namespace: string, name: string): Promise<ClusterProfile | undefined> {
-    return this.request<ClusterProfile>(
-      this.op('get', CLUSTER_PROFILE.kind, CP_RESOURCE, namespace, name),
-      undefined,
-      (o) => this.custom.getNamespacedCustomObject({ ...CP, namespace, name }, o) as Promise<ClusterProfile>,
-      true,
-    );
+    return this.request<ClusterProfile>(this.op('get', CLUSTER_PROFILE.kind, CP_RESOURCE, namespace, name), { method: 'GET', path: profilePath(namespace, name) }, true);
   }
 
   async addFinalizer(observed: ClusterProfile, finalizer: string): Promise<ClusterProfile> {
@@ -310,9 +283,7 @@ class ClientNodeKubeClient implements KubeClient {
     const name = observed.metadata.name ?? '';
     const op = this.op('patch', CLUSTER_PROFILE.kind, CP_RESOURCE, namespace, name, true);
     try {
-      return (await this.request(op, PatchStrategy.JsonPatch, (o) =>
-        this.custom.patchNamespacedCustomObject({ ...CP, namespace, name, body, fieldManager: FIELD_MANAGER }, o),
-      )) as ClusterProfile;
+      return (await this.request<ClusterProfile>(op, { method: 'PATCH', path: profilePath(namespace, name), query: WRITE_QUERY, body, contentType: JSON_PATCH }))!;
     } catch (err) {
       // A failed `test` op is a 422 without details; so is "no new finalizers can be added if the object
       // is being deleted". Both mean: read again and decide again.
@@ -330,23 +301,19 @@ class ClientNodeKubeClient implements KubeClient {
   // ---- Secret ----------------------------------------------------------------------------------
 
   async getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
-    return this.request(
-      this.op('get', 'Secret', 'secrets', namespace, name),
-      undefined,
-      (o) => this.core.readNamespacedSecret({ namespace, name }, o),
-      true,
-    );
+    return this.request<V1Secret>(this.op('get', 'Secret', 'secrets', namespace, name), { method: 'GET', path: corePath('secrets', namespace, name) }, true);
   }
 
   async applySecret(body: SecretApply, opts: { resourceVersion?: string } = {}): Promise<V1Secret> {
     const { namespace, name } = body.metadata;
     const sent = opts.resourceVersion ? { ...body, metadata: { ...body.metadata, resourceVersion: opts.resourceVersion } } : body;
-    return (await this.request(this.op('apply', 'Secret', 'secrets', namespace, name), PatchStrategy.ServerSideApply, (o) =>
-      this.core.patchNamespacedSecret(
-        { namespace, name, body: sent, fieldManager: FIELD_MANAGER, force: true, fieldValidation: 'Strict' },
-        o,
-      ),
-    )) as V1Secret;
+    return (await this.request<V1Secret>(this.op('apply', 'Secret', 'secrets', namespace, name), {
+      method: 'PATCH',
+      path: corePath('secrets', namespace, name),
+      query: APPLY_QUERY,
+      body: sent,
+      contentType: APPLY_PATCH,
+    }))!;
   }
 
   async createSecretIfAbsent(body: SecretApply): Promise<V1Secret | undefined> {
@@ -355,10 +322,9 @@ class ClientNodeKubeClient implements KubeClient {
 
   async deleteSecret(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome> {
     const op = this.op('delete', 'Secret', 'secrets', namespace, name);
-    const sent = await this.request(
+    const sent = await this.request<unknown>(
       op,
-      undefined,
-      (o) => this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: toPreconditions(preconditions) } }, o),
+      { method: 'DELETE', path: corePath('secrets', namespace, name), body: { preconditions: toPreconditions(preconditions) } },
       true,
     );
     if (sent === undefined) return 'absent';
@@ -369,23 +335,19 @@ class ClientNodeKubeClient implements KubeClient {
   // ---- SveltosCluster --------------------------------------------------------------------------
 
   async getSveltosCluster(namespace: string, name: string): Promise<SveltosCluster | undefined> {
-    return this.request<SveltosCluster>(
-      this.op('get', SVELTOS_CLUSTER.kind, SC_RESOURCE, namespace, name),
-      undefined,
-      (o) => this.custom.getNamespacedCustomObject({ ...SC, namespace, name }, o) as Promise<SveltosCluster>,
-      true,
-    );
+    return this.request<SveltosCluster>(this.op('get', SVELTOS_CLUSTER.kind, SC_RESOURCE, namespace, name), { method: 'GET', path: sveltosClusterPath(namespace, name) }, true);
   }
 
   async applySveltosCluster(body: SveltosClusterApply, opts: { resourceVersion?: string } = {}): Promise<SveltosCluster> {
     const { namespace, name } = body.metadata;
     const sent = opts.resourceVersion ? { ...body, metadata: { ...body.metadata, resourceVersion: opts.resourceVersion } } : body;
-    return (await this.request(this.op('apply', SVELTOS_CLUSTER.kind, SC_RESOURCE, namespace, name), PatchStrategy.ServerSideApply, (o) =>
-      this.custom.patchNamespacedCustomObject(
-        { ...SC, namespace, name, body: sent, fieldManager: FIELD_MANAGER, force: true, fieldValidation: 'Strict' },
-        o,
-      ),
-    )) as SveltosCluster;
+    return (await this.request<SveltosCluster>(this.op('apply', SVELTOS_CLUSTER.kind, SC_RESOURCE, namespace, name), {
+      method: 'PATCH',
+      path: sveltosClusterPath(namespace, name),
+      query: APPLY_QUERY,
+      body: sent,
+      contentType: APPLY_PATCH,
+    }))!;
   }
 
   async createSveltosClusterIfAbsent(body: SveltosClusterApply): Promise<SveltosCluster | undefined> {
@@ -394,14 +356,9 @@ class ClientNodeKubeClient implements KubeClient {
 
   async deleteSveltosCluster(namespace: string, name: string, preconditions: DeletePreconditions): Promise<DeleteOutcome> {
     const op = this.op('delete', SVELTOS_CLUSTER.kind, SC_RESOURCE, namespace, name);
-    const sent = await this.request(
+    const sent = await this.request<unknown>(
       op,
-      undefined,
-      (o) =>
-        this.custom.deleteNamespacedCustomObject(
-          { ...SC, namespace, name, body: { preconditions: toPreconditions(preconditions) } },
-          o,
-        ) as Promise<unknown>,
+      { method: 'DELETE', path: sveltosClusterPath(namespace, name), body: { preconditions: toPreconditions(preconditions) } },
       true,
     );
     if (sent === undefined) return 'absent';
@@ -417,11 +374,13 @@ class ClientNodeKubeClient implements KubeClient {
     const secret = kind === 'Secret';
     const op = this.op('patch', kind, secret ? 'secrets' : SC_RESOURCE, namespace, name);
     try {
-      await this.request(op, PatchStrategy.JsonPatch, (o) =>
-        secret
-          ? this.core.patchNamespacedSecret({ namespace, name, body, fieldManager: FIELD_MANAGER }, o)
-          : (this.custom.patchNamespacedCustomObject({ ...SC, namespace, name, body, fieldManager: FIELD_MANAGER }, o) as Promise<unknown>),
-      );
+      await this.request<unknown>(op, {
+        method: 'PATCH',
+        path: secret ? corePath('secrets', namespace, name) : sveltosClusterPath(namespace, name),
+        query: WRITE_QUERY,
+        body,
+        contentType: JSON_PATCH,
+      });
     } catch (err) {
       if (err instanceof InvalidInputError || (err instanceof KubeApiError && err.status === 404)) {
         throw new KubeApiError(`${kind} ${namespace}/${name} changed while removing a stale ownerReference; will read it again`, 422, PATCH_GUARD_FAILED);
@@ -438,30 +397,25 @@ class ClientNodeKubeClient implements KubeClient {
     const inLane = (op: KubeOp): KubeOp => (opts.lane ? { ...op, lane: opts.lane } : op);
     const create = inLane(this.op('create', 'Event', 'events', namespace, name));
     try {
-      await this.request(create, undefined, (o) => this.core.createNamespacedEvent({ namespace, body: event }, o));
+      await this.request<unknown>(create, { method: 'POST', path: corePath('events', namespace), body: event });
       return;
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 409)) throw err;
     }
     // The same event happened before: count it up, like client-go's event correlator does.
-    const existing = await this.request(
-      this.op('get', 'Event', 'events', namespace, name),
-      undefined,
-      (o) => this.core.readNamespacedEvent({ namespace, name }, o),
-      true,
-    );
+    const existing = await this.request<CoreV1Event>(this.op('get', 'Event', 'events', namespace, name), { method: 'GET', path: corePath('events', namespace, name) }, true);
     if (!existing) {
       // Expired between create and read: create it afresh.
-      await this.request(create, undefined, (o) => this.core.createNamespacedEvent({ namespace, body: event }, o));
+      await this.request<unknown>(create, { method: 'POST', path: corePath('events', namespace), body: event });
       return;
     }
     const lastTimestamp = event.lastTimestamp ?? new Date();
-    await this.request(inLane(this.op('patch', 'Event', 'events', namespace, name)), PatchStrategy.MergePatch, (o) =>
-      this.core.patchNamespacedEvent(
-        { namespace, name, body: { count: (existing.count ?? 1) + 1, lastTimestamp: formatTime(lastTimestamp) } },
-        o,
-      ),
-    );
+    await this.request<unknown>(inLane(this.op('patch', 'Event', 'events', namespace, name)), {
+      method: 'PATCH',
+      path: corePath('events', namespace, name),
+      body: { count: (existing.count ?? 1) + 1, lastTimestamp: formatTime(lastTimestamp) },
+      contentType: MERGE_PATCH,
+    });
   }
 }
 
@@ -477,5 +431,5 @@ function toPreconditions(p: DeletePreconditions): V1Preconditions {
 }
 
 export function createKubeClient(kc: KubeConfig, opts: KubeClientOptions = {}): KubeClient {
-  return new ClientNodeKubeClient(kc, opts);
+  return new HttpKubeClient(kc, opts);
 }
