@@ -137,11 +137,13 @@ async function main(params: ThroughputParams): Promise<number> {
     }
     if (params.phases.includes('temporal-floor')) {
       for (const activity of params.floorActivities) {
-        await phase(`Temporal floor (${activity} activity)`, async () => {
-          const f = await runTemporalFloor({ client: temporal.client, address: env.TEMPORAL_ADDRESS, namespace: temporal.namespace, serverPid: pids.temporal, count: params.backlog, activity, historySample: params.historySample });
-          results.temporalFloor.push(f);
-          log(`  ${f.workflows} workflows done in ${f.seconds.toFixed(1)} s; ${f.histories.events.mean.toFixed(1)} events each`);
-        });
+        for (const tuning of params.floorTunings) {
+          await phase(`Temporal floor (${activity} activity, ${tuning} settings)`, async () => {
+            const f = await runTemporalFloor({ client: temporal.client, address: env.TEMPORAL_ADDRESS, namespace: temporal.namespace, serverPid: pids.temporal, count: params.backlog, activity, tuning, historySample: params.historySample });
+            results.temporalFloor.push(f);
+            log(`  ${f.workflows} workflows done in ${f.seconds.toFixed(1)} s; ${f.histories.events.mean.toFixed(1)} events each`);
+          });
+        }
       }
     }
     for (const label of ['default', 'qps1000'] as const) {

@@ -162,6 +162,8 @@ void test('parameters: defaults, flags over environment, and errors that name th
   assert.deepEqual(d.phases, [...PHASES]);
   assert.equal(d.syncPeriodMs, 20_000);
   assert.equal(d.timeoutMs, 120_000 + 3_000 * 1000);
+  assert.deepEqual(d.floorTunings, ['controller', 'defaults'], 'ratios are taken against the fastest floor, not only the controller-tuned one');
+  assert.deepEqual((parseThroughputParams(['--floor-tunings', 'defaults'], {}) as ThroughputParams).floorTunings, ['defaults']);
   const p = parseThroughputParams(['--backlog', '300', '--phases', 'default,refresh'], { BENCH_BACKLOG: '5', BENCH_BURST: '60' }) as ThroughputParams;
   assert.equal(p.backlog, 300);
   assert.equal(p.burst, 60);
@@ -179,4 +181,15 @@ void test('percentiles: nearest rank', () => {
   assert.equal(percentile([7], 99), 7);
   assert.deepEqual(percentiles([3, 1, 2]), { n: 3, p50: 2, p90: 3, p99: 3, max: 3 });
   assert.ok(Number.isNaN(percentile([], 50)));
+});
+
+void test('ratios: against the fastest floor of each activity kind for time, the leanest for CPU', async () => {
+  const { ratiosFor } = await import('../bench/throughput/report.js');
+  const floor = (tuning: 'controller' | 'defaults', seconds: number, cpu: number) =>
+    ({ activity: 'local', tuning, seconds, cpuMsPerWorkflow: { process: cpu, server: 0 }, histories: { events: { mean: 7 } } }) as never;
+  const controller = { backlog: { convergedSeconds: 30, cpu: { msPerProfile: { controllerPlusTemporal: 20 } }, histories: { events: { mean: 8 } } } } as never;
+  const r = ratiosFor(controller, undefined, [floor('controller', 20, 8), floor('defaults', 15, 10)]);
+  assert.equal(r.convergedVsTemporalFloor.local, 2);
+  assert.equal(r.cpuVsTemporalFloor.local, 2.5);
+  assert.deepEqual(r.floorTuning?.local, { time: 'defaults', cpu: 'controller' });
 });

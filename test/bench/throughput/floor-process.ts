@@ -19,14 +19,16 @@ export interface FloorProcessConfig {
   activity: FloorInput['activity'];
   /** Signal-with-starts in flight, like the watcher's Temporal calls in flight. */
   signalConcurrency: number;
-  /** Worker options the controller's worker sets (worker/worker.ts); the rest are SDK defaults on both sides. */
-  workerOptions: { maxConcurrentActivityTaskExecutions: number; maxConcurrentWorkflowTaskExecutions: number; maxCachedWorkflows: number; shutdownGraceTime: string };
+  /** Worker options the controller's worker sets (worker/worker.ts), or none of them (the SDK's defaults). */
+  workerOptions: { maxConcurrentActivityTaskExecutions?: number; maxConcurrentWorkflowTaskExecutions?: number; maxCachedWorkflows?: number; shutdownGraceTime: string };
+  /** The controller's V8 memory flags (cli/memory.ts), or V8's defaults. */
+  memoryFlags: boolean;
 }
 
 const send = (msg: object): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);
 
-applyNodeMemoryFlags();
 const config = JSON.parse(process.argv[2]!) as FloorProcessConfig;
+if (config.memoryFlags) applyNodeMemoryFlags();
 const lines = createInterface({ input: process.stdin });
 const next = (want: string): Promise<void> =>
   new Promise((resolve) => {

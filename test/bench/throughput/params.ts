@@ -5,6 +5,14 @@ import { parseDuration } from '../../../cli/duration.js';
 
 export const PHASES = ['kube-floor', 'temporal-floor', 'default', 'qps1000', 'refresh'] as const;
 export type Phase = (typeof PHASES)[number];
+/**
+ * How the Temporal floor's worker and client are set up: `controller`, the controller's own settings (20
+ * workflow tasks at once, a cache of 50, its memory flags, 8 starts in flight); `defaults`, the SDK's
+ * defaults with no memory flags and 32 starts in flight. The floor a ratio is taken against is the
+ * fastest (and, for CPU, the leanest) of the tunings measured, not the controller's.
+ */
+export const FLOOR_TUNINGS = ['controller', 'defaults'] as const;
+export type FloorTuning = (typeof FLOOR_TUNINGS)[number];
 
 export interface ThroughputParams {
   backlog: number;
@@ -12,6 +20,7 @@ export interface ThroughputParams {
   burstRate: number;
   phases: Phase[];
   floorActivities: Array<'local' | 'regular'>;
+  floorTunings: FloorTuning[];
   /** Profiles in flight in the Kubernetes write floor. */
   floorConcurrency: number;
   historySample: number;
@@ -36,6 +45,7 @@ export const USAGE = `npm run bench -- throughput [flags]   (needs \`npm run sta
   --burst-rate N         burst creations per second (BENCH_BURST_RATE, default 20)
   --phases a,b           any of ${PHASES.join(', ')} (BENCH_PHASES, default all)
   --floor-activities a,b local, regular (BENCH_FLOOR_ACTIVITIES, default local,regular)
+  --floor-tunings a,b    ${FLOOR_TUNINGS.join(', ')}: the floor's worker and client settings (default both; ratios against the fastest)
   --floor-concurrency N  profiles in flight in the Kubernetes write floor (default 10)
   --history-sample N     workflow histories read per scenario (default 50)
   --refresh-profiles N   profiles in the refresh phase (default 20)
@@ -54,6 +64,7 @@ const options = {
   'burst-rate': { type: 'string' },
   phases: { type: 'string' },
   'floor-activities': { type: 'string' },
+  'floor-tunings': { type: 'string' },
   'floor-concurrency': { type: 'string' },
   'history-sample': { type: 'string' },
   'refresh-profiles': { type: 'string' },
@@ -111,6 +122,7 @@ export function parseThroughputParams(argv: string[], env: NodeJS.ProcessEnv): T
     burstRate: rate,
     phases: list('phases', PHASES, PHASES),
     floorActivities: list('floor-activities', ['local', 'regular'] as const, ['local', 'regular']),
+    floorTunings: list('floor-tunings', FLOOR_TUNINGS, FLOOR_TUNINGS),
     floorConcurrency: count('floor-concurrency', 10, 1),
     historySample: count('history-sample', 50, 1),
     refreshProfiles: count('refresh-profiles', 20, 1),

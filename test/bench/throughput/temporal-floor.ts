@@ -1,6 +1,7 @@
 // The Temporal floor: `count` signal-with-starts of a trivial workflow (one activity, then a long sleep)
-// on the stack's dev server, served by a worker with the controller's worker settings, in a process of
-// its own (floor-process.ts) so that its CPU is measured like the controller's. Reports the time until
+// on the stack's dev server, served by a worker with the controller's worker settings or with the SDK's
+// defaults (params.ts FLOOR_TUNINGS), in a process of its own (floor-process.ts) so that its CPU is
+// measured like the controller's. Reports the time until
 // every workflow ran its activity, CPU per workflow of that process and of the Temporal server, and the
 // events and billable actions of a sample of histories.
 import { MALLOC_ARENA_MAX, NODE_MEMORY_FLAGS } from '../../../cli/memory.js';
@@ -17,6 +18,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { repoRoot } from '../../../tools/stack/paths.js';
 import { terminateMatching } from '../support.js';
 import type { FloorInput } from './floor-contract.js';
+import type { FloorTuning } from './params.js';
 import type { FloorProcessConfig } from './floor-process.js';
 import { fetchHistories, historyCosts, type HistoryCosts } from './histories.js';
 import { CpuMeter, peakRssMiB } from './proc.js';
@@ -28,9 +30,12 @@ import { CpuMeter, peakRssMiB } from './proc.js';
 export const CONTROLLER_WORKER_OPTIONS: FloorProcessConfig['workerOptions'] = { ...WORKER_TUNING, shutdownGraceTime: '20s' };
 /** The watcher's Temporal calls in flight (watcher/watcher.ts maxConcurrentSignals default). */
 export const WATCHER_SIGNAL_CONCURRENCY = 8;
+/** Starts in flight of the `defaults` tuning: enough to keep a 2-core stack's server busy. */
+const DEFAULTS_SIGNAL_CONCURRENCY = 32;
 
 export interface TemporalFloorResult {
   activity: FloorInput['activity'];
+  tuning: FloorTuning;
   workflows: number;
   /** Until every workflow ran its activity. */
   seconds: number;
@@ -63,9 +68,11 @@ export async function runTemporalFloor(opts: {
   serverPid: number;
   count: number;
   activity: FloorInput['activity'];
+  tuning: FloorTuning;
   historySample: number;
 }): Promise<TemporalFloorResult> {
   const taskQueue = `bench-floor-${opts.activity}-${randomUUID().slice(0, 8)}`;
+  const asController = opts.tuning === 'controller';
   const config: FloorProcessConfig = {
     address: opts.address,
     namespace: opts.namespace,
@@ -73,11 +80,12 @@ export async function runTemporalFloor(opts: {
     bundlePath: await floorBundle(),
     count: opts.count,
     activity: opts.activity,
-    signalConcurrency: WATCHER_SIGNAL_CONCURRENCY,
-    workerOptions: CONTROLLER_WORKER_OPTIONS,
+    signalConcurrency: asController ? WATCHER_SIGNAL_CONCURRENCY : DEFAULTS_SIGNAL_CONCURRENCY,
+    workerOptions: asController ? CONTROLLER_WORKER_OPTIONS : { shutdownGraceTime: CONTROLLER_WORKER_OPTIONS.shutdownGraceTime },
+    memoryFlags: asController,
   };
   // The memory settings bin/clusterinventory gives the controller (floor-process.ts applies the rest).
-  const memory = { MALLOC_ARENA_MAX: String(MALLOC_ARENA_MAX), NODE_OPTIONS: `--max-semi-space-size=${NODE_MEMORY_FLAGS['max-semi-space-size']}` };
+  const memory = asController ? { MALLOC_ARENA_MAX: String(MALLOC_ARENA_MAX), NODE_OPTIONS: `--max-semi-space-size=${NODE_MEMORY_FLAGS['max-semi-space-size']}` } : {};
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./floor-process.ts', import.meta.url)), JSON.stringify(config)], {
     cwd: repoRoot,
     env: { ...process.env, ...memory },
@@ -114,6 +122,7 @@ export async function runTemporalFloor(opts: {
     const histories = historyCosts(await fetchHistories(opts.client, ids));
     return {
       activity: opts.activity,
+      tuning: opts.tuning,
       workflows: opts.count,
       seconds: (done.ms as number) / 1000,
       startedSeconds: (done.startedMs as number) / 1000,
