@@ -43,27 +43,51 @@ export function seg(s: string): string {
   return encodeURIComponent(s);
 }
 
-export function kubeHttp(kc: KubeConfig): KubeHttpSend {
-  const agents = new KeepAliveAgents();
+/**
+ * How long the credentials and TLS settings read from the KubeConfig serve requests. client-node derives
+ * them afresh for every request (decoding certificates, building an agent, asking exec, OIDC or token-file
+ * authenticators); a second keeps rotation prompt at a fraction of the cost.
+ */
+export const CREDENTIALS_TTL_MS = 1_000;
 
-  return async function send<T>(r: KubeRequest): Promise<T> {
+interface Credentials {
+  atMs: number;
+  server: string;
+  options: https.RequestOptions;
+  headers: Record<string, string>;
+  agent: http.Agent | undefined;
+}
+
+export function kubeHttp(kc: KubeConfig, now: () => number = () => performance.now()): KubeHttpSend {
+  const agents = new KeepAliveAgents();
+  let cached: Credentials | undefined;
+
+  async function credentials(): Promise<Credentials> {
+    if (cached && now() - cached.atMs < CREDENTIALS_TTL_MS) return cached;
+    const atMs = now();
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
-    // Fresh per request, as client-node does: exec, OIDC and token-file credentials are refreshed here.
     const options: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(options);
-    const url = new URL(cluster.server.replace(/\/+$/, '') + r.path);
-    if (r.query) for (const [k, v] of Object.entries(r.query)) url.searchParams.set(k, v);
     const headers: Record<string, string> = { Accept: 'application/json' };
     for (const [k, v] of Object.entries(options.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    const server = cluster.server.replace(/\/+$/, '');
+    const agent = server.startsWith('http:') ? undefined : (agents.reuse(options.agent) as http.Agent | undefined);
+    cached = { atMs, server, options, headers, agent };
+    return cached;
+  }
+
+  return async function send<T>(r: KubeRequest): Promise<T> {
+    const { server, options, headers: auth, agent } = await credentials();
+    const url = new URL(server + r.path);
+    if (r.query) for (const [k, v] of Object.entries(r.query)) url.searchParams.set(k, v);
+    const headers: Record<string, string> = { ...auth };
     const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
     if (payload) {
       headers['Content-Type'] = r.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    const plain = url.protocol === 'http:';
-    const request = plain ? http.request : https.request;
-    const agent = plain ? undefined : agents.reuse(options.agent);
+    const request = url.protocol === 'http:' ? http.request : https.request;
     return new Promise<T>((resolve, reject) => {
       const req = request(
         url,

@@ -10,6 +10,7 @@ import { createKubeClient, NO_STORED_RESOURCE_VERSION, type KubeClient } from '.
 import { KubeApiError } from '../../activities/kube/classify.js';
 import { InvalidInputError } from '../../activities/errors.js';
 import { FIELD_MANAGER } from '../../activities/kube/types.js';
+import { CREDENTIALS_TTL_MS, kubeHttp } from '../../activities/kube/http.js';
 
 interface Seen {
   method: string;
@@ -107,6 +108,27 @@ describe('Kubernetes client over HTTP', () => {
       assert.match(e.message, /^get ClusterProfile fleet\/slow: request timed out after 300 ms/);
       return true;
     });
+  });
+
+  test('credentials are read from the KubeConfig again after CREDENTIALS_TTL_MS (a rotated token is used)', async () => {
+    answer = json(200, {});
+    let nowMs = 0;
+    const send = kubeHttp(kc, () => nowMs);
+    const user = kc.getCurrentUser() as { token?: string };
+    const sentToken = async (): Promise<string | undefined> => {
+      await send({ method: 'GET', path: '/api/v1/namespaces/fleet/secrets/x', timeoutMs: 1000 });
+      return seen.at(-1)?.headers.authorization;
+    };
+    try {
+      assert.equal(await sentToken(), 'Bearer test-token');
+      user.token = 'rotated-token';
+      nowMs += CREDENTIALS_TTL_MS - 1;
+      assert.equal(await sentToken(), 'Bearer test-token', 'within the TTL');
+      nowMs += 1;
+      assert.equal(await sentToken(), 'Bearer rotated-token');
+    } finally {
+      user.token = 'test-token';
+    }
   });
 
   test('a cancelled caller stops a request in flight with its own reason', async () => {
