@@ -193,3 +193,28 @@ void test('ratios: against the fastest floor of each activity kind for time, the
   assert.equal(r.cpuVsTemporalFloor.local, 2.5);
   assert.deepEqual(r.floorTuning?.local, { time: 'defaults', cpu: 'controller' });
 });
+
+void test('burst timeline: controller log lines joined with the benchmark times, stage by stage', async () => {
+  const { controllerTimes, stageSummary } = await import('../bench/throughput/burst-timeline.js');
+  const at = (ms: number): string => new Date(Date.UTC(2026, 11, 7) + ms).toISOString();
+  const line = (ms: number, msg: string, fields: object): string => JSON.stringify({ level: 30, time: at(ms), msg, ...fields });
+  const log = [
+    line(100, 'signalled profileChanged', { workflowId: 'clusterprofile/fleet/p-1/uid' }),
+    line(130, 'signalled profileChanged', { workflowId: 'clusterprofile/fleet/p-1/uid' }),
+    line(150, 'sync', { profile: 'fleet/p-1' }),
+    line(160, 'finalizer added', { profile: 'fleet/p-1' }),
+    line(170, 'kubeconfig Secret written', { profile: 'fleet/p-1' }),
+    line(180, 'SveltosCluster applied', { profile: 'fleet/p-1' }),
+    line(999, 'SveltosCluster applied', { profile: 'other/p-1' }),
+    'not json',
+  ].join('\n');
+  const controller = controllerTimes(log, 'fleet');
+  assert.equal(controller.get('p-1')?.signals, 2);
+  const t0 = Date.UTC(2026, 11, 7);
+  const summary = stageSummary(new Map([['p-1', { created: t0, statusSet: t0 + 20, sveltosClusterSeen: t0 + 190 }]]), controller);
+  assert.equal(summary.profiles, 1);
+  assert.equal(summary.signalledTwice, 1);
+  const p50 = Object.values(summary.stages).map((p) => p.p50);
+  // create→status 20, status→last signal 110, signal→sync 20, 10, 10, 10, applied→seen 10, total 190
+  assert.deepEqual(p50, [20, 110, 20, 10, 10, 10, 10, 190]);
+});

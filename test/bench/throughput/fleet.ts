@@ -21,6 +21,8 @@ export class Fleet {
   readonly secretSeen = new Map<string, number>();
   /** performance.now() when the create request of each profile was sent. */
   readonly createdAt = new Map<string, number>();
+  /** performance.now() when the status update (the access providers) of each profile was answered. */
+  readonly statusSetAt = new Map<string, number>();
   readonly profiles: string[] = [];
   private watches: Watch[] = [];
   private watchEnded: string | undefined;
@@ -45,6 +47,7 @@ export class Fleet {
   async createProfile(name: string): Promise<void> {
     await this.createProfileObject(name);
     await this.kube.request('PATCH', `${paths.clusterProfiles(this.namespace)}/${name}/status`, { status: { accessProviders: [secretReaderProvider(SOURCE_SECRET)] } }, { contentType: MERGE });
+    this.statusSetAt.set(name, performance.now());
   }
 
   /** Creates the ClusterProfile object alone, without a status (the Kubernetes write floor's profiles). */

@@ -169,6 +169,13 @@ export function formatResults(r: ThroughputResults): string {
     out.push(`  CPU / refresh: controller ${f1(f.cpuMsPerCycle.controller)} ms, Temporal server ${f1(f.cpuMsPerCycle.temporalServer)} ms`);
     out.push('');
   }
+  for (const c of r.controller) {
+    const s = c.burst?.stages;
+    if (!s) continue;
+    const ms = (n: number): string => (Number.isNaN(n) ? '–' : n.toFixed(0));
+    out.push(`${c.label}: burst, stage by stage (ms, p50 / p90 / p99; ${s.profiles} profiles, ${s.signalledTwice} signalled twice):`);
+    for (const [k, p] of Object.entries(s.stages)) out.push(`  ${k}: ${ms(p.p50)} / ${ms(p.p90)} / ${ms(p.p99)}`);
+  }
   for (const p of r.cpuProfiles) {
     out.push(`CPU profile ${p.file}: busy ${f1(p.summary.busyMs / 1000)} s; top modules: ${p.summary.byModule.slice(0, 12).map((t) => `${t.name} ${(t.share * 100).toFixed(0)} %`).join(', ')}`);
   }

@@ -5,11 +5,13 @@
 //     create → SveltosCluster latency, none lost;
 //   - refresh: a few profiles under a short --sync-period → what one unchanged refresh costs.
 import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { log, percentiles, sleep, terminateMatching, type Percentiles } from '../support.js';
 import { diffCounts, perUnit, scrapeRequests, summarize, waitQuiet, type RequestCounts, type RequestSummary } from './apiserver-requests.js';
+import { controllerTimes, stageSummary, formatStages, type BenchTimes, type StageSummary } from './burst-timeline.js';
 import { Controller } from './controller.js';
 import { Fleet, profileName } from './fleet.js';
 import { fetchHistories, historyCosts, refreshCosts, timersFiredBetween, type HistoryCosts, type RefreshCosts } from './histories.js';
@@ -67,6 +69,9 @@ export interface BurstResult {
   cpu: CpuFigures;
   requestsPerProfile: RequestSummary;
   serverActions?: ServerActions;
+  /** Where the time went, stage by stage (burst-timeline.ts); the raw times are in `timelineFile`. */
+  stages?: StageSummary;
+  timelineFile?: string;
 }
 
 export interface ControllerResult {
@@ -249,11 +254,37 @@ export async function runControllerScenario(
       }
       result.peakRssMiB = controller.peakRssMiB();
       result.exitCode = await controller.stop();
+      if (result.burst) {
+        const timelineFile = join(ctx.resultsDir, `burst-${o.label}-${taskQueue}.json`);
+        const bench = burstTimes(fleet, result.burst.profiles);
+        await writeFile(timelineFile, `${JSON.stringify({ namespace: fleet.namespace, profiles: Object.fromEntries(bench) })}\n`);
+        result.burst.timelineFile = timelineFile;
+        result.burst.stages = stageSummary(bench, controllerTimes(await readFile(logFile, 'utf8'), fleet.namespace));
+        log(`  burst, stage by stage:\n${formatStages(result.burst.stages)}`);
+      }
       return result;
     } finally {
       await controller.stop();
     }
   });
+}
+
+/** The benchmark's own times of the burst profiles, as epoch milliseconds (the controller logs wall-clock time). */
+function burstTimes(fleet: Fleet, count: number): Map<string, BenchTimes> {
+  const epoch = (t: number | undefined): number | undefined => (t === undefined ? undefined : performance.timeOrigin + t);
+  const out = new Map<string, BenchTimes>();
+  for (let i = 0; i < count; i++) {
+    const name = profileName('burst', i);
+    const created = epoch(fleet.createdAt.get(name));
+    if (created === undefined) continue;
+    const t: BenchTimes = { created };
+    const statusSet = epoch(fleet.statusSetAt.get(name));
+    const seen = epoch(fleet.sveltosClusterSeen.get(name));
+    if (statusSet !== undefined) t.statusSet = statusSet;
+    if (seen !== undefined) t.sveltosClusterSeen = seen;
+    out.set(name, t);
+  }
+  return out;
 }
 
 export async function runRefreshScenario(
