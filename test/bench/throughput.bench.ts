@@ -149,7 +149,7 @@ async function main(params: ThroughputParams): Promise<number> {
     for (const label of ['default', 'qps1000'] as const) {
       if (!params.phases.includes(label)) continue;
       await phase(`clusterinventory run (${label})`, async () => {
-        const c = await runControllerScenario(ctx, { label, flags: [...CONTROLLER_VARIANTS[label], ...params.controllerArgs], backlog: params.backlog, burst: params.burst, burstRate: params.burstRate, timeoutMs: params.timeoutMs });
+        const c = await runControllerScenario(ctx, { label, flags: [...CONTROLLER_VARIANTS[label], ...params.controllerArgs], backlog: params.backlog, burst: params.burst, burstRate: params.burstRate, timeoutMs: params.timeoutMs, restartBeforeBurst: params.burstAfterRestart });
         results.controller.push({ ...c, ratios: ratiosFor(c, results.kubeFloor, results.temporalFloor) });
         if (c.backlog.convergedSeconds === null) results.errors.push({ phase: label, message: `backlog did not converge: ${c.backlog.converged}/${c.backlog.profiles}` });
         if (c.burst && c.burst.lost > 0) results.errors.push({ phase: label, message: `burst: ${c.burst.lost} of ${c.burst.profiles} profiles never got their SveltosCluster and Secret` });

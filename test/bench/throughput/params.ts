@@ -34,6 +34,8 @@ export interface ThroughputParams {
   /** Extra flags for every `clusterinventory run` the benchmark starts. */
   controllerArgs: string[];
   cpuProf: boolean;
+  /** Restart the controller over the converged backlog before the burst (a burst right after a restart). */
+  burstAfterRestart: boolean;
   skipBuild: boolean;
   outDir: string;
 }
@@ -55,6 +57,7 @@ export const USAGE = `npm run bench -- throughput [flags]   (needs \`npm run sta
   --timeout D            backlog convergence timeout (default 120s + 3s per profile)
   --controller-args "…"  extra flags for every \`clusterinventory run\` (BENCH_CONTROLLER_ARGS), e.g. "--max-cached-workflows 100"
   --cpu-prof             run the controller under node --cpu-prof and summarize where its CPU went
+  --burst-after-restart  restart the controller over the converged backlog before the burst (BENCH_BURST_AFTER_RESTART=1)
   --skip-build           use dist/ as it is (default: npm run build first)
   --out DIR              where results go (default test-results/)`;
 
@@ -74,6 +77,7 @@ const options = {
   timeout: { type: 'string' },
   'controller-args': { type: 'string' },
   'cpu-prof': { type: 'boolean' },
+  'burst-after-restart': { type: 'boolean' },
   'skip-build': { type: 'boolean' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -133,6 +137,7 @@ export function parseThroughputParams(argv: string[], env: NodeJS.ProcessEnv): T
     timeoutMs: raw('timeout') === undefined ? 120_000 + 3_000 * backlog : ms('timeout', '0s'),
     controllerArgs: (raw('controller-args') ?? '').split(/\s+/).filter(Boolean),
     cpuProf: values['cpu-prof'] ?? env.BENCH_CPU_PROF === '1',
+    burstAfterRestart: values['burst-after-restart'] ?? env.BENCH_BURST_AFTER_RESTART === '1',
     skipBuild: values['skip-build'] ?? env.BENCH_SKIP_BUILD === '1',
     outDir: raw('out') ?? 'test-results',
   };

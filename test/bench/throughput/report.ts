@@ -134,7 +134,7 @@ export function formatResults(r: ThroughputResults): string {
           row('billable actions / new profile (histories)', (c) => f1(c.backlog.histories.billableActions.mean)),
           row('  counted by the server', (c) => (c.backlog.serverActions ? f2(c.backlog.serverActions.total) : '–')),
           row('  counted by the server, burst', (c) => (c.burst?.serverActions ? f2(c.burst.serverActions.total) : '–')),
-          row(`burst ${r.params.burst} at ${r.params.burstRate}/s: create → SveltosCluster p50 / p90 / p99 / max`, (c) => {
+          row(`burst ${r.params.burst} at ${r.params.burstRate}/s${r.params.burstAfterRestart ? ', right after a restart' : ''}: create → SveltosCluster p50 / p90 / p99 / max`, (c) => {
             const p = c.burst?.sveltosClusterLatencyMs;
             return p ? `${f2(p.p50 / 1000)} / ${f2(p.p90 / 1000)} / ${f2(p.p99 / 1000)} / ${f2(p.max / 1000)} s` : '–';
           }),

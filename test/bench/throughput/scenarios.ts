@@ -69,6 +69,8 @@ export interface BurstResult {
   cpu: CpuFigures;
   requestsPerProfile: RequestSummary;
   serverActions?: ServerActions;
+  /** The controller was restarted over the converged backlog before the burst: its new process's start-up. */
+  afterRestart?: { readySeconds: number };
   /** Where the time went, stage by stage (burst-timeline.ts); the raw times are in `timelineFile`. */
   stages?: StageSummary;
   timelineFile?: string;
@@ -164,7 +166,7 @@ async function withFleet<T>(ctx: BenchContext, label: string, fn: (fleet: Fleet,
 
 export async function runControllerScenario(
   ctx: BenchContext,
-  o: { label: string; flags: string[]; backlog: number; burst: number; burstRate: number; timeoutMs: number },
+  o: { label: string; flags: string[]; backlog: number; burst: number; burstRate: number; timeoutMs: number; restartBeforeBurst?: boolean },
 ): Promise<ControllerResult> {
   return withFleet(ctx, o.label, async (fleet, taskQueue) => {
     const backlogNames = Array.from({ length: o.backlog }, (_, i) => profileName('backlog', i));
@@ -179,13 +181,15 @@ export async function runControllerScenario(
     const actions0 = await scrapeActions(ctx.metricsUrl, ctx.temporalNamespace);
     const servers = new CpuMeter({ temporalServer: ctx.pids.temporal, apiServer: ctx.pids.apiServer });
     const t0 = performance.now();
-    const controller = await Controller.start({
-      namespace: fleet.namespace,
-      taskQueue,
-      flags: o.flags,
-      logFile,
-      ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
-    });
+    const start = (): Promise<Controller> =>
+      Controller.start({
+        namespace: fleet.namespace,
+        taskQueue,
+        flags: o.flags,
+        logFile,
+        ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
+      });
+    let controller = await start();
     const exitedEarly = (): string | undefined => (controller.running ? undefined : `the controller exited early; see ${logFile}`);
     let startup: BacklogResult['startup'] = null;
     const readiness = controller.ready().then(
@@ -218,6 +222,17 @@ export async function runControllerScenario(
         exitCode: null,
       };
 
+      let afterRestart: BurstResult['afterRestart'];
+      if (o.burst > 0 && o.restartBeforeBurst) {
+        result.peakRssMiB = controller.peakRssMiB();
+        await controller.stop();
+        const r0 = performance.now();
+        controller = await start();
+        await controller.ready();
+        afterRestart = { readySeconds: (performance.now() - r0) / 1000 };
+        log(`  restarted the controller over ${o.backlog} converged profiles: ready in ${afterRestart.readySeconds.toFixed(1)} s`);
+        await sleep(ctx.settleMs);
+      }
       if (o.burst > 0) {
         const burstNames = Array.from({ length: o.burst }, (_, i) => profileName('burst', i));
         const requests1 = await scrapeRequests(ctx.kube);
@@ -248,11 +263,12 @@ export async function runControllerScenario(
           cpu: burstCpu,
           requestsPerProfile: burstRequests,
           ...(burstActions ? { serverActions: burstActions } : {}),
+          ...(afterRestart ? { afterRestart } : {}),
         };
         const p = result.burst.sveltosClusterLatencyMs;
         log(`  burst: create → SveltosCluster p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms, max ${p.max.toFixed(0)} ms; lost ${result.burst.lost}`);
       }
-      result.peakRssMiB = controller.peakRssMiB();
+      result.peakRssMiB = Math.max(controller.peakRssMiB(), Number.isNaN(result.peakRssMiB) ? 0 : result.peakRssMiB);
       result.exitCode = await controller.stop();
       if (result.burst) {
         const timelineFile = join(ctx.resultsDir, `burst-${o.label}-${taskQueue}.json`);
