@@ -148,7 +148,8 @@ export class Coalescer<K, V> {
     },
   ) {}
 
-  touch(key: K, value: V, opts: { now?: boolean } = {}): void {
+  /** `windowMs`: the length of a window this touch opens (default the coalescer's). */
+  touch(key: K, value: V, opts: { now?: boolean; windowMs?: number } = {}): void {
     if (this.stopped) return;
     this.stats.touches++;
     const open = this.pending.get(key);
@@ -164,7 +165,7 @@ export class Coalescer<K, V> {
     const entry = { value: this.opts.merge(undefined, value), cancel: () => {} };
     this.pending.set(key, entry);
     if (opts.now) this.fire(key);
-    else entry.cancel = this.opts.clock.setTimer(() => this.fire(key), this.opts.windowMs);
+    else entry.cancel = this.opts.clock.setTimer(() => this.fire(key), opts.windowMs ?? this.opts.windowMs);
   }
 
   /** Touches `key` after `ms` (a retry, a held decision); counts as pending work for idle(). A function is read when the timer fires. */

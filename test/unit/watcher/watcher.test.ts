@@ -134,6 +134,30 @@ describe('watcher (faked edges)', () => {
     await stopAll();
   });
 
+  test('a new profile without access providers waits for them (awaitProvidersMs), then is signalled once', async () => {
+    const { clock, transport, start, stopAll, signaler } = setup({ debounceMs: 100, awaitProvidersMs: 1000 });
+    const w = start();
+    await w.ready;
+    const path = clusterProfilePath(NS);
+    const bare = (name: string): FakeObject => {
+      const o = cp(name);
+      delete o.status;
+      return o;
+    };
+    transport.emit(path, 'ADDED', bare('late'));
+    transport.emit(path, 'ADDED', bare('never'));
+    await clock.advance(500);
+    assert.equal(signaler.sent.length, 0, 'past the debounce window, still waiting for the access providers');
+    transport.emit(path, 'MODIFIED', cp('late'));
+    await clock.advance(0);
+    assert.deepEqual(signaler.sent.map((s) => s.ref.name), ['late'], 'signalled once, with its providers');
+    await clock.advance(500);
+    assert.deepEqual(signaler.sent.map((s) => s.ref.name), ['late', 'never'], 'no providers after the wait: its workflow waits for them');
+    await clock.advance(5000);
+    assert.equal(signaler.sent.length, 2);
+    await stopAll();
+  });
+
   test('a source Secret change requests a resync of exactly the profiles that read it', async () => {
     const { clock, transport, start, stopAll, kinds } = setup();
     transport.put(clusterProfilePath(NS), cp('a', { source: { name: 'shared-src' } }));
