@@ -285,9 +285,13 @@ export async function runControllerScenario(
   });
 }
 
-/** The benchmark's own times of the burst profiles, as epoch milliseconds (the controller logs wall-clock time). */
+/**
+ * The benchmark's own times of the burst profiles, as epoch milliseconds (the controller logs wall-clock
+ * time): mapped with the wall clock's offset now, not performance.timeOrigin, from which a long run drifts.
+ */
 function burstTimes(fleet: Fleet, count: number): Map<string, BenchTimes> {
-  const epoch = (t: number | undefined): number | undefined => (t === undefined ? undefined : performance.timeOrigin + t);
+  const offset = Date.now() - performance.now();
+  const epoch = (t: number | undefined): number | undefined => (t === undefined ? undefined : offset + t);
   const out = new Map<string, BenchTimes>();
   for (let i = 0; i < count; i++) {
     const name = profileName('burst', i);
