@@ -129,9 +129,11 @@ export default tseslint.config(
     }),
   },
   {
-    // Functions a newcomer can hold in their head: the watcher and the activities are split by concern
+    // Functions a newcomer can hold in their head: the workflow, the watcher and the activities are split by concern
+    // (the first release's frozen workflow is exempt: it is never edited, only deleted)
     // (nested functions count toward the function that holds them, as a closure does).
-    files: ['watcher/**/*.ts', 'activities/**/*.ts'],
+    files: ['watcher/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts'],
+    ignores: ['workflows/legacy/**'],
     rules: { 'max-lines-per-function': ['error', { max: 80 }] },
   },
   {
