@@ -14,6 +14,12 @@ import { eventually, kubeConfig, stackEnv, uniqueName } from '../support/stack.j
 
 const RESTART_TIMEOUT_MS = 240_000;
 
+/**
+ * `up` as the stack was brought up: with the test path (Sveltos, the test tools) when it ran, so that the
+ * test files after this one find the stack they were promised (`.stack/env` exports SVELTOS_NAMESPACE).
+ */
+const upAsBefore = (): Promise<void> => up({ forTests: stackEnv().SVELTOS_NAMESPACE !== undefined });
+
 async function killHard(which: 'kube' | 'temporal'): Promise<number> {
   const rec = (await loadState())?.[which];
   assert.ok(rec && isOurs(rec), `the stack's ${which} server is not running`);
@@ -53,7 +59,7 @@ describe('the local stack restarts like real servers', { timeout: 3 * RESTART_TI
 
   after(async () => {
     // Whatever happened, leave the stack running for the next test file.
-    await up();
+    await upAsBefore();
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
@@ -63,7 +69,7 @@ describe('the local stack restarts like real servers', { timeout: 3 * RESTART_TI
     cleanups.push(() => core.deleteNamespacedConfigMap({ namespace, name: configMap }));
 
     const oldPid = await killHard('kube');
-    await up();
+    await upAsBefore();
     const newPid = (await loadState())?.kube?.pid;
     assert.ok(newPid && newPid !== oldPid, 'up started a new kube-apiserver');
 
@@ -93,7 +99,7 @@ describe('the local stack restarts like real servers', { timeout: 3 * RESTART_TI
     });
 
     await down();
-    await up();
+    await upAsBefore();
 
     const { errors } = await untilItAnswers('the old kube client lists namespaces', () => core.listNamespace());
     assert.deepEqual(errors.filter((e) => IDENTITY_CHANGED.test(e)), [], 'the server kept its CA and token');
@@ -111,7 +117,7 @@ describe('the local stack restarts like real servers', { timeout: 3 * RESTART_TI
     assert.deepEqual(await describeIt(), { runId: started.firstExecutionRunId, status: 'RUNNING' }, 'survived down/up');
 
     await killHard('temporal');
-    await up();
+    await upAsBefore();
     assert.deepEqual(await describeIt(), { runId: started.firstExecutionRunId, status: 'RUNNING' }, 'survived a crash of the dev server');
   });
 });

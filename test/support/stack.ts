@@ -11,6 +11,8 @@ export interface StackEnv {
   TEMPORAL_UI_URL: string;
   /** The dev server's Prometheus endpoint (older .stack/env files lack it: `npm run stack -- up` rewrites it). */
   TEMPORAL_METRICS_URL?: string;
+  /** Set when the stack runs Sveltos (`up --for-tests`). */
+  SVELTOS_NAMESPACE?: string;
 }
 
 let loaded: StackEnv | undefined;
