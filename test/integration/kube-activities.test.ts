@@ -1,6 +1,8 @@
 // The Kubernetes activities against the real local kube-apiserver (upstream CRDs, real garbage
-// collector), run in Temporal's MockActivityEnvironment: finalizer, managed Secret and SveltosCluster,
-// change propagation, drift repair, conflicts, cleanup, name reuse, exec plugins and Events.
+// collector), run in Temporal's MockActivityEnvironment: syncProfile and cleanupProfile, with the requests
+// the workflow sends, for the finalizer, managed Secret and SveltosCluster, change propagation, drift
+// repair, conflicts, cleanup, name reuse, exec plugins and Events; and, while workers still register them,
+// the first release's five activities end to end.
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,9 +41,21 @@ import {
 } from '../../activities/kube/types.js';
 import { createReconcileActivities } from '../../activities/reconcile.js';
 import type { StructuredLogger } from '../../activities/reconcile/scope.js';
-import { ErrorType, type ProfileRef, type SyncRequest } from '../../workflows/api.js';
+import {
+  ErrorType,
+  PROVIDER_WAIT_MAX_ATTEMPTS,
+  type CleanupResult,
+  type FailureDetails,
+  type ProfileRef,
+  type ProfileSnapshot,
+  type SyncReport,
+  type SyncRequest,
+  type WorkflowStatus,
+} from '../../workflows/api.js';
+import { statusAfterFailure, statusAfterSuccess, syncRequestFor, type SyncTrigger } from '../../workflows/decide-sync.js';
+import { EventReason, nextPhase } from '../../workflows/phase.js';
 import type { ReconcileActivities } from '../../workflows/registered-activities.js';
-import { kubeConfig, uniqueName } from '../support/stack.js';
+import { eventually, kubeConfig, uniqueName } from '../support/stack.js';
 import { spokeKubeconfig } from '../support/e2e.js';
 import { selectedContext } from '../support/kubeconfig-view.js';
 
@@ -49,6 +63,19 @@ const NS = 'default';
 const CP = { group: 'multicluster.x-k8s.io', version: 'v1alpha1', plural: 'clusterprofiles' } as const;
 const SC = { group: 'lib.projectsveltos.io', version: 'v1beta1', plural: 'sveltosclusters' } as const;
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+// Why the workflow syncs (workflows/decide-sync.ts chooseTrigger): all but the scheduled ones are full syncs.
+const INITIAL: SyncTrigger = { reason: 'initial sync', scheduled: false };
+const CHANGED: SyncTrigger = { reason: 'profile changed', scheduled: false };
+const DRIFT: SyncTrigger = { reason: 'managed-secret-changed', scheduled: false };
+const SOURCE_CHANGED: SyncTrigger = { reason: 'source-secret-changed', scheduled: false };
+const SVELTOS_CLUSTER_CHANGED: SyncTrigger = { reason: 'managed-sveltoscluster-changed', scheduled: false };
+const SCHEDULED: SyncTrigger = { reason: 'scheduled refresh', scheduled: true };
+const RETRY: SyncTrigger = { reason: 'retry after a failed sync', scheduled: true };
+/** The workflow's SYNC_MAX_ATTEMPTS (workflows/activities.ts, workflow code that cannot load here). */
+const ATTEMPTS_PER_SYNC = 4;
+/** What the status records as observed; the activities never see it. */
+const SNAPSHOT: ProfileSnapshot = { resourceVersion: '1', generation: 1, observedHash: 'h', providerCount: 1, deleting: false };
 
 /** Tokens are distinctive so that a leak into a log line is easy to spot. */
 function token(tag: string): string {
@@ -140,6 +167,71 @@ describe('Kubernetes activities against the local API server', () => {
     return env.run(fn, ...args) as ReturnType<ReconcileActivities[K]>;
   }
 
+  /**
+   * One ClusterProfile's workflow as its activities see it: every sync sends the request the workflow
+   * would (syncRequestFor, from the status the workflow keeps after each outcome), so that the first sync
+   * adds the finalizer and expects free names, and later ones carry the phase, the fingerprint written and
+   * the last error; a scheduled refresh of a Ready profile is a light sync.
+   */
+  class Workflow {
+    private status: WorkflowStatus;
+    private finalizerPresent = false;
+
+    constructor(
+      readonly acts: ReconcileActivities,
+      readonly ref: ProfileRef,
+    ) {
+      this.status = { ref, phase: 'Pending', syncCount: 0, runCount: 1 };
+    }
+
+    /** The request of the next sync for `trigger`. */
+    request(trigger: SyncTrigger = CHANGED): SyncRequest {
+      return syncRequestFor(this.status, this.status.phase, trigger, { finalizerPresent: this.finalizerPresent, attemptsPerSync: ATTEMPTS_PER_SYNC });
+    }
+
+    sync(trigger: SyncTrigger = CHANGED, overrides: Partial<SyncRequest> = {}): Promise<SyncReport> {
+      return this.syncWith({ ...this.request(trigger), ...overrides });
+    }
+
+    /** Runs syncProfile with `request` and keeps what the workflow would keep of its outcome. */
+    async syncWith(request: SyncRequest): Promise<SyncReport> {
+      const nowMs = Date.now();
+      try {
+        const report = await run(this.acts, 'syncProfile', this.ref, request);
+        this.finalizerPresent = true;
+        const phase = nextPhase(this.status.phase, { type: 'syncSucceeded' });
+        this.status = statusAfterSuccess(this.status, { phase, report, snapshot: SNAPSHOT, nowMs, nextAtMs: nowMs + 60_000 });
+        return report;
+      } catch (err) {
+        if (err instanceof ApplicationFailure) this.failed(err, nowMs);
+        throw err;
+      }
+    }
+
+    private failed(failure: ApplicationFailure, nowMs: number): void {
+      const written = (failure.details?.[0] as FailureDetails | undefined)?.written;
+      if (written) {
+        this.status = { ...this.status, provider: written.provider, fingerprint: written.fingerprint, credentialExpiresAtMs: written.expiresAtMs };
+        this.finalizerPresent = true;
+      }
+      // ProfileGone: the workflow goes on to the cleanup.
+      if (failure.type === ErrorType.ProfileGone) return;
+      const phase = nextPhase(this.status.phase, { type: 'syncFailed' });
+      this.status = statusAfterFailure(this.status, {
+        phase,
+        failure: { type: failure.type ?? 'Error', message: failure.message },
+        snapshot: SNAPSHOT,
+        nowMs,
+        nextAtMs: nowMs + 60_000,
+      });
+    }
+
+    /** The cleanup; the workflow asks for the Deleting Event on its first cleanup only. */
+    cleanup(recordDeletingEvent = true): Promise<CleanupResult> {
+      return run(this.acts, 'cleanupProfile', this.ref, { recordDeletingEvent });
+    }
+  }
+
   async function createProfile(
     name: string,
     opts: { labels?: Record<string, string>; displayName?: string; providers?: AccessProvider[]; finalizers?: string[] } = {},
@@ -211,11 +303,11 @@ describe('Kubernetes activities against the local API server', () => {
     return Buffer.from(secret?.data?.kubeconfig ?? '', 'base64').toString('utf8');
   }
 
-  /** A profile with a secretreader source, finalizer ensured, Secret and SveltosCluster written. */
+  /** A profile with a secretreader source, after its first sync: finalizer, Secret and SveltosCluster written. */
   async function syncedProfile(
     acts: ReconcileActivities,
     opts: { labels?: Record<string, string>; displayName?: string } = {},
-  ): Promise<{ ref: ProfileRef; source: string; tok: string }> {
+  ): Promise<{ ref: ProfileRef; source: string; tok: string; wf: Workflow; first: SyncReport }> {
     const name = uniqueName('kact');
     const source = `${name}-src`;
     const tok = token('a');
@@ -223,11 +315,16 @@ describe('Kubernetes activities against the local API server', () => {
     secrets.add(secretNameFor(name));
     sveltosClusters.add(name);
     const ref = await createProfile(name, { ...opts, providers: [secretReader(source)] });
-    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: false });
-    const cred = await run(acts, 'syncCredentials', ref);
-    assert.equal(cred.secretChanged, true);
-    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
-    return { ref, source, tok };
+    const wf = new Workflow(acts, ref);
+    const first = await wf.sync(INITIAL);
+    assert.equal(first.secretChanged, true);
+    assert.equal(first.sveltosClusterChanged, true);
+    return { ref, source, tok, wf, first };
+  }
+
+  /** The Events recorded on this ClusterProfile incarnation with `reason`. */
+  async function eventsOf(ref: ProfileRef, reason: string): Promise<CoreV1Event[]> {
+    return (await core.listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.uid=${ref.uid},reason=${reason}` })).items;
   }
 
   function ownerOf(refs: V1OwnerReference[] | undefined): V1OwnerReference[] {
@@ -260,35 +357,49 @@ describe('Kubernetes activities against the local API server', () => {
     for (const tok of tokens) assert.ok(!all.includes(tok), 'a token leaked into the logs');
   });
 
-  test('ensureFinalizer adds the finalizer once, keeps other finalizers, and reports gone or deleting', async () => {
+  test('the first sync adds the finalizer once and keeps other finalizers; a stale, deleting or gone profile is ProfileGone and untouched', async () => {
     const acts = activities();
     const name = uniqueName('kact-fin');
-    const ref = await createProfile(name, { finalizers: ['example.com/keep'] });
-    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: false });
+    const source = `${name}-src`;
+    await putSourceSecret(source, token('fin'));
+    secrets.add(secretNameFor(name));
+    sveltosClusters.add(name);
+    const ref = await createProfile(name, { finalizers: ['example.com/keep'], providers: [secretReader(source)] });
+    const wf = new Workflow(acts, ref);
+    const firstRequest = wf.request(INITIAL);
+    assert.equal(firstRequest.finalizerPresent, false);
+    await wf.syncWith(firstRequest);
     const first = await getProfile(name);
     assert.deepEqual(first?.metadata.finalizers, ['example.com/keep', FINALIZER]);
 
-    // Idempotent: nothing written the second time.
-    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: false });
+    // Idempotent: the first sync again (its attempt's result lost) and a later sync write nothing to the profile.
+    await run(acts, 'syncProfile', ref, firstRequest);
+    assert.equal(wf.request().finalizerPresent, true);
+    await wf.sync(CHANGED);
     assert.equal((await getProfile(name))?.metadata.resourceVersion, first?.metadata.resourceVersion);
 
-    // Another uid (a stale workflow of an earlier namesake): gone, and nothing touched.
-    assert.deepEqual(await run(acts, 'ensureFinalizer', { ...ref, uid: '00000000-0000-0000-0000-000000000000' }), { gone: true, deleting: false });
+    // Another uid (a stale workflow of an earlier namesake): ProfileGone, and nothing touched.
+    const stale = { ...ref, uid: '00000000-0000-0000-0000-000000000000' };
+    await assert.rejects(run(acts, 'syncProfile', stale, firstRequest), isFailure(ErrorType.ProfileGone, /replaced by a new ClusterProfile/));
+    assert.equal((await getProfile(name))?.metadata.resourceVersion, first?.metadata.resourceVersion);
 
-    // Deleting: reported, and our finalizer is not re-added once removed.
+    // Deleting: ProfileGone, and our finalizer is not re-added once removed.
     await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name });
     await patchProfile(name, { metadata: { finalizers: ['example.com/keep'] } });
-    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: true });
+    await assert.rejects(run(acts, 'syncProfile', ref, firstRequest), isFailure(ErrorType.ProfileGone, /being deleted/));
+    await assert.rejects(wf.sync(CHANGED), isFailure(ErrorType.ProfileGone, /being deleted/));
     assert.deepEqual((await getProfile(name))?.metadata.finalizers, ['example.com/keep']);
 
     await patchProfile(name, { metadata: { finalizers: null } });
     assert.equal(await getProfile(name), undefined);
-    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: true, deleting: false });
+    await assert.rejects(run(acts, 'syncProfile', ref, firstRequest), isFailure(ErrorType.ProfileGone, /no longer exists/));
   });
 
-  test('syncCredentials and applySveltosCluster create both objects with the right names, labels, annotation and owner', async () => {
+  test('the first sync creates both objects with the right names, labels, annotation and owner', async () => {
     const acts = activities();
-    const { ref, tok } = await syncedProfile(acts, { labels: { env: 'staging' }, displayName: 'My Test Cluster' });
+    const { ref, tok, first } = await syncedProfile(acts, { labels: { env: 'staging' }, displayName: 'My Test Cluster' });
+    assert.equal(first.provider, SECRET_READER_PROVIDER);
+    assert.equal(first.server, 'https://spoke.example:6443');
 
     assert.ok((await getProfile(ref.name))?.metadata.finalizers?.includes(FINALIZER));
     const secret = await getSecret(secretNameFor(ref.name));
@@ -318,40 +429,54 @@ describe('Kubernetes activities against the local API server', () => {
     assert.deepEqual([...managers], ['clusterinventory-controller/Apply']);
   });
 
-  test('an unchanged second sync writes nothing', async () => {
+  test('an unchanged second sync writes nothing (full after a change, light on the scheduled refresh)', async () => {
     const acts = activities();
-    const { ref } = await syncedProfile(acts, { labels: { env: 'prod' } });
+    const { ref, wf, first } = await syncedProfile(acts, { labels: { env: 'prod' } });
     const secretBefore = await getSecret(secretNameFor(ref.name));
     const scBefore = await getSveltosCluster(ref.name);
 
-    const cred = await run(acts, 'syncCredentials', ref);
-    assert.equal(cred.secretChanged, false);
-    assert.equal(cred.provider, SECRET_READER_PROVIDER);
-    assert.equal(cred.server, 'https://spoke.example:6443');
-    assert.match(cred.fingerprint, /^[0-9a-f]{16}$/);
-    assert.equal('kubeconfig' in cred, false);
-    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: false });
+    const full = await wf.sync(CHANGED);
+    assert.equal(full.secretChanged, false);
+    assert.equal(full.sveltosClusterChanged, false);
+    assert.equal(full.provider, SECRET_READER_PROVIDER);
+    assert.equal(full.server, 'https://spoke.example:6443');
+    assert.match(full.fingerprint, /^[0-9a-f]{16}$/);
+    assert.equal(full.fingerprint, first.fingerprint);
+    assert.equal('kubeconfig' in full, false);
+
+    const lightRequest = wf.request(SCHEDULED);
+    assert.equal(lightRequest.full, false);
+    assert.equal(lightRequest.lastFingerprint, first.fingerprint);
+    const light = await wf.syncWith(lightRequest);
+    assert.equal(light.secretChanged, false);
+    assert.equal(light.sveltosClusterChanged, false);
+    assert.equal(light.fingerprint, first.fingerprint);
 
     assert.equal((await getSecret(secretNameFor(ref.name)))?.metadata?.resourceVersion, secretBefore?.metadata?.resourceVersion);
     assert.equal((await getSveltosCluster(ref.name))?.metadata.resourceVersion, scBefore?.metadata.resourceVersion);
   });
 
-  test('a rotated source Secret changes the managed Secret', async () => {
+  test('a rotated source Secret changes the managed Secret (on the scheduled refresh, and on the resync the watcher asks for)', async () => {
     const acts = activities();
-    const { ref, source } = await syncedProfile(acts);
-    const before = await run(acts, 'syncCredentials', ref);
+    const { ref, source, wf, first } = await syncedProfile(acts);
     const rotated = token('rotated');
     await putSourceSecret(source, rotated);
-
-    const after = await run(acts, 'syncCredentials', ref);
-    assert.equal(after.secretChanged, true);
-    assert.notEqual(after.fingerprint, before.fingerprint);
+    const refreshed = await wf.sync(SCHEDULED);
+    assert.equal(refreshed.secretChanged, true);
+    assert.notEqual(refreshed.fingerprint, first.fingerprint);
     assert.match(kubeconfigOf(await getSecret(secretNameFor(ref.name))), new RegExp(rotated));
+
+    const again = token('rotated-again');
+    await putSourceSecret(source, again);
+    const resynced = await wf.sync(SOURCE_CHANGED);
+    assert.equal(resynced.secretChanged, true);
+    assert.notEqual(resynced.fingerprint, refreshed.fingerprint);
+    assert.match(kubeconfigOf(await getSecret(secretNameFor(ref.name))), new RegExp(again));
   });
 
   test('profile labels propagate by server-side apply while labels of other writers survive', async () => {
     const acts = activities();
-    const { ref } = await syncedProfile(acts, { labels: { env: 'staging', tier: 'gold' } });
+    const { ref, wf } = await syncedProfile(acts, { labels: { env: 'staging', tier: 'gold' } });
     // sveltoscluster-manager and classifier label the cluster themselves, as another field manager.
     await custom.patchNamespacedCustomObject(
       {
@@ -365,7 +490,7 @@ describe('Kubernetes activities against the local API server', () => {
     );
 
     await patchProfile(ref.name, { metadata: { labels: { env: 'prod', tier: null, region: 'eu-1' } } });
-    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.equal((await wf.sync(CHANGED)).sveltosClusterChanged, true);
     const labels = (await getSveltosCluster(ref.name))?.metadata.labels;
     assert.deepEqual(labels, {
       env: 'prod',
@@ -377,27 +502,27 @@ describe('Kubernetes activities against the local API server', () => {
 
     // Removing every profile label keeps managed-by and the foreign labels.
     await patchProfile(ref.name, { metadata: { labels: null } });
-    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.equal((await wf.sync(CHANGED)).sveltosClusterChanged, true);
     assert.deepEqual((await getSveltosCluster(ref.name))?.metadata.labels, {
       [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
       [SVELTOS_K8S_VERSION_LABEL]: 'v1.36.2',
       'sveltos-agent': 'present',
     });
-    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: false });
+    assert.equal((await wf.sync(CHANGED)).sveltosClusterChanged, false);
   });
 
   test('displayName is added, changed and removed as the display-name annotation', async () => {
     const acts = activities();
-    const { ref } = await syncedProfile(acts);
+    const { ref, wf } = await syncedProfile(acts);
     const annotation = async () => (await getSveltosCluster(ref.name))?.metadata.annotations?.[DISPLAY_NAME_ANNOTATION];
     assert.equal(await annotation(), undefined);
 
     await patchProfile(ref.name, { spec: { displayName: 'Cluster One' } });
-    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.equal((await wf.sync(CHANGED)).sveltosClusterChanged, true);
     assert.equal(await annotation(), 'Cluster One');
 
     await patchProfile(ref.name, { spec: { displayName: 'Cluster Uno' } });
-    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.equal((await wf.sync(CHANGED)).sveltosClusterChanged, true);
     assert.equal(await annotation(), 'Cluster Uno');
 
     // Someone else's annotation (the shard key) is not ours to remove.
@@ -406,19 +531,19 @@ describe('Kubernetes activities against the local API server', () => {
       merge,
     );
     await patchProfile(ref.name, { spec: { displayName: null } });
-    assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+    assert.equal((await wf.sync(CHANGED)).sveltosClusterChanged, true);
     assert.equal(await annotation(), undefined);
     assert.equal((await getSveltosCluster(ref.name))?.metadata.annotations?.['sharding.projectsveltos.io/key'], 'a');
   });
 
   test('a managed Secret deleted by hand is restored by the next sync', async () => {
     const acts = activities();
-    const { ref, tok } = await syncedProfile(acts);
+    const { ref, tok, wf } = await syncedProfile(acts);
     await core.deleteNamespacedSecret({ namespace: NS, name: secretNameFor(ref.name) });
     assert.equal(await getSecret(secretNameFor(ref.name)), undefined);
 
-    const cred = await run(acts, 'syncCredentials', ref);
-    assert.equal(cred.secretChanged, true);
+    const report = await wf.sync(DRIFT);
+    assert.equal(report.secretChanged, true);
     const restored = await getSecret(secretNameFor(ref.name));
     assert.match(kubeconfigOf(restored), new RegExp(tok));
     assert.equal(ownerOf(restored?.metadata?.ownerReferences)[0]?.uid, ref.uid);
@@ -446,14 +571,9 @@ describe('Kubernetes activities against the local API server', () => {
       },
     })) as SveltosCluster;
     const ref = await createProfile(name, { providers: [secretReader(source)] });
-    await run(acts, 'ensureFinalizer', ref);
+    const wf = new Workflow(acts, ref);
 
-    await assert.rejects(
-      run(acts, 'syncCredentials', ref),
-      isFailure(ErrorType.Conflict, new RegExp(`Secret ${NS}/${secretNameFor(name)}: exists and is not managed`)),
-    );
-    await assert.rejects(run(acts, 'applySveltosCluster', ref), isFailure(ErrorType.Conflict, new RegExp(`SveltosCluster ${NS}/${name}`)));
-
+    await assert.rejects(wf.sync(INITIAL), isFailure(ErrorType.Conflict, new RegExp(`Secret ${NS}/${secretNameFor(name)}: exists and is not managed`)));
     const secretAfter = await getSecret(secretNameFor(name));
     assert.equal(secretAfter?.metadata?.resourceVersion, foreignSecret.metadata?.resourceVersion);
     assert.equal(kubeconfigOf(secretAfter), 'mine');
@@ -473,19 +593,31 @@ describe('Kubernetes activities against the local API server', () => {
         data: { kubeconfig: Buffer.from('theirs').toString('base64') },
       },
     });
-    await assert.rejects(run(acts, 'syncCredentials', ref), isFailure(ErrorType.Conflict, new RegExp(`owned by ClusterProfile ${other.name}`)));
+    await assert.rejects(wf.sync(RETRY), isFailure(ErrorType.Conflict, new RegExp(`owned by ClusterProfile ${other.name}`)));
     assert.equal(kubeconfigOf(await getSecret(secretNameFor(name))), 'theirs');
+
+    // With the Secret's name free, the Secret is written and the foreign SveltosCluster is the Conflict: the
+    // failure tells the workflow which credential the Secret now holds.
+    await core.deleteNamespacedSecret({ namespace: NS, name: secretNameFor(name) });
+    await assert.rejects(wf.sync(RETRY), (err: unknown) => {
+      isFailure(ErrorType.Conflict, new RegExp(`^SveltosCluster ${NS}/${name}: exists and is not managed`))(err);
+      const written = ((err as ApplicationFailure).details?.[0] as FailureDetails | undefined)?.written;
+      assert.equal(written?.secretChanged, true);
+      assert.equal(written?.provider, SECRET_READER_PROVIDER);
+      return true;
+    });
+    assert.deepEqual(ownerOf((await getSecret(secretNameFor(name)))?.metadata?.ownerReferences).map((r) => r.uid), [ref.uid]);
+    assert.equal((await getSveltosCluster(name))?.metadata.resourceVersion, foreignSc.metadata.resourceVersion);
   });
 
   test("a first sync creates without reading (apply under a resourceVersion nothing has); a taken name is read and a foreign object left untouched", async () => {
     const acts = activities();
-    const first: SyncRequest = { finalizerPresent: false, full: true, previousPhase: 'Pending', syncedBefore: false, scheduled: false, attemptsPerSync: 4 };
     // Free names: created, owned by our field manager as an apply (so that later applies can drop fields).
     const free = uniqueName('kact-first');
     await putSourceSecret(`${free}-src`, token('f'));
     secrets.add(secretNameFor(free));
     sveltosClusters.add(free);
-    const report = await run(acts, 'syncProfile', await createProfile(free, { providers: [secretReader(`${free}-src`)] }), first);
+    const report = await new Workflow(acts, await createProfile(free, { providers: [secretReader(`${free}-src`)] })).sync(INITIAL);
     assert.equal(report.secretChanged && report.sveltosClusterChanged, true);
     for (const meta of [(await getSecret(secretNameFor(free)))?.metadata, (await getSveltosCluster(free))?.metadata]) {
       assert.deepEqual(meta?.managedFields?.map((m) => `${m.manager}/${m.operation}`), [`${FIELD_MANAGER}/Apply`]);
@@ -500,7 +632,7 @@ describe('Kubernetes activities against the local API server', () => {
     });
     assert.equal(await kube.createSecretIfAbsent({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretNameFor(taken), namespace: NS, labels: {} }, type: 'Opaque', data: { kubeconfig: '' } } as never), undefined);
     await assert.rejects(
-      run(acts, 'syncProfile', await createProfile(taken, { providers: [secretReader(`${taken}-src`)] }), first),
+      new Workflow(acts, await createProfile(taken, { providers: [secretReader(`${taken}-src`)] })).sync(INITIAL),
       isFailure(ErrorType.Conflict, new RegExp(`Secret ${NS}/${secretNameFor(taken)}: exists and is not managed`)),
     );
     const after = await getSecret(secretNameFor(taken));
@@ -524,8 +656,7 @@ describe('Kubernetes activities against the local API server', () => {
       },
     });
     const ref = await createProfile(name, { providers: [secretReader(source)] });
-    await run(acts, 'ensureFinalizer', ref);
-    assert.equal((await run(acts, 'syncCredentials', ref)).secretChanged, true);
+    assert.equal((await new Workflow(acts, ref).sync(INITIAL)).secretChanged, true);
     const secret = await getSecret(secretNameFor(name));
     assert.match(kubeconfigOf(secret), new RegExp(tok));
     assert.deepEqual(ownerOf(secret?.metadata?.ownerReferences).map((r) => r.uid), [ref.uid]);
@@ -567,9 +698,8 @@ describe('Kubernetes activities against the local API server', () => {
       },
     });
 
-    await run(acts, 'ensureFinalizer', ref);
-    await run(acts, 'syncCredentials', ref);
-    await run(acts, 'applySveltosCluster', ref);
+    const report = await new Workflow(acts, ref).sync(INITIAL);
+    assert.equal(report.secretChanged && report.sveltosClusterChanged, true);
     const secret = await getSecret(secretNameFor(name));
     const sc = await getSveltosCluster(name);
     assert.match(kubeconfigOf(secret), new RegExp(tok));
@@ -579,67 +709,71 @@ describe('Kubernetes activities against the local API server', () => {
     }
   });
 
-  test('cleanup deletes our objects, leaves foreign ones, removes the finalizer, and is idempotent', async () => {
+  test('cleanup deletes our objects, leaves foreign ones, removes the finalizer, records Deleting once, and is idempotent', async () => {
     const acts = activities();
-    const { ref } = await syncedProfile(acts);
+    const { ref, wf } = await syncedProfile(acts);
     await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name: ref.name });
     assert.ok((await getProfile(ref.name))?.metadata.deletionTimestamp, 'held by our finalizer');
-    assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: true });
-    await assert.rejects(run(acts, 'syncCredentials', ref), isFailure(ErrorType.ProfileGone, /being deleted/));
+    // A sync that races the deletion writes nothing more.
+    await assert.rejects(wf.sync(CHANGED), isFailure(ErrorType.ProfileGone, /being deleted/));
 
-    assert.deepEqual(await run(acts, 'cleanup', ref), { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] });
+    assert.deepEqual(await wf.cleanup(), { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] });
     assert.equal(await getSecret(secretNameFor(ref.name)), undefined);
     assert.equal(await getSveltosCluster(ref.name), undefined);
     assert.equal(await getProfile(ref.name), undefined, 'the ClusterProfile is gone once our finalizer is removed');
-    assert.deepEqual(await run(acts, 'cleanup', ref), { sveltosClusterDeleted: false, secretDeleted: false, finalizerRemoved: false, skipped: [] });
+    const deleting = await eventsOf(ref, EventReason.Deleting);
+    assert.equal(deleting.length, 1);
+    assert.equal(deleting[0]?.type, 'Normal');
+    assert.match(deleting[0]?.message ?? '', new RegExp(`^ClusterProfile ${NS}/${ref.name} is being deleted`));
+    // Run again (the workflow's retry): nothing left to do, and no second Deleting Event.
+    assert.deepEqual(await wf.cleanup(false), { sveltosClusterDeleted: false, secretDeleted: false, finalizerRemoved: false, skipped: [] });
+    assert.deepEqual((await eventsOf(ref, EventReason.Deleting)).map((e) => e.count), [1]);
 
-    // With a foreign Secret in the way: the SveltosCluster goes, the Secret stays and is reported.
-    const name = uniqueName('kact-clean');
-    const source = `${name}-src`;
-    await putSourceSecret(source, token('clean'));
-    secrets.add(secretNameFor(name));
-    sveltosClusters.add(name);
+    // With a foreign Secret in the way (ours replaced by hand): the SveltosCluster goes, the Secret stays and is reported.
+    const { ref: ref2, wf: wf2 } = await syncedProfile(acts);
+    const name = ref2.name;
+    await core.deleteNamespacedSecret({ namespace: NS, name: secretNameFor(name) });
     const foreign = await core.createNamespacedSecret({
       namespace: NS,
       body: { metadata: { name: secretNameFor(name) }, data: { kubeconfig: Buffer.from('hand-made').toString('base64') } },
     });
-    const ref2 = await createProfile(name, { providers: [secretReader(source)] });
-    await run(acts, 'ensureFinalizer', ref2);
-    await run(acts, 'applySveltosCluster', ref2);
     await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name });
-    const result = await run(acts, 'cleanup', ref2);
+    const result = await wf2.cleanup();
     assert.equal(result.sveltosClusterDeleted, true);
     assert.equal(result.secretDeleted, false);
     assert.equal(result.finalizerRemoved, true);
     assert.equal(result.skipped.length, 1);
     assert.match(result.skipped[0] ?? '', new RegExp(`^Secret ${NS}/${secretNameFor(name)}: it has no label`));
     assert.equal((await getSecret(secretNameFor(name)))?.metadata?.uid, foreign.metadata?.uid);
+    assert.equal(await getSveltosCluster(name), undefined);
     assert.equal(await getProfile(name), undefined);
   });
 
   test('a ClusterProfile recreated with the same name (new uid) works; the old incarnation touches nothing', async () => {
     const acts = activities();
-    const { ref: oldRef, source } = await syncedProfile(acts, { labels: { gen: 'one' } });
+    const { ref: oldRef, source, wf: oldWf } = await syncedProfile(acts, { labels: { gen: 'one' } });
     await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name: oldRef.name });
-    await run(acts, 'cleanup', oldRef);
+    await oldWf.cleanup();
     assert.equal(await getProfile(oldRef.name), undefined);
 
     const newRef = await createProfile(oldRef.name, { labels: { gen: 'two' }, providers: [secretReader(source)] });
     assert.notEqual(newRef.uid, oldRef.uid);
-    // The old workflow's activities see the profile as gone.
-    assert.deepEqual(await run(acts, 'ensureFinalizer', oldRef), { gone: true, deleting: false });
-    await assert.rejects(run(acts, 'syncCredentials', oldRef), isFailure(ErrorType.ProfileGone, /replaced/));
-    await assert.rejects(run(acts, 'applySveltosCluster', oldRef), isFailure(ErrorType.ProfileGone));
+    // The old workflow's syncs see the profile as replaced, whether or not they know of the finalizer.
+    await assert.rejects(oldWf.sync(SCHEDULED), isFailure(ErrorType.ProfileGone, /replaced/));
+    await assert.rejects(oldWf.sync(CHANGED, { finalizerPresent: false }), isFailure(ErrorType.ProfileGone, /replaced/));
+    assert.equal((await getProfile(newRef.name))?.metadata.finalizers, undefined, 'the old incarnation added no finalizer');
+    assert.equal(await getSecret(secretNameFor(newRef.name)), undefined);
+    assert.equal(await getSveltosCluster(newRef.name), undefined);
 
-    assert.deepEqual(await run(acts, 'ensureFinalizer', newRef), { gone: false, deleting: false });
-    assert.equal((await run(acts, 'syncCredentials', newRef)).secretChanged, true);
-    assert.deepEqual(await run(acts, 'applySveltosCluster', newRef), { changed: true });
+    const report = await new Workflow(acts, newRef).sync(INITIAL);
+    assert.equal(report.secretChanged, true);
+    assert.equal(report.sveltosClusterChanged, true);
     const sc = await getSveltosCluster(newRef.name);
     assert.equal(sc?.metadata.labels?.gen, 'two');
     assert.deepEqual(ownerOf(sc?.metadata.ownerReferences).map((r) => r.uid), [newRef.uid]);
 
     // A late cleanup of the old incarnation leaves the new one's objects and finalizer alone.
-    const late = await run(acts, 'cleanup', oldRef);
+    const late = await oldWf.cleanup();
     assert.equal(late.sveltosClusterDeleted, false);
     assert.equal(late.secretDeleted, false);
     assert.equal(late.finalizerRemoved, false);
@@ -647,6 +781,7 @@ describe('Kubernetes activities against the local API server', () => {
     assert.ok(await getSveltosCluster(newRef.name));
     assert.ok(await getSecret(secretNameFor(newRef.name)));
     assert.ok((await getProfile(newRef.name))?.metadata.finalizers?.includes(FINALIZER));
+    assert.deepEqual(await eventsOf(newRef, EventReason.Deleting), []);
   });
 
   test('an exec-plugin provider: the Secret carries the plugin token and the expiry is returned', async () => {
@@ -673,19 +808,20 @@ describe('Kubernetes activities against the local API server', () => {
     secrets.add(secretNameFor(name));
     sveltosClusters.add(name);
     const ref = await createProfile(name, { providers: [{ name: 'test-plugin', cluster: { server: 'https://plugin-spoke.example:6443' } }] });
-    await run(acts, 'ensureFinalizer', ref);
-    const cred = await run(acts, 'syncCredentials', ref);
-    assert.equal(cred.provider, 'test-plugin');
-    assert.equal(cred.server, 'https://plugin-spoke.example:6443');
-    assert.equal(cred.expiresAtMs, expiry.getTime());
-    assert.equal(cred.secretChanged, true);
+    // As the workflow runs a plugin outside its workflow task: a provider wait (a regular activity).
+    const report = await new Workflow(acts, ref).sync(INITIAL, { execMode: 'wait', attemptsPerSync: PROVIDER_WAIT_MAX_ATTEMPTS });
+    assert.equal(report.provider, 'test-plugin');
+    assert.equal(report.server, 'https://plugin-spoke.example:6443');
+    assert.equal(report.expiresAtMs, expiry.getTime());
+    assert.equal(report.secretChanged, true);
+    assert.equal(report.sveltosClusterChanged, true);
     const kubeconfig = kubeconfigOf(await getSecret(secretNameFor(name)));
     assert.match(kubeconfig, new RegExp(tok));
     const selected = selectedContext(kubeconfig);
     assert.equal(selected.cluster.server, 'https://plugin-spoke.example:6443');
     assert.equal(selected.user.exec, undefined);
     assert.doesNotMatch(kubeconfig, /"exec"/);
-    assert.ok(!JSON.stringify(cred).includes(tok), 'the result carries no credential');
+    assert.ok(!JSON.stringify(report).includes(tok), 'the result carries no credential');
   });
 
   test('client: a cancelled caller stops its requests; an unreachable server is a retryable KubeApiError', async () => {
@@ -710,46 +846,66 @@ describe('Kubernetes activities against the local API server', () => {
     });
   });
 
-  test('Events are recorded on the ClusterProfile and repeated ones are counted', async () => {
+
+  test('Events of syncs are recorded on the ClusterProfile and repeated ones are counted', async () => {
     const acts = activities();
     const name = uniqueName('kact-event');
     const ref = await createProfile(name);
-    const event = { type: 'Normal' as const, reason: 'Synced', message: `ClusterProfile ${NS}/${name} synced` };
-    await run(acts, 'recordEvent', ref, event);
-    await run(acts, 'recordEvent', ref, event);
-    await run(acts, 'recordEvent', ref, { type: 'Warning', reason: 'SyncFailed', message: 'no supported access provider' });
+    const wf = new Workflow(acts, ref);
+    // No access provider: the first sync fails and records a Warning; the same sync run again (its result
+    // lost with a worker) records the same Warning, counted. A Warning of a local sync is sent in the
+    // background, hence the wait.
+    const first = wf.request(INITIAL);
+    const noProvider = isFailure(ErrorType.InvalidInput, new RegExp(`^ClusterProfile ${NS}/${name}: `));
+    await assert.rejects(run(acts, 'syncProfile', ref, first), noProvider);
+    await assert.rejects(wf.syncWith(first), noProvider);
+    const warning = await eventually('the Warning counted twice', async () => {
+      const [event] = await eventsOf(ref, ErrorType.InvalidInput);
+      return event?.count === 2 ? event : undefined;
+    });
+    assert.equal(warning.type, 'Warning');
+    // The workflow's retry fails the same way: no new Warning.
+    await assert.rejects(wf.sync(RETRY), noProvider);
 
-    const list = await core.listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.uid=${ref.uid}` });
-    const byReason = new Map<string, CoreV1Event>(list.items.map((e) => [e.reason ?? '', e]));
-    const synced = byReason.get('Synced');
+    const source = `${name}-src`;
+    await putSourceSecret(source, token('event'));
+    secrets.add(secretNameFor(name));
+    sveltosClusters.add(name);
+    await custom.patchNamespacedCustomObjectStatus({ ...CP, namespace: NS, name, body: { status: { accessProviders: [secretReader(source)] } } }, merge);
+    await wf.sync(CHANGED);
+    const [synced] = await eventsOf(ref, EventReason.Synced);
     assert.ok(synced, 'Synced event recorded');
-    assert.equal(synced.count, 2);
+    assert.equal(synced.count, 1);
     assert.equal(synced.type, 'Normal');
-    assert.equal(synced.message, event.message);
+    assert.equal(synced.message, `SveltosCluster and kubeconfig Secret for ${NS}/${name} created with access provider ${SECRET_READER_PROVIDER}`);
     assert.equal(synced.involvedObject.kind, 'ClusterProfile');
     assert.equal(synced.involvedObject.name, name);
     assert.equal(synced.involvedObject.uid, ref.uid);
     assert.equal(synced.source?.component, EVENT_COMPONENT);
     assert.equal(synced.reportingComponent, EVENT_COMPONENT);
-    assert.equal(byReason.get('SyncFailed')?.type, 'Warning');
+    assert.deepEqual((await eventsOf(ref, ErrorType.InvalidInput)).map((e) => e.count), [2]);
   });
 
   test('cleanup on a live profile (a forged deletionRequested) is DeletionNotConfirmed and deletes nothing', async () => {
     const acts = activities();
-    const { ref } = await syncedProfile(acts);
-    await assert.rejects(run(acts, 'cleanup', ref), isFailure(ErrorType.DeletionNotConfirmed, new RegExp(`^ClusterProfile ${NS}/${ref.name}: cleanup refused`)));
+    const { ref, wf } = await syncedProfile(acts);
+    await assert.rejects(wf.cleanup(), isFailure(ErrorType.DeletionNotConfirmed, new RegExp(`^ClusterProfile ${NS}/${ref.name}: cleanup refused`)));
     assert.ok(await getSecret(secretNameFor(ref.name)), 'the Secret is still there');
     assert.ok(await getSveltosCluster(ref.name), 'the SveltosCluster is still there');
     assert.ok((await getProfile(ref.name))?.metadata.finalizers?.includes(FINALIZER), 'the finalizer is still there');
+    assert.deepEqual(await eventsOf(ref, EventReason.Deleting), [], 'no Deleting Event for a live profile');
     // Once the API server shows the deletion, the same cleanup goes through.
     await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name: ref.name });
-    assert.deepEqual(await run(acts, 'cleanup', ref), { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] });
+    assert.deepEqual(await wf.cleanup(), { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] });
+    assert.equal((await eventsOf(ref, EventReason.Deleting)).length, 1);
   });
 
   test("a labelled SveltosCluster without owner is adopted only if it holds nothing we don't write (API defaults included)", async () => {
     const acts = activities();
     const make = async (name: string, spec: Record<string, unknown>) => {
       sveltosClusters.add(name);
+      secrets.add(secretNameFor(name));
+      await putSourceSecret(`${name}-src`, token('sc'));
       await custom.createNamespacedCustomObject({
         ...SC,
         namespace: NS,
@@ -763,17 +919,17 @@ describe('Kubernetes activities against the local API server', () => {
     await make(goName, { ...names, kubeconfigName: secretNameFor(goName) });
     const goSpec = (await getSveltosCluster(goName))?.spec as Record<string, unknown>;
     assert.equal(goSpec.consecutiveFailureThreshold, 3, 'the CRD default is applied by the API server');
-    const goRef = await createProfile(goName, { providers: [secretReader('unused')] });
-    assert.deepEqual(await run(acts, 'applySveltosCluster', goRef), { changed: true });
+    const goRef = await createProfile(goName, { providers: [secretReader(`${goName}-src`)] });
+    assert.equal((await new Workflow(acts, goRef).sync(INITIAL)).sveltosClusterChanged, true);
     assert.deepEqual(ownerOf((await getSveltosCluster(goName))?.metadata.ownerReferences).map((r) => r.uid), [goRef.uid]);
 
     // With a field we do not write: Conflict naming the field, untouched.
     const dataName = uniqueName('kact-data');
     await make(dataName, { ...names, kubeconfigName: secretNameFor(dataName), data: { region: 'eu' } });
     const before = await getSveltosCluster(dataName);
-    const dataRef = await createProfile(dataName, { providers: [secretReader('unused')] });
+    const dataRef = await createProfile(dataName, { providers: [secretReader(`${dataName}-src`)] });
     await assert.rejects(
-      run(acts, 'applySveltosCluster', dataRef),
+      new Workflow(acts, dataRef).sync(INITIAL),
       isFailure(ErrorType.Conflict, new RegExp(`^SveltosCluster ${NS}/${dataName}: .*spec\\.data, which this controller does not write`)),
     );
     const afterwards = await getSveltosCluster(dataName);
@@ -783,14 +939,15 @@ describe('Kubernetes activities against the local API server', () => {
 
   test('tokenRequestRenewalOption: once Sveltos switches spec.kubeconfigKeyName, our applies leave it alone (no tug of war)', async () => {
     const acts = activities();
-    const { ref } = await syncedProfile(acts);
+    const { ref, wf } = await syncedProfile(acts);
     // Someone sets the option; sveltoscluster-manager switches the key with a merge patch (its patch helper).
     await custom.patchNamespacedCustomObject(
       { ...SC, namespace: NS, name: ref.name, body: { spec: { tokenRequestRenewalOption: { renewTokenRequestInterval: '1h' }, kubeconfigKeyName: 're-kubeconfig' } }, fieldManager: 'sveltoscluster-manager' },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+    // The watcher reports the SveltosCluster's change: full syncs, each applying it.
     for (let i = 0; i < 2; i++) {
-      await run(acts, 'applySveltosCluster', ref);
+      await wf.sync(SVELTOS_CLUSTER_CHANGED);
       const sc = await getSveltosCluster(ref.name);
       assert.equal(sc?.spec?.kubeconfigKeyName, 're-kubeconfig', `apply ${i + 1} did not switch the key back`);
       assert.deepEqual(sc?.spec?.tokenRequestRenewalOption, { renewTokenRequestInterval: '1h' });
@@ -804,7 +961,7 @@ describe('Kubernetes activities against the local API server', () => {
       { ...SC, namespace: NS, name: ref.name, body: { spec: { tokenRequestRenewalOption: null, kubeconfigKeyName: null } }, fieldManager: 'someone' },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    await run(acts, 'applySveltosCluster', ref);
+    assert.equal((await wf.sync(SVELTOS_CLUSTER_CHANGED)).sveltosClusterChanged, true);
     assert.equal((await getSveltosCluster(ref.name))?.spec?.kubeconfigKeyName, 'kubeconfig');
   });
 
@@ -818,5 +975,57 @@ describe('Kubernetes activities against the local API server', () => {
     assert.equal(labels[SVELTOS_K8S_VERSION_LABEL], undefined);
     assert.equal(labels['sharding.projectsveltos.io/key'], undefined);
     assert.equal(labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
+  });
+
+  // Workers register the first release's five activities until no first-release workflow can be running
+  // (docs/adr/0012-first-release-code-in-one-box.md); they are thin adapters over the phases above.
+  describe("the first release's activities (legacy box, ADR 12)", () => {
+    test('ensureFinalizer, syncCredentials, applySveltosCluster, recordEvent and cleanup, end to end', async () => {
+      const acts = activities();
+      const name = uniqueName('kact-legacy');
+      const source = `${name}-src`;
+      const tok = token('legacy');
+      await putSourceSecret(source, tok);
+      secrets.add(secretNameFor(name));
+      sveltosClusters.add(name);
+      const ref = await createProfile(name, { labels: { env: 'legacy' }, providers: [secretReader(source)] });
+
+      assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: false });
+      assert.ok((await getProfile(name))?.metadata.finalizers?.includes(FINALIZER));
+
+      const cred = await run(acts, 'syncCredentials', ref);
+      assert.equal(cred.secretChanged, true);
+      assert.equal(cred.provider, SECRET_READER_PROVIDER);
+      assert.ok(!JSON.stringify(cred).includes(tok), 'the result carries no credential');
+      const secret = await getSecret(secretNameFor(name));
+      assert.match(kubeconfigOf(secret), new RegExp(tok));
+      assert.deepEqual(ownerOf(secret?.metadata?.ownerReferences).map((r) => r.uid), [ref.uid]);
+      assert.equal((await run(acts, 'syncCredentials', ref)).secretChanged, false);
+
+      assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: true });
+      const sc = await getSveltosCluster(name);
+      assert.deepEqual(sc?.metadata.labels, { env: 'legacy', [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
+      assert.equal(sc?.spec?.kubeconfigName, secretNameFor(name));
+      assert.deepEqual(ownerOf(sc?.metadata.ownerReferences).map((r) => r.uid), [ref.uid]);
+      assert.deepEqual(await run(acts, 'applySveltosCluster', ref), { changed: false });
+
+      const event = { type: 'Normal' as const, reason: 'Synced', message: `ClusterProfile ${NS}/${name} synced` };
+      await run(acts, 'recordEvent', ref, event);
+      await run(acts, 'recordEvent', ref, event);
+      const [recorded] = await eventsOf(ref, 'Synced');
+      assert.equal(recorded?.count, 2);
+      assert.equal(recorded?.message, event.message);
+      assert.equal(recorded?.source?.component, EVENT_COMPONENT);
+
+      await assert.rejects(run(acts, 'cleanup', ref), isFailure(ErrorType.DeletionNotConfirmed));
+      await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name });
+      assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: false, deleting: true });
+      await assert.rejects(run(acts, 'syncCredentials', ref), isFailure(ErrorType.ProfileGone, /being deleted/));
+      assert.deepEqual(await run(acts, 'cleanup', ref), { sveltosClusterDeleted: true, secretDeleted: true, finalizerRemoved: true, skipped: [] });
+      assert.equal(await getSecret(secretNameFor(name)), undefined);
+      assert.equal(await getSveltosCluster(name), undefined);
+      assert.equal(await getProfile(name), undefined);
+      assert.deepEqual(await run(acts, 'ensureFinalizer', ref), { gone: true, deleting: false });
+    });
   });
 });
