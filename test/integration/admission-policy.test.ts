@@ -1,6 +1,6 @@
 // The chart's ValidatingAdmissionPolicy on the real local kube-apiserver: rendered with helm, applied for
 // real together with the chart's RBAC, then requests are made as the controller's ServiceAccount
-// (impersonated). The controller's own writes (the reconcile activities: create, update, delete of
+// (impersonated). The controller's own writes (syncProfile and cleanupProfile: create, update, delete of
 // <name>-sveltos-kubeconfig) pass; a Secret write outside the policy is denied even though RBAC allows it;
 // nobody else is affected.
 import assert from 'node:assert/strict';
@@ -26,13 +26,14 @@ import { EXEC_EXTENSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SECRET_READER_PROVI
 import { createReconcileActivities } from '../../activities/reconcile.js';
 import { ensureHelm } from '../../tools/helm/ensure.js';
 import { NAMESPACE, helmTemplate } from '../../tools/helm/render.js';
-import type { ProfileRef } from '../../workflows/api.js';
+import type { ProfileRef, SyncRequest } from '../../workflows/api.js';
 import type { ReconcileActivities } from '../../workflows/registered-activities.js';
 import { spokeKubeconfig } from '../support/e2e.js';
 import { eventually, kubeConfig, uniqueName } from '../support/stack.js';
 
 const NS = 'default';
 const CP = { group: 'multicluster.x-k8s.io', version: 'v1alpha1', plural: 'clusterprofiles' } as const;
+const SC = { group: 'lib.projectsveltos.io', version: 'v1beta1', plural: 'sveltosclusters' } as const;
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const MANAGED = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE };
 const DENIED = /ValidatingAdmissionPolicy .*secret-writes.* denied request: the clusterinventory controller may only/;
@@ -82,6 +83,7 @@ describe('ValidatingAdmissionPolicy of the Helm chart, on the local API server',
   let applied: Obj[] = [];
   const secrets = new Set<string>();
   const profiles = new Set<string>();
+  const sveltosClusters = new Set<string>();
 
   const secret = (name: string, extra: Partial<V1Secret> & { labels?: Record<string, string> } = {}): V1Secret => {
     const { labels, ...rest } = extra;
@@ -125,11 +127,12 @@ describe('ValidatingAdmissionPolicy of the Helm chart, on the local API server',
       await custom.patchNamespacedCustomObject({ ...CP, namespace: NS, name, body: { metadata: { finalizers: null } } }, merge).catch(() => undefined);
       await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name }).catch(() => undefined);
     }
+    for (const name of sveltosClusters) await custom.deleteNamespacedCustomObject({ ...SC, namespace: NS, name }).catch(() => undefined);
     for (const name of secrets) await core.deleteNamespacedSecret({ namespace: NS, name }).catch(() => undefined);
     for (const o of [...applied].reverse()) await objects.delete(o).catch(() => undefined);
   });
 
-  test("the controller's own writes pass: the reconcile activities create, update and delete its Secret as the ServiceAccount", async () => {
+  test("the controller's own writes pass: syncProfile and cleanupProfile create, update and delete its Secret as the ServiceAccount", async () => {
     const acts: ReconcileActivities = createReconcileActivities({
       kube: createKubeClient(sa),
       providers: NO_PROVIDER_FILE,
@@ -145,6 +148,7 @@ describe('ValidatingAdmissionPolicy of the Helm chart, on the local API server',
     secrets.add(source);
     secrets.add(secretNameFor(name));
     profiles.add(name);
+    sveltosClusters.add(name);
     const put = async (token: string) => {
       const data = { kubeconfig: Buffer.from(spokeKubeconfig(token)).toString('base64') };
       try {
@@ -172,13 +176,30 @@ describe('ValidatingAdmissionPolicy of the Helm chart, on the local API server',
 
     // In a mock activity context, as the worker runs them.
     const inActivity = <T>(fn: () => Promise<T>): Promise<T> => env.run(fn);
-    await inActivity(() => acts.ensureFinalizer(ref));
-    assert.equal((await inActivity(() => acts.syncCredentials(ref))).secretChanged, true, 'create');
+    // The requests the workflow sends (workflows/decide-sync.ts syncRequestFor): the first sync, then the
+    // scheduled refresh of the Ready profile, which writes the Secret because the credential's fingerprint moved.
+    const first: SyncRequest = { finalizerPresent: false, full: true, previousPhase: 'Pending', syncedBefore: false, scheduled: false, attemptsPerSync: 4, execMode: 'local' };
+    const written = await inActivity(() => acts.syncProfile(ref, first));
+    assert.equal(written.secretChanged, true, 'create');
+    assert.equal(written.sveltosClusterChanged, true);
     await put('tok-vap-two-0123456789abcdef');
-    assert.equal((await inActivity(() => acts.syncCredentials(ref))).secretChanged, true, 'update');
+    const refresh: SyncRequest = {
+      finalizerPresent: true,
+      full: false,
+      lastFingerprint: written.fingerprint,
+      previousPhase: 'Ready',
+      syncedBefore: true,
+      scheduled: true,
+      attemptsPerSync: 4,
+      execMode: 'local',
+    };
+    const updated = await inActivity(() => acts.syncProfile(ref, refresh));
+    assert.equal(updated.secretChanged, true, 'update');
+    assert.notEqual(updated.fingerprint, written.fingerprint);
     await custom.deleteNamespacedCustomObject({ ...CP, namespace: NS, name });
-    const cleaned = await inActivity(() => acts.cleanup(ref));
+    const cleaned = await inActivity(() => acts.cleanupProfile(ref, { recordDeletingEvent: true }));
     assert.equal(cleaned.secretDeleted, true, 'delete');
+    assert.equal(cleaned.sveltosClusterDeleted, true);
     assert.equal(cleaned.finalizerRemoved, true);
   });
 
