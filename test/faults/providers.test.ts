@@ -53,7 +53,9 @@ describe('fault matrix: an identity provider that hangs or fails', GUARD, () => 
   before(async () => {
     // Retries of failed syncs back off up to the sync period: short here so that recovery is quick to see.
     // A 10 s exec timeout (30 s by default) keeps the file short; the local budget (2 s) does not depend on it.
-    await fx.start({ flags: ['--sync-period', '30s', '--exec-timeout', '10s'] });
+    // FAULT_CONTROLLER_FLAGS="--kube-api-qps 1000 …" runs the same scenarios under other controller flags.
+    const extra = process.env.FAULT_CONTROLLER_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+    await fx.start({ flags: ['--sync-period', '30s', '--exec-timeout', '10s', ...extra] });
     await fx.client();
     kube = new KubeHttp(16);
     fleet = new Fleet(kube, fx.namespace);
