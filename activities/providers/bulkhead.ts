@@ -74,16 +74,7 @@ interface Provider {
   breaker: CircuitBreaker;
   slowUntilMs: number;
   probeReservedUntilMs: number;
-  /** Profiles turned away busy, by when last (oldest first): how many wait for a slot. */
-  waiters: Map<string, number>;
-  /** How long a run takes, smoothed over the runs that ended (undefined until one has). */
-  runMs: number | undefined;
 }
-
-/** A profile turned away busy longer ago than this no longer counts as waiting. */
-export const WAITER_WINDOW_MS = 60_000;
-/** Weight of the latest run in the smoothed run time. */
-const RUN_MS_WEIGHT = 0.2;
 
 export class ProviderBulkheads {
   private readonly providers = new Map<string, Provider>();
@@ -108,11 +99,9 @@ export class ProviderBulkheads {
     const { release, probe } = local ? this.admitLocal(call, p) : await this.admitActivity(call, p);
     const budget = local ? Math.min(call.execTimeoutMs, this.settings.localBudgetMs) : call.execTimeoutMs;
     const startedAt = this.clock.now();
-    p.waiters.delete(call.object);
     this.observer?.inFlight(call.provider, p.limiter.inFlight);
     try {
       const result = await fn(budget);
-      learnRunTime(p, this.clock.now() - startedAt);
       p.breaker.success();
       // A regular activity's run tells whether the provider is still too slow for the local budget.
       if (!local) p.slowUntilMs = this.clock.now() - startedAt > this.settings.localBudgetMs ? this.clock.now() + this.settings.slowMarkMs : 0;
@@ -130,7 +119,6 @@ export class ProviderBulkheads {
         this.observer?.ran(call.provider, 'local-budget');
         throw new ProviderDeferredError(call.provider, 'slow');
       }
-      learnRunTime(p, this.clock.now() - startedAt);
       if (outcome === 'invalid-output') {
         // The plugin answered: the answer is this profile's problem (InvalidInput), not the provider's health.
         p.breaker.abandoned(probe);
@@ -186,29 +174,11 @@ export class ProviderBulkheads {
     if (!slot) {
       p.breaker.abandoned(admission.probe);
       this.observer?.rejected(call.provider, 'busy');
-      throw new ProviderBusyError(call.provider, this.turnOf(call, p));
+      // A slow provider frees a slot only when a run ends, at worst at its timeout: no point asking sooner.
+      throw new ProviderBusyError(call.provider, p.slowUntilMs > this.clock.now() ? call.execTimeoutMs : 0);
     }
     this.observer?.queued(call.provider, slot.waitedMs);
     return { release: slot.release, probe: admission.probe };
-  }
-
-  /**
-   * When a profile turned away busy is likely to get a slot: after the profiles waiting with it have had
-   * theirs (waiters × run time ÷ limit), so that a fleet waiting for a provider asks it a few times a
-   * second instead of once per waiter per backoff step. A slow provider frees a slot only when a run ends,
-   * at worst at its timeout: no point asking sooner than that either.
-   */
-  private turnOf(call: GatedCall, p: Provider): number {
-    const now = this.clock.now();
-    p.waiters.delete(call.object);
-    p.waiters.set(call.object, now);
-    for (const [object, at] of p.waiters) {
-      if (now - at <= WAITER_WINDOW_MS) break;
-      p.waiters.delete(object);
-    }
-    const slow = p.slowUntilMs > now;
-    const runMs = slow ? call.execTimeoutMs : (p.runMs ?? this.settings.localBudgetMs);
-    return Math.max(slow ? call.execTimeoutMs : 0, Math.round((p.waiters.size * runMs) / p.limiter.limit));
   }
 
   private entry(provider: string): Provider {
@@ -221,8 +191,6 @@ export class ProviderBulkheads {
         breaker: new CircuitBreaker(this.settings.breaker, () => this.clock.now(), (state) => this.observer?.breaker(provider, state)),
         slowUntilMs: 0,
         probeReservedUntilMs: 0,
-        waiters: new Map(),
-        runMs: undefined,
       };
       this.providers.set(provider, p);
       this.observer?.breaker(provider, 'closed');
@@ -236,8 +204,4 @@ function outcomeOf(err: unknown): RunOutcome {
   if (err instanceof ExecPluginTransientError) return err.outcome;
   if (err instanceof InvalidInputError) return err.reason.includes('could not be started') ? 'spawn' : 'invalid-output';
   return 'error';
-}
-
-function learnRunTime(p: Provider, ms: number): void {
-  p.runMs = p.runMs === undefined ? ms : p.runMs + RUN_MS_WEIGHT * (ms - p.runMs);
 }

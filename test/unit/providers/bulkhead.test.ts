@@ -109,39 +109,6 @@ void describe('provider bulkheads', () => {
     assert.ok(obs.log.includes('rejected:busy'));
   });
 
-  void test('a busy provider asks its waiters to come back in turn: the retry time grows with the profiles waiting', async () => {
-    const { b, clock } = setup(2);
-    // Two runs of 1 s each (not slow: within the local budget) teach the bulkhead how long a run takes.
-    for (let i = 0; i < 2; i++) {
-      const run = pending<string>();
-      const started = pending<void>();
-      const done = b.run(call('activity'), () => (started.resolve(), run.promise));
-      await started.promise;
-      clock.advance(1_000);
-      run.resolve('ok');
-      await done;
-    }
-    const holds = [pending<string>(), pending<string>(), pending<string>(), pending<string>()];
-    const running = holds.map((h) => b.run(call('activity'), () => h.promise).catch(() => undefined));
-    const retryAfter: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      await b.run(call('activity'), () => Promise.resolve('never')).catch((e: unknown) => {
-        assert.ok(e instanceof ProviderBusyError);
-        retryAfter.push(e.retryAfterMs);
-      });
-    }
-    // 20 profiles waiting for 2 slots of 1 s runs: served in about 10 s, so the last is not asked back sooner.
-    assert.equal(retryAfter.length, 20, JSON.stringify(retryAfter));
-    assert.ok(retryAfter[19]! >= 10_000, `the 20th waiter is asked back after ${retryAfter[19]} ms`);
-    assert.ok(retryAfter[0]! <= 1_000, `the first waiter is asked back after ${retryAfter[0]} ms`);
-    // A profile asking again is the same waiter, not one more.
-    await b.run(call('activity', 'ClusterProfile fleet/again'), () => Promise.resolve('x')).catch(() => undefined);
-    const again = await b.run(call('activity', 'ClusterProfile fleet/again'), () => Promise.resolve('x')).catch((e: unknown) => e);
-    assert.ok(again instanceof ProviderBusyError && again.retryAfterMs <= (21 * 1_000) / 2, `the same profile counted once (${(again as ProviderBusyError).retryAfterMs} ms)`);
-    for (const h of holds) h.resolve('ok');
-    await Promise.all(running);
-  });
-
   void test('a wait for a slot that runs out is busy, not a failure', async () => {
     const { b, clock } = setup(1);
     const hold = pending<string>();
