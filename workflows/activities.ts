@@ -8,14 +8,7 @@ import {
   proxyLocalActivities,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERROR_TYPES, PROVIDER_WAIT_MAX_ATTEMPTS, type FailureDetails, type ProfileActivities } from './api.js';
-
-/**
- * Attempts of one sync before the workflow takes over: a few quick retries (1 s, 2 s, 4 s) ride out an API
- * blip or a plugin hiccup; then the workflow marks the profile Degraded and retries before the held
- * credential expires (schedule.ts failedRefreshDelayMs), so persisting failures are visible while retries go on.
- */
-export const SYNC_MAX_ATTEMPTS = 4;
+import { NON_RETRYABLE_ERROR_TYPES, PROVIDER_WAIT_MAX_ATTEMPTS, SYNC_MAX_ATTEMPTS, type FailureDetails, type ProfileActivities } from './api.js';
 
 const SYNC_RETRY: RetryPolicy = {
   initialInterval: '1s',

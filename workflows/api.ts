@@ -164,6 +164,13 @@ export const PROVIDER_BULKHEAD_PATCH = 'provider-bulkhead-v1';
  */
 export const PROVIDER_WAIT_PATCH = 'provider-wait-v1';
 
+/**
+ * Attempts of one sync before the workflow takes over: a few quick retries (1 s, 2 s, 4 s) ride out an API
+ * blip or a plugin hiccup; then the workflow marks the profile Degraded and retries before the held
+ * credential expires (schedule.ts failedRefreshDelayMs), so persisting failures are visible while retries go on.
+ */
+export const SYNC_MAX_ATTEMPTS = 4;
+
 /** Attempts of one provider wait (execMode `wait`), and the time after which it gives up (status stays current). */
 export const PROVIDER_WAIT_MAX_ATTEMPTS = 12;
 export const PROVIDER_WAIT_BUDGET_MS = 150_000;

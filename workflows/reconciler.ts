@@ -27,6 +27,7 @@ import {
   PROVIDER_DEFERRED,
   PROVIDER_WAIT_MAX_ATTEMPTS,
   PROVIDER_WAIT_PATCH,
+  SYNC_MAX_ATTEMPTS,
   WORKFLOW_INPUT_VERSION,
   boundedSnapshot,
   carriesProviders,
@@ -54,7 +55,7 @@ import {
   unsyncedOutcome,
   type SyncTrigger,
 } from './decide-sync.js';
-import { cleanupActivities, failureOf, providerActivities, providerWaitActivities, syncActivities, SYNC_MAX_ATTEMPTS, type ReportedFailure } from './activities.js';
+import { cleanupActivities, failureOf, providerActivities, providerWaitActivities, syncActivities, type ReportedFailure } from './activities.js';
 import { Lock } from './lock.js';
 import { decideNext, nextPhase, type NextAction, type PhaseEvent } from './phase.js';
 import { waitSummary } from './presentation.js';

@@ -44,6 +44,7 @@ import type { StructuredLogger } from '../../activities/reconcile/scope.js';
 import {
   ErrorType,
   PROVIDER_WAIT_MAX_ATTEMPTS,
+  SYNC_MAX_ATTEMPTS,
   type CleanupResult,
   type FailureDetails,
   type ProfileRef,
@@ -72,8 +73,6 @@ const SOURCE_CHANGED: SyncTrigger = { reason: 'source-secret-changed', scheduled
 const SVELTOS_CLUSTER_CHANGED: SyncTrigger = { reason: 'managed-sveltoscluster-changed', scheduled: false };
 const SCHEDULED: SyncTrigger = { reason: 'scheduled refresh', scheduled: true };
 const RETRY: SyncTrigger = { reason: 'retry after a failed sync', scheduled: true };
-/** The workflow's SYNC_MAX_ATTEMPTS (workflows/activities.ts, workflow code that cannot load here). */
-const ATTEMPTS_PER_SYNC = 4;
 /** What the status records as observed; the activities never see it. */
 const SNAPSHOT: ProfileSnapshot = { resourceVersion: '1', generation: 1, observedHash: 'h', providerCount: 1, deleting: false };
 
@@ -186,7 +185,7 @@ describe('Kubernetes activities against the local API server', () => {
 
     /** The request of the next sync for `trigger`. */
     request(trigger: SyncTrigger = CHANGED): SyncRequest {
-      return syncRequestFor(this.status, this.status.phase, trigger, { finalizerPresent: this.finalizerPresent, attemptsPerSync: ATTEMPTS_PER_SYNC });
+      return syncRequestFor(this.status, this.status.phase, trigger, { finalizerPresent: this.finalizerPresent, attemptsPerSync: SYNC_MAX_ATTEMPTS });
     }
 
     sync(trigger: SyncTrigger = CHANGED, overrides: Partial<SyncRequest> = {}): Promise<SyncReport> {
