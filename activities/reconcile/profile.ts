@@ -24,11 +24,14 @@ export async function loadProfile(scope: ReconcileScope, ref: ProfileRef, opts: 
   return profile;
 }
 
-/** The profile with our finalizer on it (one GET, plus one PATCH the first time), or ProfileGoneError. */
-export async function profileWithFinalizer(scope: ReconcileScope, ref: ProfileRef): Promise<ClusterProfile> {
+/**
+ * The profile with our finalizer on it (one GET, plus one PATCH the first time), or ProfileGoneError.
+ * `loaded`: the profile as this sync already read it, used for the first attempt instead of a second read.
+ */
+export async function profileWithFinalizer(scope: ReconcileScope, ref: ProfileRef, loaded?: ClusterProfile): Promise<ClusterProfile> {
   let attempt = 0;
   return withGuardRetries(scope, async () => {
-    const profile = await loadProfile(scope, ref, { allowDeleting: false, fresh: attempt++ > 0 });
+    const profile = attempt++ === 0 && loaded ? loaded : await loadProfile(scope, ref, { allowDeleting: false, fresh: attempt > 1 });
     if (profile.metadata.finalizers?.includes(FINALIZER)) return profile;
     const patched = await scope.kube.addFinalizer(profile, FINALIZER);
     scope.log('info', 'finalizer added', { profile: profileName(ref), finalizer: FINALIZER });

@@ -36,6 +36,19 @@ interface SecretTarget {
  * neither reads nor writes the managed Secret.
  */
 export async function writeCredentials(scope: ReconcileScope, ref: ProfileRef, profile: ClusterProfile, opts: WriteCredentialsOptions): Promise<CredentialSyncResult> {
+  return storeCredential(scope, profile, await resolveCredential(scope, ref, profile, opts), opts);
+}
+
+/** A credential in hand, not yet written: what storeCredential needs. */
+export interface ResolvedCredential {
+  target: SecretTarget;
+  resolved: ResolvedKubeconfig;
+  /** The managed Secret as read before the plugin ran (a later sync that compares), if it was. */
+  readBefore: { secret: ManagedSecret } | undefined;
+}
+
+/** The credential for `profile`, resolved without writing anything (refusing a foreign Secret first). */
+export async function resolveCredential(scope: ReconcileScope, ref: ProfileRef, profile: ClusterProfile, opts: WriteCredentialsOptions): Promise<ResolvedCredential> {
   // Only the Secret name is checked here: a bad label fails the SveltosCluster step, while the credential
   // behind an existing SveltosCluster keeps being refreshed.
   const name = validateSecretName(profile);
@@ -48,6 +61,12 @@ export async function writeCredentials(scope: ReconcileScope, ref: ProfileRef, p
     ...abortSignalOf(scope),
     ...(opts.execMode ? { execMode: opts.execMode } : {}),
   });
+  return { target, resolved, readBefore };
+}
+
+/** Writes the resolved credential's Secret when its content differs (see writeCredentials). */
+export async function storeCredential(scope: ReconcileScope, profile: ClusterProfile, credential: ResolvedCredential, opts: WriteCredentialsOptions): Promise<CredentialSyncResult> {
+  const { target, resolved, readBefore } = credential;
   let written: { changed: boolean; fields: string[] } = { changed: false, fields: [] };
   if (opts.compare || resolved.fingerprint !== opts.lastFingerprint) {
     // After a plugin ran (seconds) the Secret is read again right before writing; the secret reader resolves

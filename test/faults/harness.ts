@@ -72,7 +72,9 @@ export class ControllerProcess {
     const child = spawn(
       process.execPath,
       // The checkout's sources (bin/clusterinventory.js would prefer a dist/ build, possibly stale).
-      ['--import', 'tsx', 'cli/main.ts', 'run', ...this.flags, '--health-addr', '127.0.0.1:0', '--metrics-addr', `127.0.0.1:${this.metricsPort}`],
+      // FAULT_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the controller (node
+      // refuses --cpu-prof in NODE_OPTIONS).
+      [...nodeArgsFromEnv(), '--import', 'tsx', 'cli/main.ts', 'run', ...this.flags, '--health-addr', '127.0.0.1:0', '--metrics-addr', `127.0.0.1:${this.metricsPort}`],
       { cwd: repoRoot, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
@@ -470,6 +472,14 @@ export class FaultFixture extends E2E {
     await this.plugins?.remove();
   }
 
+  /** Names of this fixture's ClusterProfiles that carry our finalizer. */
+  async finalized(): Promise<Set<string>> {
+    const custom = kubeConfig().makeApiClient(CustomObjectsApi);
+    const cp = { group: CLUSTER_PROFILE.group, version: CLUSTER_PROFILE.version, plural: CLUSTER_PROFILE.plural, namespace: this.namespace };
+    const { items } = (await custom.listNamespacedCustomObject(cp)) as { items: ClusterProfile[] };
+    return new Set(items.filter((p) => p.metadata.finalizers?.includes(FINALIZER)).map((p) => p.metadata.name!));
+  }
+
   /** Creates ClusterProfiles read by the secret reader, each with its own source Secret and token. */
   async createSecretReaderProfiles(names: string[], tokenTag = 'a'): Promise<Incarnation[]> {
     const out: Incarnation[] = [];
@@ -574,4 +584,8 @@ export function report(scenario: string, what: string, ms: number): number {
 /** Names `prefix-0` … `prefix-(n-1)`. */
 export function names(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+}
+
+function nodeArgsFromEnv(): string[] {
+  return process.env.FAULT_CONTROLLER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
 }

@@ -407,6 +407,20 @@ describe('syncProfile: what one sync reads and writes', () => {
     assert.deepEqual(kube.events.map((e) => e.reason), ['Synced']);
   });
 
+  test('a first sync whose credential cannot be had writes nothing, not even the finalizer; the finalizer precedes the first write', async () => {
+    // A fleet behind a provider that is down must not queue its finalizers ahead of healthy profiles.
+    const kube = new FakeKube();
+    const source = kube.secrets.get('src')!;
+    kube.secrets.delete('src');
+    await assert.rejects(activities(kube).syncProfile(REF, request()));
+    assert.deepEqual(kube.calls, []);
+    assert.equal(kube.profile?.metadata.finalizers, undefined);
+
+    kube.secrets.set('src', source);
+    await activities(kube).syncProfile(REF, request());
+    assert.deepEqual(kube.calls.filter((c) => c !== 'recordEvent').slice(0, 2), ['addFinalizer', 'createSecretIfAbsent']);
+  });
+
   test('a first sync reads no managed object: it creates them, and reads only a name that turns out taken', async () => {
     const kube = new FakeKube();
     const reads = counting(kube);
