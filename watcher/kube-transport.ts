@@ -1,5 +1,5 @@
-// List and watch over HTTP(S) with the kubeconfig's credentials (activities/kube/kube-access.ts). client-node's Watch cannot set the
-// Accept header, and metadata-only reads need it:
+// List and watch over HTTP(S) with the kubeconfig's credentials (activities/kube/kube-access.ts).
+// client-node's Watch cannot set the Accept header, and metadata-only reads need it:
 //   lists:   Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1
 //   watches: Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1
 // so that Secret data never reaches this process through the watcher's Secret informers.

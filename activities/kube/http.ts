@@ -1,8 +1,9 @@
-// One HTTP request to the API server, straight over node:https with the kubeconfig's credentials (kube-access.ts). Measured
-// in the throughput benchmark (docs/performance.md), client-node's generated API layer (its rxjs-style
-// middleware chain, node-fetch, model (de)serialization and an https.Agent per request) cost a quarter of
-// the controller's main-thread CPU for five small requests per profile. The activities need only JSON in,
-// JSON out; the watcher's informers (watcher/kube-transport.ts) already read the API server this way.
+// One HTTP request to the API server, straight over node:https with the kubeconfig's credentials
+// (kube-access.ts). Measured in the throughput benchmark (docs/performance.md), client-node's generated API
+// layer (its rxjs-style middleware chain, node-fetch, model (de)serialization and an https.Agent per request)
+// cost a quarter of the controller's main-thread CPU for five small requests per profile. The activities
+// need only JSON in, JSON out; the watcher's informers (watcher/kube-transport.ts) already read the API
+// server this way, and so does the leader election's Lease (watcher/lease-api.ts).
 import http from 'node:http';
 import https from 'node:https';
 import { KeepAliveAgents } from './agent-pool.js';

@@ -145,8 +145,8 @@ export class StaticKubeAccess {
     this.token = source(spec.token, tokenOf);
   }
 
-  getCurrentCluster(): { name: string; server: string } {
-    return { name: this.spec.contextName, server: this.spec.server };
+  getCurrentCluster(): { server: string } {
+    return { server: this.spec.server };
   }
 
   getCurrentContext(): string {
