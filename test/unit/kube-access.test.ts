@@ -289,7 +289,7 @@ describe('loadKubeAccess: what is left to @kubernetes/client-node', () => {
   });
 });
 
-describe('loadKubeAccess: errors name the file and the field, never a credential', () => {
+describe('loadKubeAccess: what the built-in reader refuses is left to client-node, the reason naming the file and the field, never a credential', () => {
   const cases: Array<[string, (dir: string) => Kubeconfig | string, RegExp]> = [
     ['no current-context', () => 'clusters: []\nusers: []\ncontexts: []\n', /: current-context: is not set/],
     ['a current-context without an entry', () => 'current-context: nowhere\ncontexts: []\n', /: contexts: has no entry named "nowhere" \(current-context\)/],
@@ -305,22 +305,38 @@ describe('loadKubeAccess: errors name the file and the field, never a credential
     ['a token file with a space', (dir) => (writeFileSync(join(dir, 'tok'), `${TOKEN} ${TOKEN}`), { user: { tokenFile: 'tok' } }), /: users\[0\]\.user\.tokenFile: .*tok holds a token that must be visible ASCII/],
     ['a password without a user name', () => ({ user: { password: TOKEN } }), /: users\[0\]\.user\.username: is not set, but password is/],
     ['two users of the same name', () => `current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\nclusters: [{name: c, cluster: {server: "https://a"}}]\nusers: [{name: u, user: {token: ${TOKEN}}}, {name: u, user: {token: ${TOKEN}}}]\n`, /: users: has 2 entries named "u"/],
-    ['YAML that does not parse', () => `users:\n  - name: u\n   user: {token: ${TOKEN}}\n`, /: content: is not valid YAML \(\w+ at line \d+\)/],
   ];
+  const READ_AT_START = new Set(['a key file that is not there', 'a token file with a space']);
   for (const [what, make, expected] of cases) {
     test(what, async () => {
       const dir = tempDir();
       const k = make(dir);
       const path = typeof k === 'string' ? join(dir, 'config') : writeKubeconfig(dir, k);
       if (typeof k === 'string') writeFileSync(path, k);
-      await assert.rejects(load({ path }), (err: Error) => {
-        assert.ok(err.message.startsWith(`kubeconfig ${path}: `), err.message);
-        assert.match(err.message, expected);
-        assert.ok(!err.message.includes(TOKEN), `no credential in: ${err.message}`);
-        return true;
-      });
+      const reasons: string[] = [];
+      const outcome = await load({ path, onClientNode: (r) => reasons.push(r) }).then(
+        () => reasons.join('\n'),
+        (err: Error) => err.message,
+      );
+      // A file the kubeconfig names is read at the start: one that is missing or holds a bad token stops it.
+      assert.equal(reasons.length, READ_AT_START.has(what) ? 0 : 1, outcome);
+      assert.ok(outcome.startsWith(`kubeconfig ${path}: `), outcome);
+      assert.match(outcome, expected);
+      assert.ok(!outcome.includes(TOKEN), `no credential in: ${outcome}`);
     });
   }
+
+  test('YAML that does not parse stops the start, naming the line, never quoting it (client-node would quote the token)', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'config');
+    writeFileSync(path, `users:\n  - name: u\n   user: {token: ${TOKEN}}\n`);
+    await assert.rejects(load({ path }), (err: Error) => {
+      assert.ok(err.message.startsWith(`kubeconfig ${path}: `), err.message);
+      assert.match(err.message, /: content: is not valid YAML \(\w+ at line \d+\)/);
+      assert.ok(!err.message.includes(TOKEN), `no credential in: ${err.message}`);
+      return true;
+    });
+  });
 
   test('a kubeconfig that cannot be read', async () => {
     await assert.rejects(load({ path: '/nonexistent/kubeconfig' }), /^Error: kubeconfig \/nonexistent\/kubeconfig: cannot read \(ENOENT\)$/);
