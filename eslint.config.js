@@ -94,14 +94,15 @@ export default tseslint.config(
   },
   {
     // The watcher reads ClusterProfiles the way the activities do (the shared profile model) and signals
-    // workflows; it never runs an activity's I/O, and knows nothing of the worker or the CLI.
+    // workflows; it never runs an activity's I/O, and knows nothing of the worker or the CLI. It shares
+    // the transport: the API server's address and credentials (kube-access.ts) and one HTTP request (http.ts).
     files: ['watcher/**/*.ts'],
     rules: layerRule({
       patterns: [
         { regex: ourLayers('worker', 'cli', 'tools', 'bin'), message: 'watcher/ imports only workflows/ and the shared profile model of activities/ (docs/architecture.md, Layers).' },
         {
-          regex: `${ourLayers('activities')}(?!profile/|kube/types\\.js$|kube/classify\\.js$)`,
-          message: 'The watcher may use the shared profile model (activities/profile/, kube/types.ts, kube/classify.ts), not an activity\'s I/O.',
+          regex: `${ourLayers('activities')}(?!profile/|kube/types\\.js$|kube/classify\\.js$|kube/kube-access\\.js$|kube/http\\.js$)`,
+          message: 'The watcher may use the shared profile model (activities/profile/, kube/types.ts, kube/classify.ts) and the transport (kube/kube-access.ts, kube/http.ts), not an activity\'s I/O.',
         },
         workflowCode,
       ],

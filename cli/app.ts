@@ -2,10 +2,11 @@
 // connection, worker with activities, watcher, metrics, health endpoints, graceful shutdown.
 import { loadFingerprintKey } from '../activities/credentials/kubeconfig.js';
 import { readFile } from 'node:fs/promises';
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { createReconcileActivities } from '../activities/reconcile.js';
 import { createKubeClient } from '../activities/kube/client.js';
+import { kubeHttp } from '../activities/kube/http.js';
+import { loadKubeAccess, type KubeAccess } from '../activities/kube/kube-access.js';
 import { NO_PROVIDER_FILE, maxConcurrentRunsOf, parseProviderFile, type ProviderFile } from '../activities/credentials/provider-file.js';
 import { DEFAULT_BULKHEAD, ProviderBulkheads, type BulkheadObserver } from '../activities/providers/bulkhead.js';
 import { SYSTEM_CLOCK } from '../activities/providers/limiter.js';
@@ -48,7 +49,8 @@ export interface RunningApp {
 }
 
 export interface AppOverrides {
-  kubeConfig?: KubeConfig;
+  /** Kubernetes access instead of the default kubeconfig (client-node's KubeConfig will do). */
+  kubeConfig?: KubeAccess;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
   /** Fleet gauges (per-cluster expiry, profiles by phase): visibility scan and recompute periods. */
@@ -59,6 +61,9 @@ export interface AppOverrides {
   /** Syncs per workflow run before continue-as-new, for workflows the watcher starts (tests set it small). */
   maxCyclesPerRun?: number;
 }
+
+/** The readiness probe's GET /version; the health server bounds the whole check too (worker/health.ts). */
+const KUBE_PROBE_TIMEOUT_MS = 5_000;
 
 /** Visibility scans for the fleet gauges: cheap (one list call per 1,000 profiles), and a minute is fresh enough. */
 const FLEET_SCAN_PERIOD_MS = 60_000;
@@ -102,9 +107,15 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
   const providers = await loadProviders(config.providerFile);
   const telemetry = installRuntime(logger, config.metricsAddr);
 
-  const kc = overrides.kubeConfig ?? new KubeConfig();
-  if (!overrides.kubeConfig) kc.loadFromDefault();
+  const kc =
+    overrides.kubeConfig ??
+    (await loadKubeAccess({
+      env,
+      onClientNode: (reason) => logger.info({ reason }, 'kubeconfig: loading @kubernetes/client-node for what the built-in reader does not handle'),
+    }));
   const kube = createKubeClient(kc, { qps: config.kubeApiQps, burst: config.kubeApiBurst });
+  // The Lease and the readiness probe: their own keep-alive connections, apart from the activities' limiter.
+  const kubeSend = kubeHttp(kc);
   const temporal = await connectTemporal(env);
   logger.info({ mode: config.mode, temporal: temporal.address, namespace: temporal.namespace, taskQueue: config.taskQueue }, 'starting');
 
@@ -165,7 +176,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
     const namespace = le.namespace ?? defaultLeaseNamespace(kc, env, config.namespaces);
     const name = le.id ?? defaultLeaseName(config.taskQueue);
     election = startLeaderElection({
-      api: kubeLeaseApi(kc, namespace, name, Math.max(1000, Math.floor(le.timings.renewDeadlineMs / 2))),
+      api: kubeLeaseApi(kubeSend, namespace, name, Math.max(1000, Math.floor(le.timings.renewDeadlineMs / 2))),
       identity: leaderIdentity(env),
       lease: `${namespace}/${name}`,
       timings: le.timings,
@@ -204,10 +215,9 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
   if (telemetry.metricsAddress) logger.info({ address: telemetry.metricsAddress }, 'Prometheus metrics on /metrics');
 
   let kubeReachable = false;
-  const version = kc.makeApiClient(VersionApi);
   const probeKube = async (): Promise<boolean> => {
     try {
-      await version.getCode();
+      await kubeSend({ method: 'GET', path: '/version', timeoutMs: KUBE_PROBE_TIMEOUT_MS });
       kubeReachable = true;
     } catch {
       kubeReachable = false;

@@ -1,11 +1,11 @@
-// List and watch over HTTP(S) with the KubeConfig's credentials. client-node's Watch cannot set the
-// Accept header, and metadata-only reads need it:
+// List and watch over HTTP(S) with the kubeconfig's credentials (activities/kube/kube-access.ts).
+// client-node's Watch cannot set the Accept header, and metadata-only reads need it:
 //   lists:   Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1
 //   watches: Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1
 // so that Secret data never reaches this process through the watcher's Secret informers.
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../activities/kube/kube-access.js';
 
 export const ACCEPT_JSON = 'application/json';
 export const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -86,16 +86,23 @@ export interface KubeTransportOptions {
   watchIdleMarginMs?: number;
 }
 
-export function kubeTransport(kc: KubeConfig, opts: KubeTransportOptions = {}): ListWatchTransport {
+/**
+ * `access` may still be loading (watcher/options.ts loads it when the watcher is built, which is
+ * synchronous): each request waits for it, and a failed load fails each request, as the informers report.
+ */
+export function kubeTransport(access: KubeAccess | Promise<KubeAccess>, opts: KubeTransportOptions = {}): ListWatchTransport {
   const requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
   const watchIdleMarginMs = opts.watchIdleMarginMs ?? 60_000;
+  const loaded = Promise.resolve(access);
+  // Handled here so that a failed load is not an unhandled rejection before the first request awaits it.
+  loaded.catch(() => undefined);
   return {
-    list: (r) => listPage(kc, r, requestTimeoutMs),
-    watch: (r, handlers, signal) => watchUntilClosed(kc, r, handlers, signal, watchIdleMarginMs),
+    list: async (r) => listPage(await loaded, r, requestTimeoutMs),
+    watch: async (r, handlers, signal) => watchUntilClosed(await loaded, r, handlers, signal, watchIdleMarginMs),
   };
 }
 
-async function listPage(kc: KubeConfig, r: ListRequest, requestTimeoutMs: number): Promise<ListPage> {
+async function listPage(kc: KubeAccess, r: ListRequest, requestTimeoutMs: number): Promise<ListPage> {
   const { res } = await open(
     kc,
     r.path,
@@ -118,7 +125,7 @@ async function listPage(kc: KubeConfig, r: ListRequest, requestTimeoutMs: number
 }
 
 /** One watch request, its events delivered until the server closes it; an abort ends it quietly. */
-async function watchUntilClosed(kc: KubeConfig, r: WatchRequest, handlers: WatchHandlers, signal: AbortSignal, watchIdleMarginMs: number): Promise<void> {
+async function watchUntilClosed(kc: KubeAccess, r: WatchRequest, handlers: WatchHandlers, signal: AbortSignal, watchIdleMarginMs: number): Promise<void> {
   if (signal.aborted) return;
   let opened;
   try {
@@ -170,7 +177,7 @@ async function readEventLines(res: http.IncomingMessage, onEvent: (event: RawWat
   }
 }
 
-async function open(kc: KubeConfig, path: string, query: Record<string, string | undefined>, accept: string, idleMs: number, signal?: AbortSignal) {
+async function open(kc: KubeAccess, path: string, query: Record<string, string | undefined>, accept: string, idleMs: number, signal?: AbortSignal) {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const options: https.RequestOptions = {};

@@ -1,13 +1,12 @@
 // The Lease of the leader election, read and written as plain JSON (get, create, and update with the
-// resourceVersion read: optimistic concurrency). Every request has a timeout shorter than the renew
-// deadline, so that one stuck request cannot use up a leader's whole deadline.
-import { CustomObjectsApi, Observable, type ConfigurationOptions, type KubeConfig, type ObservableMiddleware } from '@kubernetes/client-node';
+// resourceVersion read: optimistic concurrency) over the controller's HTTP helper (activities/kube/http.ts),
+// not client-node's generated API, which the controller does not load. Every request has a timeout shorter
+// than the renew deadline, so that one stuck request cannot use up a leader's whole deadline.
 import { httpStatus } from '../activities/kube/classify.js';
+import { seg, type KubeHttpSend } from '../activities/kube/http.js';
 import { FIELD_MANAGER } from '../activities/kube/types.js';
 import { LeaseConflictError, type LeaseApi } from './leader-election.js';
 import type { LeaseSpec, ObservedLease } from './lease.js';
-
-const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' } as const;
 
 interface LeaseObject {
   apiVersion?: string;
@@ -16,25 +15,15 @@ interface LeaseObject {
   spec?: LeaseSpec;
 }
 
-function observed(obj: LeaseObject): ObservedLease {
-  return { spec: obj.spec ?? {}, resourceVersion: obj.metadata?.resourceVersion ?? '' };
+function observed(obj: LeaseObject | undefined): ObservedLease {
+  return { spec: obj?.spec ?? {}, resourceVersion: obj?.metadata?.resourceVersion ?? '' };
 }
 
-export function kubeLeaseApi(kc: KubeConfig, namespace: string, name: string, requestTimeoutMs: number): LeaseApi {
-  const custom = kc.makeApiClient(CustomObjectsApi);
+export function kubeLeaseApi(send: KubeHttpSend, namespace: string, name: string, requestTimeoutMs: number): LeaseApi {
   const where = `Lease ${namespace}/${name}`;
-
-  function options(): ConfigurationOptions {
-    const signal = AbortSignal.timeout(requestTimeoutMs);
-    const middleware: ObservableMiddleware = {
-      pre: (ctx) => {
-        ctx.setSignal(signal);
-        return new Observable(Promise.resolve(ctx));
-      },
-      post: (ctx) => new Observable(Promise.resolve(ctx)),
-    };
-    return { middleware: [middleware], middlewareMergeStrategy: 'append' };
-  }
+  const leases = `/apis/coordination.k8s.io/v1/namespaces/${seg(namespace)}/leases`;
+  // Names us in the Lease's managedFields, as the other objects we write.
+  const query = { fieldManager: FIELD_MANAGER };
 
   function failure(verb: string, err: unknown): Error {
     const code = httpStatus(err);
@@ -43,9 +32,9 @@ export function kubeLeaseApi(kc: KubeConfig, namespace: string, name: string, re
     return new Error(`${verb} ${where}: ${code !== undefined ? `HTTP ${code}` : err instanceof Error ? err.message : String(err)}`);
   }
 
-  async function call<T>(verb: string, send: () => Promise<T>): Promise<T> {
+  async function call(verb: string, request: () => Promise<LeaseObject>): Promise<ObservedLease> {
     try {
-      return await send();
+      return observed(await request());
     } catch (err) {
       throw failure(verb, err);
     }
@@ -61,14 +50,14 @@ export function kubeLeaseApi(kc: KubeConfig, namespace: string, name: string, re
   return {
     async get() {
       try {
-        return observed((await custom.getNamespacedCustomObject({ ...LEASES, namespace, name }, options())) as LeaseObject);
+        return observed(await send<LeaseObject>({ method: 'GET', path: `${leases}/${seg(name)}`, timeoutMs: requestTimeoutMs }));
       } catch (err) {
         if (httpStatus(err) === 404) return undefined;
         throw failure('get', err);
       }
     },
-    create: (spec) => call('create', async () => observed((await custom.createNamespacedCustomObject({ ...LEASES, namespace, body: body(spec) }, options())) as LeaseObject)),
+    create: (spec) => call('create', () => send<LeaseObject>({ method: 'POST', path: leases, query, body: body(spec), timeoutMs: requestTimeoutMs })),
     update: (spec, resourceVersion) =>
-      call('update', async () => observed((await custom.replaceNamespacedCustomObject({ ...LEASES, namespace, name, body: body(spec, resourceVersion) }, options())) as LeaseObject)),
+      call('update', () => send<LeaseObject>({ method: 'PUT', path: `${leases}/${seg(name)}`, query, body: body(spec, resourceVersion), timeoutMs: requestTimeoutMs })),
   };
 }

@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../activities/kube/kube-access.js';
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -23,7 +23,7 @@ export function defaultLeaseName(taskQueue: string): string {
 }
 
 export function defaultLeaseNamespace(
-  kc: KubeConfig | undefined,
+  kc: KubeAccess | undefined,
   env: NodeJS.ProcessEnv,
   watched: readonly string[] = [],
   readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),

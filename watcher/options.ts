@@ -1,7 +1,7 @@
 // The watcher's options, their defaults, and the two collaborators built from them when a test does not
 // inject its own: the Temporal signaler and the Kubernetes list/watch transport.
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
+import { loadKubeAccess, type KubeAccess } from '../activities/kube/kube-access.js';
 import { DEFAULT_TASK_QUEUE } from '../workflows/api.js';
 import type { Clock } from './clock.js';
 import type { WatcherCounters } from './counters.js';
@@ -13,8 +13,8 @@ import type { WatcherLogger } from './log.js';
 import { temporalSignaler, type WorkflowSignaler } from './signaler.js';
 
 export interface WatcherOptions {
-  /** Kubernetes access: a KubeConfig, or a kubeconfig file; default: KUBECONFIG / in-cluster. */
-  kubeConfig?: KubeConfig;
+  /** Kubernetes access (client-node's KubeConfig will do), or a kubeconfig file; default: KUBECONFIG / in-cluster. */
+  kubeConfig?: KubeAccess;
   kubeconfigPath?: string;
   /** Temporal client (required unless `signaler` is given). */
   client?: Client;
@@ -114,13 +114,7 @@ export function signalerOf(opts: WatcherOptions, taskQueue: string, counters: Wa
 
 export function transportOf(opts: WatcherOptions): ListWatchTransport {
   if (opts.transport) return opts.transport;
-  let kc = opts.kubeConfig;
-  if (!kc) {
-    kc = new KubeConfig();
-    if (opts.kubeconfigPath) kc.loadFromFile(opts.kubeconfigPath);
-    else kc.loadFromDefault();
-  }
-  return kubeTransport(kc);
+  return kubeTransport(opts.kubeConfig ?? loadKubeAccess(opts.kubeconfigPath ? { path: opts.kubeconfigPath } : {}));
 }
 
 /** What every informer of one watcher shares. */

@@ -1,5 +1,5 @@
-// A small typed client for exactly what the activities need, over plain HTTPS (http.ts; client-node's
-// KubeConfig supplies the credentials):
+// A small typed client for exactly what the activities need, over plain HTTPS (http.ts; kube-access.ts
+// supplies the credentials):
 //  - ClusterProfile: get; add/remove our finalizer by JSON patch guarded by `test` ops, so that a
 //    concurrent writer's finalizers are never lost and a namesake is never touched;
 //  - Secret and SveltosCluster: get, create-if-absent, server-side apply with one field manager (FIELD_MANAGER, force:
@@ -12,11 +12,12 @@
 // follows an optional external abort signal (the activity's cancellation) and fails with a classified
 // error (classify.ts). Bodies go out and come back as plain JSON, as the API server writes them (no
 // model renaming, timestamps stay strings).
-import type { CoreV1Event, KubeConfig, V1ObjectMeta, V1Preconditions } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ObjectMeta, V1Preconditions } from '@kubernetes/client-node';
 import { currentCancellationSignal } from '../activity-context.js';
 import { InvalidInputError, ProfileGoneError } from '../errors.js';
 import { classifyKubeError, httpStatus, KubeApiError, type KubeOp, type KubeVerb } from './classify.js';
 import { kubeHttp, seg, type KubeHttpSend, type KubeRequest } from './http.js';
+import type { KubeAccess } from './kube-access.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, TokenBucket, type Clock } from './rate-limit.js';
 import {
   CLUSTER_PROFILE,
@@ -46,7 +47,7 @@ export interface KubeClientOptions {
    * Temporal activity the request runs in, if any.
    */
   signal?: () => AbortSignal | undefined;
-  /** The HTTP round trip; tests inject a fake. Default: http.ts over the KubeConfig. */
+  /** The HTTP round trip; tests inject a fake. Default: http.ts over the KubeAccess. */
   send?: KubeHttpSend;
 }
 
@@ -204,7 +205,7 @@ class HttpKubeClient implements KubeClient {
   private readonly timeoutMs: number;
   private readonly externalSignal: () => AbortSignal | undefined;
 
-  constructor(kc: KubeConfig, opts: KubeClientOptions) {
+  constructor(kc: KubeAccess, opts: KubeClientOptions) {
     this.send = opts.send ?? kubeHttp(kc);
     this.limits = {
       qps: opts.qps ?? DEFAULT_KUBE_API_QPS,
@@ -430,6 +431,6 @@ function toPreconditions(p: DeletePreconditions): V1Preconditions {
   return p.resourceVersion ? { uid: p.uid, resourceVersion: p.resourceVersion } : { uid: p.uid };
 }
 
-export function createKubeClient(kc: KubeConfig, opts: KubeClientOptions = {}): KubeClient {
+export function createKubeClient(kc: KubeAccess, opts: KubeClientOptions = {}): KubeClient {
   return new HttpKubeClient(kc, opts);
 }

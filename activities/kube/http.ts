@@ -1,15 +1,16 @@
-// One HTTP request to the API server, straight over node:https with the KubeConfig's credentials. Measured
-// in the throughput benchmark (docs/performance.md), client-node's generated API layer (its rxjs-style
-// middleware chain, node-fetch, model (de)serialization and an https.Agent per request) cost a quarter of
-// the controller's main-thread CPU for five small requests per profile. The activities need only JSON in,
-// JSON out; the watcher's informers (watcher/kube-transport.ts) already read the API server this way.
+// One HTTP request to the API server, straight over node:https with the kubeconfig's credentials
+// (kube-access.ts). Measured in the throughput benchmark (docs/performance.md), client-node's generated API
+// layer (its rxjs-style middleware chain, node-fetch, model (de)serialization and an https.Agent per request)
+// cost a quarter of the controller's main-thread CPU for five small requests per profile. The activities
+// need only JSON in, JSON out; the watcher's informers (watcher/kube-transport.ts) already read the API
+// server this way, and so does the leader election's Lease (watcher/lease-api.ts).
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KeepAliveAgents } from './agent-pool.js';
+import type { KubeAccess } from './kube-access.js';
 
 export interface KubeRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** e.g. /api/v1/namespaces/fleet/secrets/x (segments already encoded). */
   path: string;
   query?: Record<string, string>;
@@ -58,7 +59,7 @@ interface Credentials {
   agent: http.Agent | undefined;
 }
 
-export function kubeHttp(kc: KubeConfig, now: () => number = () => performance.now()): KubeHttpSend {
+export function kubeHttp(kc: KubeAccess, now: () => number = () => performance.now()): KubeHttpSend {
   const agents = new KeepAliveAgents();
   let cached: Credentials | undefined;
 

@@ -22,6 +22,7 @@ interface Seen {
 describe('kubeTransport', () => {
   let server: http.Server;
   let transport: ListWatchTransport;
+  let kc: KubeConfig;
   const seen: Seen[] = [];
   let handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = () => {};
 
@@ -31,7 +32,7 @@ describe('kubeTransport', () => {
       handler(req, res);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const kc = new KubeConfig();
+    kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
       users: [{ name: 'u', token: 'test-token' }],
@@ -139,5 +140,21 @@ describe('kubeTransport', () => {
     );
     await done;
     assert.equal(events.length, 1);
+  });
+
+  test('access still loading: requests wait for it; a failed load fails each request with its error', async () => {
+    handler = (_req, res) => res.end(JSON.stringify({ metadata: { resourceVersion: '5' }, items: [] }));
+    let resolveAccess: (kc: KubeConfig) => void = () => {};
+    const pending = kubeTransport(new Promise<KubeConfig>((r) => (resolveAccess = r)));
+    const page = pending.list({ path: '/api/v1/secrets', metadataOnly: true });
+    resolveAccess(kc);
+    assert.equal((await page).resourceVersion, '5');
+    assert.equal(seen.at(-1)!.headers.authorization, 'Bearer test-token');
+
+    const failed = kubeTransport(Promise.reject(new Error('kubeconfig /x: users[0].user.client-key: cannot read /x/key (ENOENT)')));
+    // Nothing is unhandled before the first request: the informers make it when they start.
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(failed.list({ path: '/api/v1/secrets', metadataOnly: true }), /client-key: cannot read/);
+    await assert.rejects(failed.watch({ path: '/api/v1/secrets', metadataOnly: true, resourceVersion: '1', timeoutSeconds: 5 }, { onOpen: () => {}, onEvent: () => {} }, new AbortController().signal), /client-key/);
   });
 });
