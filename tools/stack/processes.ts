@@ -69,6 +69,37 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * The kernel's range for the local ports of outgoing connections (Linux), or undefined elsewhere. A server
+ * port inside it can be taken by any client's connection while the server is down, so a restarted server
+ * could not get its port back (seen in CI: the Temporal metrics port after `down`/`up`).
+ */
+export function ephemeralPortRange(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): { low: number; high: number } | undefined {
+  try {
+    const [low, high] = read('/proc/sys/net/ipv4/ip_local_port_range').trim().split(/\s+/).map(Number);
+    return low! > 0 && high! >= low! ? { low: low!, high: high! } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lowest port stablePort() picks from. */
+const STABLE_PORT_FLOOR = 10_000;
+
+/**
+ * A free port for a server that keeps it across restarts: below the ephemeral range when there is room
+ * there (tried at random, so that checkouts side by side do not race for the same one), else any free port.
+ */
+export async function stablePort(taken: ReadonlySet<number> = new Set(), range = ephemeralPortRange(), random: () => number = Math.random): Promise<number> {
+  if (range && range.low - STABLE_PORT_FLOOR > 1000) {
+    for (let i = 0; i < 100; i++) {
+      const p = STABLE_PORT_FLOOR + Math.floor(random() * (range.low - STABLE_PORT_FLOOR));
+      if (!taken.has(p) && (await portIsFree(p))) return p;
+    }
+  }
+  return freePort();
+}
+
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();

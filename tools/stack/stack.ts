@@ -12,7 +12,7 @@ import { ensureCrdFiles, ensureKubetestenv, ensureTemporalCli, KUBERNETES_VERSIO
 import { installCrds } from './crds.js';
 import { setUpSpokeIdentity, SPOKE_SERVICE_ACCOUNT, spokeAdminTokenFile, spokeDir, spokeKubeconfig } from './spoke.js';
 import { ensureSveltos, startSveltos, SVELTOS_NAMESPACE, type SveltosProcesses } from './sveltos.js';
-import { freePort, isOurs, portIsFree, startDetached, stop, waitFor, type ProcessRecord } from './processes.js';
+import { isOurs, portIsFree, stablePort, startDetached, stop, waitFor, type ProcessRecord } from './processes.js';
 import { envFile, stackDir, stateFile } from './paths.js';
 import { log } from './run.js';
 import { registerSearchAttributes, temporalReady } from './temporal.js';
@@ -83,7 +83,7 @@ async function choosePorts(prev: StackState | undefined): Promise<Ports> {
 
 async function pickFree(taken: Set<number>): Promise<number> {
   for (;;) {
-    const p = await freePort();
+    const p = await stablePort(taken);
     if (!taken.has(p)) {
       taken.add(p);
       return p;
