@@ -310,7 +310,13 @@ describe('beyond the seed: end to end', GUARD, () => {
       // did not wait for the sync to end would now schedule the cleanup: give it that chance (up to a few
       // seconds; on a slow machine this can only miss the bug, never fail a correct workflow), then let a
       // plugin that is still holding finish.
-      await eventually('the workflow in Deleting', async () => ((await handle.query(statusQuery)).phase === 'Deleting' ? true : undefined));
+      await eventually('the workflow in Deleting', async () => ((await handle.query(statusQuery)).phase === 'Deleting' ? true : undefined)).catch((err: unknown) => {
+        // CI once saw this time out and nowhere else: what the watcher, the leader election and the
+        // workflow said about this profile is the first thing to read.
+        const said = e2e.logs.filter((l) => l.includes(name) || /leader|lease|watch/i.test(l)).slice(-40);
+        console.log(`# e2e (h): the controller's last lines about ${name}, the lease and the watches:\n${said.join('\n')}`);
+        throw err;
+      });
       await eventually(
         'the cleanup scheduled (or a few seconds passed)',
         async () => (activityTimeline(await handle.fetchHistory()).some((a) => a.type === 'cleanupProfile') ? true : undefined),
