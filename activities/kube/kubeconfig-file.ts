@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { MAX_SOURCE_BYTES, parseStrictYaml } from '../credentials/strict-yaml.js';
 import { basicAuthUsername, bearerToken, serverShape, tlsServerName } from '../credentials/kubeconfig-fields.js';
+import { BASE64_RE } from '../credentials/kubeconfig.js';
 import { InvalidInputError } from '../errors.js';
 import type { Material, StaticAccessSpec } from './static-access.js';
 
@@ -120,8 +121,6 @@ function flag(fields: Fields, key: string, at: string, origin: string): boolean 
   return v;
 }
 
-const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
-
 /** `<name>-data` (base64, inline) or `<name>` (a file, relative to the kubeconfig's folder); not both. */
 function material(fields: Fields, key: string, at: string, origin: string, dir: string): Material | undefined {
   const file = text(fields, key, at, origin);
@@ -130,7 +129,8 @@ function material(fields: Fields, key: string, at: string, origin: string, dir: 
   if (file) return { field: `${at}.${key}`, file: resolve(dir, file) };
   if (!data) return undefined;
   const field = `${at}.${key}-data`;
-  if (!BASE64.test(data)) throw new InvalidInputError(origin, field, 'is not base64');
+  // Line breaks inside are allowed, as Go's decoder (client-go's) skips them.
+  if (!BASE64_RE.test(data.replace(/\s+/g, ''))) throw new InvalidInputError(origin, field, 'is not base64');
   return { field, data: Buffer.from(data, 'base64') };
 }
 

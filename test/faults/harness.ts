@@ -460,10 +460,8 @@ export class FaultFixture extends E2E {
     }
     await this.connection?.close();
     const kc = kubeConfig();
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const cp = { group: CLUSTER_PROFILE.group, version: CLUSTER_PROFILE.version, plural: CLUSTER_PROFILE.plural, namespace: this.namespace };
-    const left = (await custom.listNamespacedCustomObject(cp)) as { items: ClusterProfile[] };
-    for (const p of left.items) {
+    const { custom, cp, items } = await this.listProfiles();
+    for (const p of items) {
       await custom
         .patchNamespacedCustomObject({ ...cp, name: p.metadata.name!, body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
         .catch(() => undefined);
@@ -474,10 +472,16 @@ export class FaultFixture extends E2E {
 
   /** Names of this fixture's ClusterProfiles that carry our finalizer. */
   async finalized(): Promise<Set<string>> {
+    const { items } = await this.listProfiles();
+    return new Set(items.filter((p) => p.metadata.finalizers?.includes(FINALIZER)).map((p) => p.metadata.name!));
+  }
+
+  /** This fixture's ClusterProfiles, with the client and coordinates to patch them (a fresh client: the API server may have restarted). */
+  private async listProfiles() {
     const custom = kubeConfig().makeApiClient(CustomObjectsApi);
     const cp = { group: CLUSTER_PROFILE.group, version: CLUSTER_PROFILE.version, plural: CLUSTER_PROFILE.plural, namespace: this.namespace };
     const { items } = (await custom.listNamespacedCustomObject(cp)) as { items: ClusterProfile[] };
-    return new Set(items.filter((p) => p.metadata.finalizers?.includes(FINALIZER)).map((p) => p.metadata.name!));
+    return { custom, cp, items };
   }
 
   /** Creates ClusterProfiles read by the secret reader, each with its own source Secret and token. */
