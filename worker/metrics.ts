@@ -396,36 +396,42 @@ export class FleetGauges implements SyncObserver {
     this.refresh();
   }
 
+  // A sync or a clean-up updates its own series only: called on every sync, a full refresh() here made a
+  // fleet's start-up quadratic (every sync set every profile's gauge).
   synced(ref: ProfileRef, expiresAtMs: number | undefined): void {
     const k = key(ref.namespace, ref.name);
     if (expiresAtMs === undefined) this.local.delete(k);
     else this.local.set(k, { expiresAtMs, atMs: this.now() });
-    this.refresh();
+    this.publish(k, this.now());
   }
 
   forgotten(ref: ProfileRef): void {
     const k = key(ref.namespace, ref.name);
     this.local.delete(k);
     this.scanned.delete(k);
-    this.refresh();
+    this.publish(k, this.now());
   }
 
   /** Sets every gauge from what is known now. */
   refresh(): void {
     const now = this.now();
-    const current = new Map(this.scanned);
-    for (const [k, l] of this.local) current.set(k, Math.max(l.expiresAtMs, current.get(k) ?? l.expiresAtMs));
-    for (const [k, expiresAtMs] of current) {
-      const [namespace, name] = splitKey(k);
-      this.expiry.set(Math.max(0, (expiresAtMs - now) / 1000), { namespace, name });
-      this.exported.add(k);
-    }
-    for (const k of this.exported) {
-      if (current.has(k)) continue;
-      const [namespace, name] = splitKey(k);
+    for (const k of new Set([...this.scanned.keys(), ...this.local.keys(), ...this.exported])) this.publish(k, now);
+  }
+
+  /** One profile's series: seconds until its later known expiry, or NaN once nothing is known of it. */
+  private publish(k: string, now: number): void {
+    const scanned = this.scanned.get(k);
+    const local = this.local.get(k)?.expiresAtMs;
+    const expiresAtMs = scanned === undefined ? local : local === undefined ? scanned : Math.max(scanned, local);
+    if (expiresAtMs === undefined && !this.exported.has(k)) return;
+    const [namespace, name] = splitKey(k);
+    if (expiresAtMs === undefined) {
       this.expiry.set(NaN, { namespace, name });
       this.exported.delete(k);
+      return;
     }
+    this.expiry.set(Math.max(0, (expiresAtMs - now) / 1000), { namespace, name });
+    this.exported.add(k);
   }
 
   /** Scans now and every scanMs, recomputes every refreshMs. */
