@@ -218,3 +218,17 @@ void test('burst timeline: controller log lines joined with the benchmark times,
   // create→status 20, status→last signal 110, signal→sync 20, 10, 10, 10, applied→seen 10, total 190
   assert.deepEqual(p50, [20, 110, 20, 10, 10, 10, 10, 190]);
 });
+
+test('a burst splits into its opening seconds and the rest, by creation time', async () => {
+  const { splitBurst } = await import('../bench/throughput/burst-timeline.js');
+  const t0 = 1_700_000_000_000;
+  const times = new Map([
+    ['a', { created: t0, sveltosClusterSeen: t0 + 500 }],
+    ['b', { created: t0 + 1_999, sveltosClusterSeen: t0 + 1_999 + 300 }],
+    ['c', { created: t0 + 2_000, sveltosClusterSeen: t0 + 2_000 + 80 }],
+    ['d', { created: t0 + 3_000, sveltosClusterSeen: t0 + 3_000 + 60 }],
+    ['lost', { created: t0 + 3_500 }],
+  ]);
+  const split = splitBurst(times, 2_000);
+  assert.deepEqual([split.opening.n, split.opening.max, split.rest.n, split.rest.max], [2, 500, 2, 80]);
+});

@@ -62,6 +62,30 @@ export function controllerTimes(log: string, namespace: string): Map<string, Con
   return out;
 }
 
+/** The burst's latencies (create → SveltosCluster seen), for profiles created in its first `openingMs` and after. */
+export interface BurstSplit {
+  openingMs: number;
+  opening: Percentiles;
+  rest: Percentiles;
+}
+
+/**
+ * Splits a burst by creation time. Right after a restart the first profiles run code the new process has
+ * never run (both of its threads are busy compiling for a moment); the split shows that tail apart from the
+ * steady rate.
+ */
+export function splitBurst(times: ReadonlyMap<string, BenchTimes>, openingMs: number): BurstSplit {
+  const created = [...times.values()].map((t) => t.created);
+  const start = created.length ? Math.min(...created) : 0;
+  const opening: number[] = [];
+  const rest: number[] = [];
+  for (const t of times.values()) {
+    if (t.sveltosClusterSeen === undefined) continue;
+    (t.created - start < openingMs ? opening : rest).push(t.sveltosClusterSeen - t.created);
+  }
+  return { openingMs, opening: percentiles(opening), rest: percentiles(rest) };
+}
+
 export interface StageSummary {
   profiles: number;
   /** Profiles the watcher signalled more than once before their first sync. */

@@ -138,6 +138,10 @@ export function formatResults(r: ThroughputResults): string {
             const p = c.burst?.sveltosClusterLatencyMs;
             return p ? `${f2(p.p50 / 1000)} / ${f2(p.p90 / 1000)} / ${f2(p.p99 / 1000)} / ${f2(p.max / 1000)} s` : '–';
           }),
+          row('  created in its first seconds / after them: p50 / p99', (c) => {
+            const s = c.burst?.split;
+            return s ? `${f2(s.opening.p50 / 1000)} / ${f2(s.opening.p99 / 1000)} s (${s.opening.n} in ${f0(s.openingMs / 1000)} s) · ${f2(s.rest.p50 / 1000)} / ${f2(s.rest.p99 / 1000)} s (${s.rest.n})` : '–';
+          }),
           row('  lost', (c) => (c.burst ? String(c.burst.lost) : '–')),
           row('  CPU per profile: controller + Temporal server', (c) => (c.burst ? `${f1(c.burst.cpu.msPerProfile.controller)} + ${f1(c.burst.cpu.msPerProfile.temporalServer)} ms` : '–')),
           row('  Kubernetes requests / profile', (c) => (c.burst ? `${f1(c.burst.requestsPerProfile.total)} (${f1(c.burst.requestsPerProfile.writes)} writes)` : '–')),

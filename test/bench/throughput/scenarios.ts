@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { log, percentiles, sleep, terminateMatching, type Percentiles } from '../support.js';
 import { diffCounts, perUnit, scrapeRequests, summarize, waitQuiet, type RequestCounts, type RequestSummary } from './apiserver-requests.js';
-import { controllerTimes, stageSummary, formatStages, type BenchTimes, type StageSummary } from './burst-timeline.js';
+import { controllerTimes, stageSummary, formatStages, splitBurst, type BenchTimes, type BurstSplit, type StageSummary } from './burst-timeline.js';
 import { Controller } from './controller.js';
 import { Fleet, profileName } from './fleet.js';
 import { fetchHistories, historyCosts, refreshCosts, timersFiredBetween, type HistoryCosts, type RefreshCosts } from './histories.js';
@@ -73,8 +73,13 @@ export interface BurstResult {
   afterRestart?: { readySeconds: number };
   /** Where the time went, stage by stage (burst-timeline.ts); the raw times are in `timelineFile`. */
   stages?: StageSummary;
+  /** Latencies of the profiles created in the burst's first BURST_OPENING_MS, and of the rest. */
+  split?: BurstSplit;
   timelineFile?: string;
 }
+
+/** The opening of a burst reported apart: right after a restart, the profiles that meet cold code. */
+export const BURST_OPENING_MS = 2_000;
 
 export interface ControllerResult {
   label: string;
@@ -276,6 +281,7 @@ export async function runControllerScenario(
         await writeFile(timelineFile, `${JSON.stringify({ namespace: fleet.namespace, profiles: Object.fromEntries(bench) })}\n`);
         result.burst.timelineFile = timelineFile;
         result.burst.stages = stageSummary(bench, controllerTimes(await readFile(logFile, 'utf8'), fleet.namespace));
+        result.burst.split = splitBurst(bench, BURST_OPENING_MS);
         log(`  burst, stage by stage:\n${formatStages(result.burst.stages)}`);
       }
       return result;
