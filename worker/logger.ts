@@ -14,13 +14,31 @@ export function resolveLogFormat(format: LogFormat | 'auto', destination: NodeJS
   return (destination as { isTTY?: boolean }).isTTY ? 'text' : 'json';
 }
 
+/** Set by logAt() for the duration of one log call. */
+let loggedAtMs: number | undefined;
+
+/**
+ * Runs `write` (one log call) with the line stamped `epochMs` instead of now: for lines handed over after
+ * the fact, like the SDK's buffered workflow and activity logs.
+ */
+export function logAt(epochMs: number | undefined, write: () => void): void {
+  loggedAtMs = epochMs;
+  try {
+    write();
+  } finally {
+    loggedAtMs = undefined;
+  }
+}
+
+const isoTime = (): string => `,"time":"${new Date(loggedAtMs ?? Date.now()).toISOString()}"`;
+
 export function createLogger(level: string, destination: NodeJS.WritableStream = process.stdout, format: LogFormat | 'auto' = 'auto'): Logger {
   return pino(
     {
       level,
       base: { app: 'clusterinventory' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
       formatters: { log: (fields) => withoutTaskTokens(fields) },
     },
     resolveLogFormat(format, destination) === 'text' ? textDestination(destination) : destination,

@@ -1,8 +1,8 @@
 // The Temporal Core runtime, installed once per process before any connection: logs forwarded to our
 // pino logger, and (with --metrics-addr) the SDK's Prometheus exporter, which serves the SDK's worker
 // metrics and ours (created through Runtime.instance().metricMeter, worker/metrics.ts) on one /metrics.
-import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import type { Logger } from './logger.js';
+import { LogTimestamp, Runtime, makeTelemetryFilterString, type Logger as SdkLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { logAt, type Logger } from './logger.js';
 import { HISTOGRAM_BUCKETS } from './metrics.js';
 
 export interface TelemetryState {
@@ -11,6 +11,26 @@ export interface TelemetryState {
 }
 
 let installed: TelemetryState | undefined;
+
+/** The SDK's logs (workflows, activities, the worker, Core) into ours. */
+export function sdkLogger(logger: Logger): SdkLogger {
+  // The SDK hands workflow and activity lines over in batches, up to ~0.2 s after they were logged, with the
+  // original time in LogTimestamp (ns): stamped with it, a line's time is when it happened.
+  const write = (level: LogLevel, message: string, meta?: LogMetadata): void => {
+    const nanos: unknown = meta?.[LogTimestamp];
+    logAt(typeof nanos === 'bigint' ? Number(nanos / 1_000_000n) : undefined, () =>
+      logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ ...meta }, message),
+    );
+  };
+  return {
+    log: write,
+    trace: (message, meta) => write('TRACE', message, meta),
+    debug: (message, meta) => write('DEBUG', message, meta),
+    info: (message, meta) => write('INFO', message, meta),
+    warn: (message, meta) => write('WARN', message, meta),
+    error: (message, meta) => write('ERROR', message, meta),
+  };
+}
 
 function bindAddress(addr: { host: string; port: number }): string {
   return addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
@@ -31,14 +51,7 @@ export function installRuntime(logger: Logger, metricsAddr: { host: string; port
   const metricsAddress = metricsAddr ? bindAddress(metricsAddr) : undefined;
   try {
     Runtime.install({
-      logger: {
-        log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ ...meta }, message),
-        trace: (message, meta) => logger.trace({ ...meta }, message),
-        debug: (message, meta) => logger.debug({ ...meta }, message),
-        info: (message, meta) => logger.info({ ...meta }, message),
-        warn: (message, meta) => logger.warn({ ...meta }, message),
-        error: (message, meta) => logger.error({ ...meta }, message),
-      },
+      logger: sdkLogger(logger),
       telemetryOptions: {
         logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
         ...(metricsAddress
