@@ -1,12 +1,15 @@
 // A worker for clusterProfileWorkflow on the time-skipping test server (tools/test-server), bundled from
-// source, with the given (mocked) activities: what the workflow tests share.
+// source as `npm run build` bundles it (source map cut to our code), with the given (mocked) activities:
+// what the workflow tests share.
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
+import { slimWorkflowSourceMap } from '../../tools/workflow-source-map.js';
 import { SearchAttr } from '../../workflows/api.js';
 
 const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface WorkflowHarness {
   ts: TimeSkippingEnvironment;
@@ -18,7 +21,8 @@ export interface WorkflowHarness {
 
 export async function startWorkflowHarness(taskQueue: string, activities: object): Promise<WorkflowHarness> {
   const ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });
-  const workflowCode = (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })).code;
+  const bundled = (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })).code;
+  const workflowCode = (await slimWorkflowSourceMap(bundled, repoRoot)).code;
   const worker = await Worker.create({ connection: ts.env.nativeConnection, taskQueue, workflowBundle: { code: workflowCode }, activities });
   const running = worker.run();
   return {
