@@ -26,6 +26,7 @@ import {
 import { installRuntime } from '../worker/telemetry.js';
 import { connectTemporal, type TemporalHandles } from '../worker/temporal-connection.js';
 import { listProfiles } from './visibility.js';
+import { warmUpSyncPath } from '../worker/warm-up.js';
 import { createWorker } from '../worker/worker.js';
 import { startWatcher, type RunningWatcher } from '../watcher/watcher.js';
 import { startLeaderElection, type LeaderElection } from '../watcher/leader-election.js';
@@ -165,6 +166,10 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
       initActivityMetrics(activityMetrics, providers);
       activities = instrumentActivities(activities, activityMetrics, fleet);
     }
+    // The first syncs after a start otherwise pay for compiling the sync path while profiles wait.
+    const warm = await warmUpSyncPath(env);
+    if (warm.error) logger.warn({ ms: Math.round(warm.ms), err: warm.error }, 'warm-up of the sync path failed; the first syncs will be slower');
+    else logger.debug({ ms: Math.round(warm.ms) }, 'sync path warmed up');
     worker = await createWorker({ connection: temporal.connection, namespace: temporal.namespace, taskQueue: config.taskQueue, activities, maxCachedWorkflows: config.maxCachedWorkflows });
     workerRun = worker.run();
   }
