@@ -8,7 +8,7 @@ import { NO_PROVIDER_FILE } from '../activities/credentials/provider-file.js';
 import { createKubeClient } from '../activities/kube/client.js';
 import type { KubeRequest } from '../activities/kube/http.js';
 import type { KubeAccess } from '../activities/kube/kube-access.js';
-import { SECRET_READER_PROVIDER, type ClusterProfile, type V1Secret } from '../activities/kube/types.js';
+import { FINALIZER, SECRET_READER_PROVIDER, type ClusterProfile, type V1Secret } from '../activities/kube/types.js';
 import { createReconcileActivities } from '../activities/reconcile.js';
 import type { StructuredLogger } from '../activities/reconcile/scope.js';
 import { DEFAULT_SCHEDULE, type ProfileRef, type SyncRequest } from '../workflows/api.js';
@@ -80,7 +80,7 @@ export function warmUpResponder(): { send: <T>(r: KubeRequest) => Promise<T>; re
     if (r.method === 'GET' && resource === 'secrets' && r.path.endsWith(`/${SOURCE}`)) return structuredClone(SOURCE_SECRET);
     if (r.method === 'PATCH' && resource === 'clusterprofiles') {
       // The finalizer, as a JSON patch guarded by the profile's uid and finalizer list: applied as added.
-      profile.metadata.finalizers = [...(profile.metadata.finalizers ?? []), 'clusterinventory.projectsveltos.io/finalizer'];
+      profile.metadata.finalizers = [...(profile.metadata.finalizers ?? []), FINALIZER];
       profile.metadata.resourceVersion = String(++rv);
       return structuredClone(profile);
     }
@@ -92,11 +92,7 @@ export function warmUpResponder(): { send: <T>(r: KubeRequest) => Promise<T>; re
     requests,
     send: <T>(r: KubeRequest): Promise<T> => {
       requests.push(`${r.method} ${r.path}`);
-      try {
-        return Promise.resolve(answer(r) as T);
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
+      return Promise.resolve().then(() => answer(r) as T);
     },
   };
 }
@@ -125,9 +121,8 @@ export async function warmUpSyncPath(env: NodeJS.ProcessEnv = process.env): Prom
   let requests: string[] = [];
   try {
     for (let i = 0; i < WARM_UP_SYNCS; i++) {
-      const responder = warmUpResponder();
-      requests = responder.requests;
-      const send = responder.send;
+      const { send, requests: made } = warmUpResponder();
+      requests = made;
       const kube = createKubeClient(NO_ACCESS, { send, qps: 0, signal: () => undefined });
       const activities = createReconcileActivities({ kube, providers: NO_PROVIDER_FILE, secretReaderNamespaces: [], execTimeoutMs: 1_000, now: Date.now, baseEnv: env, logger: SILENT, schedule: DEFAULT_SCHEDULE });
       await activities.syncProfile(REF, firstSync());
