@@ -170,7 +170,7 @@ export async function startApp(config: AppConfig, overrides: AppOverrides = {}):
     const warm = await warmUpSyncPath(env);
     if (warm.error) logger.warn({ ms: Math.round(warm.ms), err: warm.error }, 'warm-up of the sync path failed; the first syncs will be slower');
     else logger.debug({ ms: Math.round(warm.ms) }, 'sync path warmed up');
-    worker = await createWorker({ connection: temporal.connection, namespace: temporal.namespace, taskQueue: config.taskQueue, activities, maxCachedWorkflows: config.maxCachedWorkflows });
+    worker = await createWorker({ connection: temporal.connection, namespace: temporal.namespace, taskQueue: config.taskQueue, activities, maxCachedWorkflows: config.maxCachedWorkflows, workflowStackTraces: config.workflowStackTraces });
     workerRun = worker.run();
   }
 

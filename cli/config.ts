@@ -29,6 +29,8 @@ export interface AppConfig {
   changeSyncLimit: { burst: number; intervalMs: number };
   /** Workflows kept in the worker's cache (sticky execution); evicted ones are replayed when they wake. */
   maxCachedWorkflows: number;
+  /** Full stack traces in workflow code (the Web UI's stack-trace query); off, they cost CPU on every promise. */
+  workflowStackTraces: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** 'auto' (no flag): text when stdout is a terminal, JSON otherwise. */
   logFormat: LogFormat | 'auto';
@@ -65,6 +67,7 @@ const options = {
   'change-sync-interval': { type: 'string', default: '5s' },
   'change-sync-burst': { type: 'string', default: '3' },
   'max-cached-workflows': { type: 'string', default: String(DEFAULT_MAX_CACHED_WORKFLOWS) },
+  'workflow-stack-traces': { type: 'string', default: 'false' },
   'log-level': { type: 'string', default: 'info' },
   'log-format': { type: 'string' },
   'leader-elect': { type: 'string', default: 'true' },
@@ -102,6 +105,8 @@ flags of run, worker and watcher:
                                        burst is spent; the latest state is delivered after it; 0 disables (default 5s)
   --change-sync-burst N                change-triggered syncs a profile may cause at once (default 3)
   --max-cached-workflows N             workflows the worker keeps in memory (default ${DEFAULT_MAX_CACHED_WORKFLOWS})
+  --workflow-stack-traces[=true|false] full stack traces in workflow code, for the Web UI's Stack Trace tab;
+                                       they cost CPU on every workflow task (default false)
   --log-level LEVEL                    trace|debug|info|warn|error (default info)
   --log-format json|text               log lines as JSON or plain text (default: text on a terminal, else JSON)
   --leader-elect[=true|false]          only the Lease holder among watcher replicas signals (default true)
@@ -150,14 +155,20 @@ function metricsAddr(value: string): { host: string; port: number } | undefined 
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+const BOOLEAN_FLAGS = ['--leader-elect', '--workflow-stack-traces'];
+
+function boolean(flag: string, value: string): boolean {
+  if (value !== 'true' && value !== 'false') throw new ConfigError(`--${flag}=${value}: expected true or false`);
+  return value === 'true';
+}
 
 export function parseConfig(argv: string[]): AppConfig | 'help' {
   const [mode, ...rest] = argv;
   if (mode === undefined || mode === '--help' || mode === '-h' || mode === 'help') return 'help';
   if (mode !== 'run' && mode !== 'worker' && mode !== 'watcher') throw new ConfigError(`unknown command "${mode}"\n\n${USAGE}`);
   let values;
-  // Go-style boolean: a bare --leader-elect means true.
-  const args = rest.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
+  // Go-style booleans: a bare --leader-elect means true.
+  const args = rest.map((a) => (BOOLEAN_FLAGS.includes(a) ? `${a}=true` : a));
   try {
     ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
   } catch (e) {
@@ -201,6 +212,7 @@ export function parseConfig(argv: string[]): AppConfig | 'help' {
       intervalMs: values['change-sync-interval'].trim() === '0' ? 0 : duration('change-sync-interval', values['change-sync-interval'], 100),
     },
     maxCachedWorkflows: Math.floor(positiveNumber('max-cached-workflows', values['max-cached-workflows'])),
+    workflowStackTraces: boolean('workflow-stack-traces', values['workflow-stack-traces']),
     logLevel: logLevel as AppConfig['logLevel'],
     logFormat: logFormat as AppConfig['logFormat'],
     leaderElection,
@@ -211,8 +223,7 @@ const LEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function parseLeaderElection(values: Record<string, string | boolean | undefined>): LeaderElectionConfig {
-  const enabled = String(values['leader-elect']);
-  if (enabled !== 'true' && enabled !== 'false') throw new ConfigError(`--leader-elect=${enabled}: expected true or false`);
+  const enabled = boolean('leader-elect', String(values['leader-elect']));
   const timings: LeaseTimings = {
     leaseDurationMs: duration('leader-elect-lease-duration', String(values['leader-elect-lease-duration']), 1000),
     renewDeadlineMs: duration('leader-elect-renew-deadline', String(values['leader-elect-renew-deadline']), 100),
@@ -220,7 +231,7 @@ function parseLeaderElection(values: Record<string, string | boolean | undefined
   };
   const invalid = validateTimings(timings);
   if (invalid) throw new ConfigError(invalid);
-  const out: LeaderElectionConfig = { enabled: enabled === 'true', timings };
+  const out: LeaderElectionConfig = { enabled, timings };
   const namespace = values['leader-elect-namespace'];
   if (typeof namespace === 'string' && namespace !== '') {
     if (namespace.length > 63 || !NAMESPACE_NAME.test(namespace)) throw new ConfigError(`--leader-elect-namespace=${namespace}: not a namespace name`);

@@ -47,6 +47,8 @@ export interface WorkerOptions {
   /** Time for in-flight activities to finish on SIGTERM (default SHUTDOWN_GRACE_MS). */
   shutdownGraceMs?: number;
   maxCachedWorkflows?: number;
+  /** Full stack traces in workflow code, for the Web UI's stack-trace query (default off: worker/bundle.ts). */
+  workflowStackTraces?: boolean;
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
@@ -55,7 +57,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: await loadWorkflowBundle(),
+    workflowBundle: await loadWorkflowBundle({ stackTraces: opts.workflowStackTraces ?? false }),
     activities: opts.activities,
     shutdownGraceTime: graceMs,
     shutdownForceTime: graceMs + (SHUTDOWN_FORCE_MS - SHUTDOWN_GRACE_MS),

@@ -106,6 +106,16 @@ describe('command-line configuration', () => {
     ];
     for (const [argv, msg] of cases) assert.throws(() => parseConfig(argv), (e: unknown) => e instanceof ConfigError && msg.test(e.message), argv.join(' '));
   });
+  test('workflow stack traces: off by default; a bare flag or =true turns them on; anything else is refused', () => {
+    assert.equal(parse('run').workflowStackTraces, false);
+    assert.equal(parse('worker', '--workflow-stack-traces').workflowStackTraces, true);
+    assert.equal(parse('worker', '--workflow-stack-traces=true').workflowStackTraces, true);
+    assert.equal(parse('run', '--workflow-stack-traces=false').workflowStackTraces, false);
+    assert.throws(
+      () => parseConfig(['run', '--workflow-stack-traces=on']),
+      (e: unknown) => e instanceof ConfigError && /--workflow-stack-traces=on: expected true or false/.test(e.message),
+    );
+  });
   test('help', () => {
     assert.equal(parseConfig([]), 'help');
     assert.equal(parseConfig(['run', '--help']), 'help');

@@ -19,10 +19,11 @@ export interface WorkflowHarness {
   stop(open: readonly WorkflowHandle[]): Promise<void>;
 }
 
-export async function startWorkflowHarness(taskQueue: string, activities: object): Promise<WorkflowHarness> {
+/** `adapt`: what the worker does to the built bundle before it runs it (e.g. worker/bundle.ts limitWorkflowStackTraces). */
+export async function startWorkflowHarness(taskQueue: string, activities: object, adapt: (code: string) => string = (code) => code): Promise<WorkflowHarness> {
   const ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });
   const bundled = (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })).code;
-  const workflowCode = (await slimWorkflowSourceMap(bundled, repoRoot)).code;
+  const workflowCode = adapt((await slimWorkflowSourceMap(bundled, repoRoot)).code);
   const worker = await Worker.create({ connection: ts.env.nativeConnection, taskQueue, workflowBundle: { code: workflowCode }, activities });
   const running = worker.run();
   return {

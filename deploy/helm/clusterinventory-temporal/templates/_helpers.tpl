@@ -140,6 +140,7 @@ mode run → one "run" component named like the release; mode split → "worker"
 - --log-format={{ . }}
 {{- end }}
 - --max-cached-workflows={{ .Values.maxCachedWorkflows }}
+- --workflow-stack-traces={{ .Values.workflowStackTraces }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
