@@ -68,3 +68,28 @@ export async function terminateMatching(client: Client, namespace: string, query
   });
   return left.length;
 }
+
+/**
+ * Deletes every workflow the query matches, closed ones too, and waits until visibility shows none (at most
+ * `timeoutMs`). A benchmark phase leaves the server's store as it found it: terminated workflows kept piling
+ * up in the dev server's SQLite file (about 2,400 per phase), and every later phase on the same stack ran
+ * slower for it (docs/performance.md). Returns how many were still listed at the end.
+ */
+export async function deleteMatching(client: Client, namespace: string, query: string, reason: string, timeoutMs = 120_000): Promise<number> {
+  await client.workflowService.startBatchOperation({ namespace, jobId: `bench-delete-${randomUUID()}`, reason, visibilityQuery: query, deletionOperation: {} });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = Number((await client.workflowService.countWorkflowExecutions({ namespace, query })).count ?? 0);
+    if (left === 0 || Date.now() > deadline) return left;
+    await sleep(1000);
+  }
+}
+
+/** Deletes the workflows of a finished phase's task queue (deleteMatching); logs what it could not. */
+export async function forgetTaskQueue(client: Client, namespace: string, taskQueue: string): Promise<void> {
+  const left = await deleteMatching(client, namespace, `TaskQueue = '${taskQueue}'`, 'benchmark finished').catch((e: Error) => {
+    log(`  cleanup: deleting the workflows of ${taskQueue} failed: ${e.message}`);
+    return 0;
+  });
+  if (left) log(`  cleanup: ${left} workflows of ${taskQueue} still listed after the deletion`);
+}

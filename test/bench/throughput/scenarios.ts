@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
-import { log, percentiles, sleep, terminateMatching, type Percentiles } from '../support.js';
+import { forgetTaskQueue, log, percentiles, sleep, terminateMatching, type Percentiles } from '../support.js';
 import { diffCounts, perUnit, scrapeRequests, summarize, waitQuiet, type RequestCounts, type RequestSummary } from './apiserver-requests.js';
 import { controllerTimes, stageSummary, formatStages, splitBurst, type BenchTimes, type BurstSplit, type StageSummary } from './burst-timeline.js';
 import { Controller } from './controller.js';
@@ -160,6 +160,7 @@ async function withFleet<T>(ctx: BenchContext, label: string, fn: (fleet: Fleet,
       log(`  cleanup: terminating workflows of ${taskQueue} failed: ${e.message}`);
       return 0;
     });
+    await forgetTaskQueue(ctx.client, ctx.temporalNamespace, taskQueue);
     await fleet.destroy().catch((e: Error) => log(`  cleanup: deleting ${fleet.namespace} failed: ${e.message}`));
     const quietAfterMs = await waitQuiet(ctx.kube).catch(() => 0);
     log(

@@ -5,6 +5,7 @@
 // every workflow ran its activity, CPU per workflow of that process and of the Temporal server, and the
 // events and billable actions of a sample of histories.
 import { MALLOC_ARENA_MAX, NODE_MEMORY_FLAGS } from '../../../cli/memory.js';
+import { limitWorkflowStackTraces } from '../../../worker/bundle.js';
 import { WORKER_TUNING } from '../../../worker/worker.js';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { repoRoot } from '../../../tools/stack/paths.js';
-import { terminateMatching } from '../support.js';
+import { forgetTaskQueue, terminateMatching } from '../support.js';
 import type { FloorInput } from './floor-contract.js';
 import type { FloorTuning } from './params.js';
 import type { FloorProcessConfig } from './floor-process.js';
@@ -48,14 +49,20 @@ export interface TemporalFloorResult {
   histories: HistoryCosts;
 }
 
-let bundlePath: string | undefined;
+const bundlePaths = new Map<boolean, string>();
 
-async function floorBundle(): Promise<string> {
-  if (bundlePath) return bundlePath;
+/**
+ * The floor's bundle; `asController`: with the stack-trace limit the controller's worker runs by default
+ * (worker/bundle.ts), which makes the floor cheaper too.
+ */
+async function floorBundle(asController: boolean): Promise<string> {
+  const known = bundlePaths.get(asController);
+  if (known) return known;
   const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./floor-workflow.ts', import.meta.url)), logger: quietLogger });
-  bundlePath = join(tmpdir(), `throughput-floor-bundle-${randomUUID()}.js`);
-  await writeFile(bundlePath, code);
-  return bundlePath;
+  const path = join(tmpdir(), `throughput-floor-bundle-${randomUUID()}.js`);
+  await writeFile(path, asController ? limitWorkflowStackTraces(code) : code);
+  bundlePaths.set(asController, path);
+  return path;
 }
 
 const noop = (): void => undefined;
@@ -77,7 +84,7 @@ export async function runTemporalFloor(opts: {
     address: opts.address,
     namespace: opts.namespace,
     taskQueue,
-    bundlePath: await floorBundle(),
+    bundlePath: await floorBundle(asController),
     count: opts.count,
     activity: opts.activity,
     signalConcurrency: asController ? WATCHER_SIGNAL_CONCURRENCY : DEFAULTS_SIGNAL_CONCURRENCY,
@@ -137,5 +144,6 @@ export async function runTemporalFloor(opts: {
     await exited;
     clearTimeout(timer);
     await terminateMatching(opts.client, opts.namespace, `TaskQueue = '${taskQueue}'`, 'throughput benchmark finished');
+    await forgetTaskQueue(opts.client, opts.namespace, taskQueue);
   }
 }
