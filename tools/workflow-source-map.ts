@@ -3,6 +3,7 @@
 // of the mappings and 85 % of the source text. Our workflow code keeps every mapping and its source text;
 // a dependency's code keeps one mapping per generated line (its frames name file and line, the column is
 // approximate) and no source text. docs/performance.md, fourth round.
+import { bundleWorkflowCode, type Logger } from '@temporalio/worker';
 import { SourceMapConsumer, SourceMapGenerator, type RawSourceMap } from 'source-map';
 
 const INLINE_MAP = '//# sourceMappingURL=data:';
@@ -15,6 +16,16 @@ const isOwnSource = (source: string): boolean => !source.split(/[\\/]/).includes
 export interface SlimmedBundle {
   code: string;
   mappings: { before: number; after: number };
+}
+
+/**
+ * The workflow bundle as `npm run build` writes it (tools/build-workflow-bundle.ts): webpack's bundle of
+ * `workflowsPath`, its source map trimmed, sources relative to `root`. Tests and benchmarks run this, so that
+ * they measure what ships. `bundledBytes`: the bundle's size before the trim.
+ */
+export async function bundleAsBuilt(workflowsPath: string, root: string, logger?: Logger): Promise<SlimmedBundle & { bundledBytes: number }> {
+  const bundled = await bundleWorkflowCode({ workflowsPath, ...(logger ? { logger } : {}) });
+  return { ...(await slimWorkflowSourceMap(bundled.code, root)), bundledBytes: bundled.code.length };
 }
 
 /**

@@ -9,9 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { limitWorkflowStackTraces } from '../../worker/bundle.js';
-import { slimWorkflowSourceMap } from '../../tools/workflow-source-map.js';
+import { bundleAsBuilt } from '../../tools/workflow-source-map.js';
 import { historyFromJSONText, type History } from '../support/histories.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -29,8 +29,7 @@ interface Subject {
 }
 
 async function bundle(workflowsPath: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
-  return (await slimWorkflowSourceMap(code, here('../../'))).code;
+  return (await bundleAsBuilt(workflowsPath, here('../../'), quiet)).code;
 }
 
 function* copies(history: History, count: number, tag: string): Generator<{ workflowId: string; history: History }> {
@@ -60,7 +59,7 @@ const subjects: Subject[] = [
   { label: 'profile workflow, full stack traces', code: ours, history: firstSync },
 ];
 
-for (const s of subjects) await replayCpuMs(s, 100, `warm-${subjects.indexOf(s)}`);
+for (const [i, s] of subjects.entries()) await replayCpuMs(s, 100, `warm-${i}`);
 const samples = subjects.map(() => [] as number[]);
 for (let round = 0; round < ROUNDS; round++) {
   for (const [i, s] of subjects.entries()) samples[i]!.push(await replayCpuMs(s, REPLAYS, `r${round}-${i}`));

@@ -3,9 +3,9 @@
 // what the workflow tests share.
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Worker } from '@temporalio/worker';
 import { startTimeSkippingEnvironment, type TimeSkippingEnvironment } from '../../tools/test-server/env.js';
-import { slimWorkflowSourceMap } from '../../tools/workflow-source-map.js';
+import { bundleAsBuilt } from '../../tools/workflow-source-map.js';
 import { SearchAttr } from '../../workflows/api.js';
 
 const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -22,8 +22,7 @@ export interface WorkflowHarness {
 /** `adapt`: what the worker does to the built bundle before it runs it (e.g. worker/bundle.ts limitWorkflowStackTraces). */
 export async function startWorkflowHarness(taskQueue: string, activities: object, adapt: (code: string) => string = (code) => code): Promise<WorkflowHarness> {
   const ts = await startTimeSkippingEnvironment({ searchAttributes: Object.values(SearchAttr) });
-  const bundled = (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })).code;
-  const workflowCode = adapt((await slimWorkflowSourceMap(bundled, repoRoot)).code);
+  const workflowCode = adapt((await bundleAsBuilt(workflowsPath, repoRoot, new DefaultLogger('WARN'))).code);
   const worker = await Worker.create({ connection: ts.env.nativeConnection, taskQueue, workflowBundle: { code: workflowCode }, activities });
   const running = worker.run();
   return {
